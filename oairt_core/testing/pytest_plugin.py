@@ -1,0 +1,1 @@
+"""pytest plugin: the realtime_server fixture. Filled by the harness issue."""
