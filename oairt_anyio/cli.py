@@ -1,0 +1,382 @@
+"""The ``oairt`` command: a demo, a text chat, one voice turn, a fake server, a replayer.
+
+Every subcommand runs on anyio. Errors come out as one line on stderr and a
+non-zero exit status, never a traceback; API keys are wrapped in
+:class:`~oairt_core.redact.Secret` as soon as they are read and never printed.
+
+>>> main(["--version"])  # doctest: +SKIP
+oairt 0.1.0
+0
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+from collections.abc import Sequence
+from typing import Any, TextIO
+
+from oairt_core.errors import OairtError
+from oairt_core.redact import Secret, redact_text
+
+__all__ = ["CliError", "Output", "build_parser", "main"]
+
+DEFAULT_MODEL = "gpt-realtime"
+DEFAULT_BASE_URL = "wss://api.openai.com/v1"
+
+# Exit statuses: 1 for errors the user can fix (bad key, no network, bad file),
+# 2 for bad usage (argparse's own convention), 130 for Ctrl-C (shell convention).
+EXIT_ERROR = 1
+EXIT_USAGE = 2
+EXIT_INTERRUPTED = 130
+EXIT_INTERNAL = 70
+
+
+class CliError(OairtError):
+    """A problem the user can fix, reported as one line (bad option mix, missing device...)."""
+
+
+class Output:
+    """Where a command reports what happens.
+
+    In text mode ``event`` prints one readable line on stdout; with ``--json``
+    it prints one JSON object per line instead (``{"event": kind, ...}``).
+    ``status`` is progress for humans and always goes to stderr, so stdout stays
+    clean for pipes in both modes.
+    """
+
+    def __init__(
+        self,
+        *,
+        json_mode: bool = False,
+        stdout: TextIO | None = None,
+        stderr: TextIO | None = None,
+        quiet: bool = False,
+    ) -> None:
+        self.json_mode = json_mode
+        self.quiet = quiet
+        self._out = stdout if stdout is not None else sys.stdout
+        self._err = stderr if stderr is not None else sys.stderr
+
+    def event(self, kind: str, text: str, /, **fields: Any) -> None:
+        """Report something that happened: ``text`` for humans, ``fields`` for ``--json``."""
+        if self.json_mode:
+            record = {"event": kind, **fields}
+            line = json.dumps(record, default=str, ensure_ascii=False)
+        else:
+            line = text
+        self._out.write(redact_text(line) + "\n")
+        self._out.flush()
+
+    def status(self, text: str) -> None:
+        """Progress for a human watching (stderr; silent with ``--quiet``)."""
+        if self.quiet:
+            return
+        self._err.write(redact_text(text) + "\n")
+        self._err.flush()
+
+
+# ---------------------------------------------------------------------------
+# Argument parsing
+
+
+_EPILOG = """\
+examples:
+  oairt demo                      a whole voice exchange against the built-in fake server
+  oairt chat                      type lines, read the model's replies (needs OPENAI_API_KEY)
+  oairt voice --in question.wav --out reply.wav
+  oairt fake-server --port 8765   a local Realtime server for your own tests
+  oairt replay session.jsonl      a recorded session as a readable timeline
+
+Run `oairt COMMAND --help` for the options of one command.
+"""
+
+
+class _Formatter(argparse.RawDescriptionHelpFormatter):
+    pass
+
+
+def _common_connection_options() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(add_help=False)
+    g = p.add_argument_group("connection")
+    g.add_argument(
+        "--base-url",
+        default=None,
+        help="Realtime endpoint (default: $OAIRT_BASE_URL or " + DEFAULT_BASE_URL + ")",
+    )
+    g.add_argument("--model", default=DEFAULT_MODEL, help="model name (default: %(default)s)")
+    g.add_argument(
+        "--api-key",
+        default=None,
+        help="API key (default: $OPENAI_API_KEY); never printed",
+    )
+    g.add_argument(
+        "--insecure",
+        action="store_true",
+        help="allow a plain ws:// URL to a host other than this machine",
+    )
+    return p
+
+
+def _output_options() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(add_help=False)
+    p.add_argument("--json", action="store_true", help="one JSON object per line on stdout")
+    p.add_argument("-q", "--quiet", action="store_true", help="no progress messages on stderr")
+    return p
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The ``oairt`` argument parser (exposed for tests and docs)."""
+    from oairt_core import __version__
+
+    parser = argparse.ArgumentParser(
+        prog="oairt",
+        description="oairt: the OpenAI Realtime API (GA) from the terminal.",
+        epilog=_EPILOG,
+        formatter_class=_Formatter,
+    )
+    parser.add_argument("--version", action="version", version=f"oairt {__version__}")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    conn = _common_connection_options()
+    out = _output_options()
+
+    demo = sub.add_parser(
+        "demo",
+        parents=[conn, out],
+        formatter_class=_Formatter,
+        help="a whole voice exchange (fake server unless a key is set)",
+        description=(
+            "Run a whole voice exchange: speech in, server VAD, a spoken reply with its\n"
+            "transcript, one tool call and one barge-in. With no OPENAI_API_KEY it starts a\n"
+            "fake Realtime server on 127.0.0.1; with a key (or --live) it talks to the real API."
+        ),
+        epilog=(
+            "examples:\n"
+            "  oairt demo\n"
+            "  oairt demo --in question.wav --out reply.wav\n"
+            "  oairt demo --json > demo.jsonl\n"
+            "  OPENAI_API_KEY=sk-... oairt demo --live"
+        ),
+    )
+    demo.add_argument(
+        "--in", dest="input", metavar="WAV", help="speech to send (default: synthesised)"
+    )
+    demo.add_argument(
+        "--out",
+        dest="output",
+        metavar="WAV",
+        default="demo-reply.wav",
+        help="where to write the assistant's audio (default: %(default)s)",
+    )
+    demo.add_argument("--live", action="store_true", help="talk to the real API (needs a key)")
+    demo.add_argument(
+        "--offline",
+        action="store_true",
+        help="use the fake server even when OPENAI_API_KEY is set",
+    )
+
+    chat = sub.add_parser(
+        "chat",
+        parents=[conn, out],
+        formatter_class=_Formatter,
+        help="a text conversation over a Realtime session",
+        description=(
+            "A text conversation: each line you type (or pipe in) is one user message; the\n"
+            "model's reply is printed as it streams. An empty line or end of input ends it."
+        ),
+        epilog=(
+            "examples:\n"
+            "  oairt chat\n"
+            "  printf 'Hello\\nHow are you?\\n' | oairt chat --json\n"
+            "  oairt chat --base-url ws://127.0.0.1:8765/v1 --api-key sk-test"
+        ),
+    )
+    chat.add_argument("--instructions", default=None, help="system instructions for the session")
+
+    voice = sub.add_parser(
+        "voice",
+        parents=[conn, out],
+        formatter_class=_Formatter,
+        help="one spoken turn from a WAV file (or the microphone)",
+        description=(
+            "Send one spoken question and save the spoken answer. --mic and --speaker need the\n"
+            "optional 'sounddevice' package (pip install 'oairt[audio-devices]')."
+        ),
+        epilog=(
+            "examples:\n"
+            "  oairt voice --in question.wav --out reply.wav\n"
+            "  oairt voice --mic --speaker"
+        ),
+    )
+    voice.add_argument("--in", dest="input", metavar="WAV", help="the question as a WAV file")
+    voice.add_argument("--out", dest="output", metavar="WAV", help="write the reply here")
+    voice.add_argument("--mic", action="store_true", help="record the question from the microphone")
+    voice.add_argument("--speaker", action="store_true", help="play the reply on the speaker")
+    voice.add_argument("--voice", default=None, help="the assistant's voice (e.g. alloy, marin)")
+
+    fake = sub.add_parser(
+        "fake-server",
+        parents=[out],
+        formatter_class=_Formatter,
+        help="run a local fake Realtime server",
+        description=(
+            "Serve the fake Realtime server on 127.0.0.1 until interrupted. It accepts the API\n"
+            "key sk-test. Prints 'listening on ws://127.0.0.1:PORT/v1' once it is ready."
+        ),
+        epilog=("examples:\n  oairt fake-server --port 8765\n  oairt fake-server --port 0"),
+    )
+    fake.add_argument("--port", type=int, default=0, help="TCP port; 0 picks a free one")
+    fake.add_argument("--record", metavar="JSONL", default=None, help="record the session(s) here")
+
+    replay = sub.add_parser(
+        "replay",
+        parents=[out],
+        formatter_class=_Formatter,
+        help="print a recorded session (JSONL) as a timeline",
+        description="Read a session recording (JSON Lines) and print it as a readable timeline.",
+        epilog=("examples:\n  oairt replay session.jsonl\n  oairt replay session.jsonl --json"),
+    )
+    replay.add_argument("file", metavar="FILE", help="a recording written by the fake server")
+    return parser
+
+
+# ---------------------------------------------------------------------------
+# Shared helpers for subcommands
+
+
+def resolve_api_key(args: argparse.Namespace) -> Secret | None:
+    """The key from ``--api-key`` or ``$OPENAI_API_KEY``, wrapped so it never prints."""
+    raw = getattr(args, "api_key", None) or os.environ.get("OPENAI_API_KEY")
+    return Secret(raw) if raw else None
+
+
+def resolve_base_url(args: argparse.Namespace) -> str:
+    """The endpoint; refuses plain ws:// to another machine unless ``--insecure``."""
+    url: str = (
+        getattr(args, "base_url", None) or os.environ.get("OAIRT_BASE_URL") or (DEFAULT_BASE_URL)
+    )
+    check_url(url, insecure=bool(getattr(args, "insecure", False)))
+    return url
+
+
+_LOOPBACK = ("127.0.0.1", "localhost", "[::1]", "::1")
+
+
+def check_url(url: str, *, insecure: bool) -> None:
+    """Validate a Realtime URL for the CLI (scheme, and TLS unless loopback or --insecure)."""
+    from urllib.parse import urlsplit
+
+    try:
+        parts = urlsplit(url)
+        host = parts.hostname or ""
+    except ValueError as exc:
+        raise CliError(f"bad --base-url {url!r}: {exc}") from None
+    if parts.scheme not in ("ws", "wss"):
+        raise CliError(f"bad --base-url {url!r}: the scheme must be wss:// (or ws:// for tests)")
+    if not host:
+        raise CliError(f"bad --base-url {url!r}: no host")
+    if insecure and parts.scheme != "ws":
+        raise CliError("--insecure only applies to ws:// URLs")
+    if parts.scheme == "ws" and host not in _LOOPBACK and not insecure:
+        raise CliError(
+            f"refusing to send an API key in clear text to {host}; use wss:// or add --insecure"
+        )
+
+
+def _describe_exception(exc: BaseException) -> str:
+    """One line for an exception a user can act on."""
+    if isinstance(exc, OairtError):
+        return str(exc)
+    if isinstance(exc, FileNotFoundError):
+        return f"file not found: {exc.filename}" if exc.filename else str(exc)
+    if isinstance(exc, PermissionError):
+        return f"permission denied: {exc.filename}" if exc.filename else str(exc)
+    if isinstance(exc, ConnectionRefusedError):
+        return "connection refused (is the server running and the URL right?)"
+    if isinstance(exc, OSError):
+        import socket
+
+        if isinstance(exc, socket.gaierror):
+            return f"cannot resolve host: {exc.strerror or exc}"
+        if isinstance(exc, TimeoutError):
+            return "timed out"
+        return exc.strerror or str(exc) or type(exc).__name__
+    return f"{type(exc).__name__}: {exc}"
+
+
+def _leaf(exc: BaseException) -> BaseException:
+    """The first interesting exception inside (possibly nested) exception groups."""
+    # Duck-typed so it also works on 3.10 (exceptiongroup backport).
+    group = getattr(exc, "exceptions", None)
+    while isinstance(group, tuple) and group:
+        # Prefer a real error over cancellations that merely accompanied it.
+        exc = next((e for e in group if not _is_cancellation(e)), group[0])
+        group = getattr(exc, "exceptions", None)
+    return exc
+
+
+def _is_cancellation(exc: BaseException) -> bool:
+    name = type(exc).__name__
+    return name in ("Cancelled", "CancelledError")
+
+
+def _dispatch(args: argparse.Namespace, output: Output) -> int:
+    command: str = args.command
+    if command == "demo":
+        from ._cli_demo import run_demo
+
+        return run_demo(args, output)
+    if command == "chat":
+        from ._cli_chat import run_chat
+
+        return run_chat(args, output)
+    if command == "voice":
+        from ._cli_voice import run_voice
+
+        return run_voice(args, output)
+    if command == "fake-server":
+        from ._cli_server import run_fake_server_command
+
+        return run_fake_server_command(args, output)
+    if command == "replay":
+        from ._cli_replay import run_replay
+
+        return run_replay(args, output)
+    raise CliError(f"unknown command {command!r}")
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of the ``oairt`` console script; returns the exit status."""
+    parser = build_parser()
+    args = parser.parse_args(list(argv) if argv is not None else None)
+    if args.command is None:
+        parser.print_help(sys.stderr)
+        return EXIT_USAGE
+    output = Output(json_mode=bool(getattr(args, "json", False)), quiet=bool(args.quiet))
+    try:
+        return _dispatch(args, output)
+    except KeyboardInterrupt:
+        sys.stderr.write("oairt: interrupted\n")
+        return EXIT_INTERRUPTED
+    except BaseException as exc:  # noqa: BLE001 - the one place that turns errors into a line
+        leaf = _leaf(exc)
+        if isinstance(leaf, KeyboardInterrupt):
+            sys.stderr.write("oairt: interrupted\n")
+            return EXIT_INTERRUPTED
+        if isinstance(leaf, SystemExit):
+            code = leaf.code
+            return code if isinstance(code, int) else EXIT_ERROR
+        if os.environ.get("OAIRT_DEBUG"):
+            raise
+        message = redact_text(_describe_exception(leaf)).replace("\n", " ")
+        if isinstance(leaf, (OairtError, OSError)):
+            sys.stderr.write(f"oairt: error: {message}\n")
+            return EXIT_ERROR
+        sys.stderr.write(f"oairt: internal error: {message} (set OAIRT_DEBUG=1 for details)\n")
+        return EXIT_INTERNAL
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

@@ -1,0 +1,286 @@
+"""The ``oairt`` command: help, output modes, and errors as one line without secrets."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import wave
+from pathlib import Path
+
+import pytest
+
+from oairt_anyio.cli import CliError, Output, build_parser, check_url, main
+
+SECRET = "sk-test-supersecretvalue-1234"
+COMMANDS = ["demo", "chat", "voice", "fake-server", "replay"]
+
+
+def run_cli(*args: str, stdin: str = "", env: dict[str, str] | None = None, timeout: float = 60):
+    full_env = {
+        k: v for k, v in os.environ.items() if k not in ("OPENAI_API_KEY", "OAIRT_BASE_URL")
+    }
+    full_env.update(env or {})
+    return subprocess.run(
+        [sys.executable, "-m", "oairt_anyio.cli", *args],
+        input=stdin,
+        capture_output=True,
+        text=True,
+        env=full_env,
+        timeout=timeout,
+    )
+
+
+def test_top_level_help_lists_every_command_with_an_example(capsys):
+    with pytest.raises(SystemExit) as exc:
+        main(["--help"])
+    assert exc.value.code == 0
+    text = capsys.readouterr().out
+    for command in COMMANDS:
+        assert command in text
+        assert f"oairt {command}" in text
+
+
+@pytest.mark.parametrize("command", COMMANDS)
+def test_each_command_help_has_an_example(command, capsys):
+    with pytest.raises(SystemExit) as exc:
+        main([command, "--help"])
+    assert exc.value.code == 0
+    text = capsys.readouterr().out
+    assert "examples:" in text
+    assert f"oairt {command}" in text
+
+
+def test_no_command_prints_usage_and_fails(capsys):
+    assert main([]) == 2
+    assert "usage: oairt" in capsys.readouterr().err
+
+
+def test_output_text_and_json_modes(capsys):
+    Output().event("transcript", "assistant: hi", text="hi")
+    Output(json_mode=True).event("transcript", "assistant: hi", text="hi")
+    Output().status("working")
+    Output(quiet=True).status("hidden")
+    captured = capsys.readouterr()
+    lines = captured.out.splitlines()
+    assert lines[0] == "assistant: hi"
+    assert json.loads(lines[1]) == {"event": "transcript", "text": "hi"}
+    assert captured.err == "working\n"
+
+
+def test_output_redacts_secrets(capsys):
+    Output().event("x", f"key {SECRET}")
+    Output(json_mode=True).event("x", "", key=SECRET)
+    assert SECRET not in capsys.readouterr().out
+
+
+@pytest.mark.parametrize(
+    ("url", "insecure", "ok"),
+    [
+        ("wss://api.openai.com/v1", False, True),
+        ("ws://127.0.0.1:8000/v1", False, True),
+        ("ws://localhost:8000/v1", False, True),
+        ("ws://example.com/v1", False, False),
+        ("ws://example.com/v1", True, True),
+        ("wss://example.com/v1", True, False),
+        ("http://example.com/v1", False, False),
+        ("ws:///v1", False, False),
+    ],
+)
+def test_check_url(url, insecure, ok):
+    if ok:
+        check_url(url, insecure=insecure)
+    else:
+        with pytest.raises(CliError):
+            check_url(url, insecure=insecure)
+
+
+def test_error_is_one_line_no_traceback_no_secret():
+    result = run_cli("chat", "--base-url", "ws://example.com/v1", "--api-key", SECRET)
+    assert result.returncode == 1
+    err = result.stderr.strip().splitlines()
+    assert len(err) == 1, result.stderr
+    assert err[0].startswith("oairt: error: ")
+    assert "Traceback" not in result.stderr
+    assert SECRET not in result.stderr + result.stdout
+
+
+def test_missing_wav_is_a_clean_error():
+    result = run_cli("demo", "--in", "/nonexistent/question.wav", "--offline")
+    assert result.returncode == 1
+    assert result.stderr.strip().splitlines()[-1] == (
+        "oairt: error: file not found: /nonexistent/question.wav"
+    )
+    assert "Traceback" not in result.stderr
+
+
+def test_bad_wav_is_a_clean_error(tmp_path: Path):
+    bad = tmp_path / "bad.wav"
+    bad.write_bytes(b"RIFF not really a wav")
+    result = run_cli("demo", "--in", str(bad), "--offline")
+    assert result.returncode == 1
+    assert "bad WAV file" in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+def test_voice_without_input_says_what_to_do():
+    result = run_cli("voice", "--api-key", SECRET)
+    assert result.returncode == 1
+    assert "--in" in result.stderr
+    assert SECRET not in result.stderr
+
+
+def test_usage_error_exit_code():
+    result = run_cli("fake-server", "--port", "notanumber")
+    assert result.returncode == 2
+    assert "Traceback" not in result.stderr
+
+
+def test_internal_errors_are_one_line(monkeypatch, capsys):
+    import oairt_anyio.cli as cli
+
+    def boom(args, output):
+        raise RuntimeError(f"unexpected {SECRET}")
+
+    monkeypatch.setattr(cli, "_dispatch", boom)
+    monkeypatch.delenv("OAIRT_DEBUG", raising=False)
+    assert main(["replay", "x"]) == 70
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1
+    assert "internal error" in err
+    assert SECRET not in err
+
+
+def test_keyboard_interrupt_exit_code(monkeypatch, capsys):
+    import oairt_anyio.cli as cli
+
+    def interrupted(args, output):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(cli, "_dispatch", interrupted)
+    assert main(["replay", "x"]) == 130
+    assert capsys.readouterr().err == "oairt: interrupted\n"
+
+
+def test_exception_group_is_unwrapped(monkeypatch, capsys):
+    import oairt_anyio.cli as cli
+    from oairt_core.errors import HandshakeError
+
+    class FakeGroup(Exception):
+        # Duck-typed like ExceptionGroup, which Python 3.10 lacks.
+        def __init__(self, msg, excs):
+            super().__init__(msg)
+            self.exceptions = tuple(excs)
+
+    def grouped(args, output):
+        raise FakeGroup("tasks", [HandshakeError(401, "Incorrect API key provided")])
+
+    monkeypatch.setattr(cli, "_dispatch", grouped)
+    assert main(["replay", "x"]) == 1
+    assert capsys.readouterr().err == (
+        "oairt: error: handshake rejected with HTTP 401: Incorrect API key provided\n"
+    )
+
+
+def test_parser_defaults():
+    args = build_parser().parse_args(["demo"])
+    assert args.output == "demo-reply.wav"
+    assert args.model == "gpt-realtime"
+    assert args.json is False
+
+
+# --- replay -----------------------------------------------------------------------------
+
+
+RECORDING = [
+    {"t": 10.0, "dir": "server", "event": {"type": "session.created", "event_id": "e1"}},
+    {"t": 10.1, "dir": "client", "event": {"type": "input_audio_buffer.append", "audio": "AAAA"}},
+    {
+        "t": 10.5,
+        "dir": "server",
+        "event": json.dumps(
+            {"type": "response.output_audio_transcript.done", "transcript": f"hi {SECRET}"}
+        ),
+    },
+]
+
+
+def _write_recording(path: Path, records) -> None:
+    path.write_text("".join(json.dumps(r) + "\n" for r in records))
+
+
+def test_replay_prints_a_timeline(tmp_path: Path, capsys):
+    rec = tmp_path / "session.jsonl"
+    _write_recording(rec, RECORDING)
+    assert main(["replay", str(rec)]) == 0
+    out = capsys.readouterr().out.splitlines()
+    assert "0.000s" in out[0] and "<- server" in out[0] and "session.created" in out[0]
+    assert "client ->" in out[1] and "3 bytes of audio" in out[1]
+    assert "transcript=hi" in out[2]
+    assert SECRET not in "\n".join(out)
+    assert out[-1].startswith("3 entries")
+
+
+def test_replay_json(tmp_path: Path, capsys):
+    rec = tmp_path / "session.jsonl"
+    _write_recording(rec, RECORDING)
+    assert main(["replay", str(rec), "--json"]) == 0
+    records = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
+    assert [r["type"] for r in records[:3]] == [
+        "session.created",
+        "input_audio_buffer.append",
+        "response.output_audio_transcript.done",
+    ]
+    assert records[1]["who"] == "client"
+    assert records[2]["t"] == pytest.approx(0.5)
+    assert records[-1]["event"] == "summary"
+
+
+def test_replay_bad_line(tmp_path: Path, capsys):
+    rec = tmp_path / "bad.jsonl"
+    rec.write_text('{"t": 1, "event": {"type": "x"}}\nnot json\n')
+    assert main(["replay", str(rec)]) == 1
+    assert "bad.jsonl:2: not a JSON line" in capsys.readouterr().err
+
+
+def test_replay_empty(tmp_path: Path, capsys):
+    rec = tmp_path / "empty.jsonl"
+    rec.write_text("\n")
+    assert main(["replay", str(rec)]) == 1
+    assert "empty" in capsys.readouterr().err
+
+
+# --- demo ------------------------------------------------------------------------------
+
+
+DEV_ONLY = ["pytest", "hypothesis", "openai", "websockets", "matplotlib", "mypy", "mkdocs"]
+
+
+def test_demo_runs_without_dev_packages(tmp_path: Path):
+    """`make demo` installs only the [anyio,trio] extras: the demo must not import dev tools."""
+    out = tmp_path / "reply.wav"
+    blocker = "; ".join(f"sys.modules[{m!r}] = None" for m in DEV_ONLY)
+    code = (
+        f"import sys; {blocker}; from oairt_anyio.cli import main; "
+        f"sys.exit(main(['demo', '--offline', '--out', {str(out)!r}]))"
+    )
+    env = {k: v for k, v in os.environ.items() if k not in ("OPENAI_API_KEY", "OAIRT_BASE_URL")}
+    result = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, env=env, timeout=60
+    )
+    assert result.returncode == 0, result.stderr
+    assert "Traceback" not in result.stderr
+    with wave.open(str(out), "rb") as w:
+        assert w.getframerate() == 24000
+        assert w.getnframes() > 0
+
+
+def test_demo_json_mode(tmp_path: Path):
+    out = tmp_path / "reply.wav"
+    result = run_cli("demo", "--offline", "--json", "--out", str(out))
+    assert result.returncode == 0, result.stderr
+    events = [json.loads(line) for line in result.stdout.splitlines()]
+    kinds = [e["event"] for e in events]
+    assert "saved" in kinds
+    assert out.exists()
