@@ -34,6 +34,7 @@ __all__ = [
     "MessageTooBig",
     "OairtError",
     "RemoteProtocolError",
+    "RequestTimeout",
     "ToolError",
     "WebhookVerificationError",
 ]
@@ -125,3 +126,7 @@ class WebhookVerificationError(OairtError):
 
 class ToolError(OairtError):
     """A typed tool could not be defined, or its arguments could not be decoded."""
+
+
+class RequestTimeout(OairtError, TimeoutError):
+    """A REST request did not complete within its timeout; the connection was dropped."""
