@@ -50,6 +50,7 @@ __all__ = [
     "RestConnection",
     "RestRequest",
     "RestResponse",
+    "SessionLike",
     "api_error_from_response",
     "build_accept_call",
     "build_create_call",
