@@ -1,3 +1,164 @@
-"""Placeholder: filled by its issue."""
+"""JSON codec for GA Realtime events: bytes <-> typed events.
 
-__all__: list[str] = []
+Decoding uses one prebuilt ``msgspec.json.Decoder`` over the tagged union of all
+known events, so the hot path (an audio delta) is a single C call: JSON parsing,
+tag dispatch and base64 all happen inside msgspec. Only when that fails do we look
+at ``type`` to tell a new event type (-> :class:`UnknownServerEvent`) from a broken
+known one (-> :class:`RemoteProtocolError`). No other exception escapes a decode,
+whatever the bytes.
+
+>>> ev = decode_server_event(b'{"type":"input_audio_buffer.cleared","event_id":"e1"}')
+>>> ev
+InputAudioBufferClearedEvent(event_id='e1')
+>>> decode_server_event(b'{"type":"brand.new","x":1}')
+UnknownServerEvent(type='brand.new', raw=b'{"type":"brand.new","x":1}')
+>>> encode_client_event(InputAudioBufferCommitEvent())
+b'{"type":"input_audio_buffer.commit"}'
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import msgspec
+
+from .errors import InvalidClientEvent, LocalProtocolError, RemoteProtocolError
+from .events import (
+    CLIENT_EVENT_TYPES,
+    SERVER_EVENT_TYPES,
+    ClientEvent,
+    InputAudioBufferAppendEvent,
+    InputAudioBufferCommitEvent,
+    KnownServerEvent,
+    ServerEvent,
+    UnknownServerEvent,
+)
+from .redact import redact_text
+from .validation import MAX_APPEND_FRAME_BYTES, validate_client_event
+
+__all__ = [
+    "decode_client_event",
+    "decode_server_event",
+    "encode_client_event",
+    "encode_server_event",
+]
+
+_ = InputAudioBufferCommitEvent  # used by the doctest above
+
+
+class _TypeProbe(msgspec.Struct):
+    type: str
+
+
+_SERVER_DECODER: msgspec.json.Decoder[KnownServerEvent] = msgspec.json.Decoder(KnownServerEvent)
+_CLIENT_DECODER: msgspec.json.Decoder[ClientEvent] = msgspec.json.Decoder(ClientEvent)
+_PROBE = msgspec.json.Decoder(_TypeProbe)
+_ENCODER = msgspec.json.Encoder()
+_encode = _ENCODER.encode
+
+
+def _describe(exc: BaseException) -> str:
+    # msgspec messages quote offending values; keep credentials out of them.
+    text = str(exc) or type(exc).__name__
+    if len(text) > 300:
+        text = text[:300] + "..."
+    return redact_text(text)
+
+
+def _probe_type(data: bytes | str, what: str, exc: BaseException) -> str:
+    """The ``type`` of an event that failed to decode, or a RemoteProtocolError."""
+    try:
+        return _PROBE.decode(data).type
+    except Exception:
+        raise RemoteProtocolError(f"malformed {what} event: {_describe(exc)}") from exc
+
+
+def decode_server_event(data: bytes | str) -> ServerEvent:
+    """Decode one server event (a WebSocket text frame or data-channel message).
+
+    Returns the typed event, or :class:`UnknownServerEvent` for a ``type`` this
+    library does not know. Raises :class:`RemoteProtocolError`, and nothing else, for
+    malformed JSON or a known event with a missing or mistyped field; the message names
+    the event type and the field path.
+    """
+    try:
+        return _SERVER_DECODER.decode(data)
+    except msgspec.ValidationError as exc:
+        return _server_fallback(data, exc)
+    except Exception as exc:  # DecodeError, RecursionError, MemoryError-free odds and ends
+        raise RemoteProtocolError(f"malformed server event: {_describe(exc)}") from exc
+
+
+def _server_fallback(data: bytes | str, exc: msgspec.ValidationError) -> ServerEvent:
+    event_type = _probe_type(data, "server", exc)
+    if event_type in SERVER_EVENT_TYPES:
+        raise RemoteProtocolError(f"{event_type}: {_describe(exc)}") from exc
+    try:
+        raw = data.encode("utf-8") if isinstance(data, str) else bytes(data)
+    except Exception as enc_exc:
+        raise RemoteProtocolError(f"malformed server event: {_describe(enc_exc)}") from enc_exc
+    return UnknownServerEvent(type=event_type, raw=raw)
+
+
+def decode_client_event(data: bytes | str) -> ClientEvent:
+    """Decode one client event (what a fake server receives).
+
+    Raises :class:`RemoteProtocolError` for malformed JSON, an unknown ``type`` or a
+    missing/mistyped field (for example a ``session.update`` without ``session.type``).
+    GA rules are not checked here; call :func:`validate_client_event` for that.
+    """
+    try:
+        return _CLIENT_DECODER.decode(data)
+    except msgspec.ValidationError as exc:
+        event_type = _probe_type(data, "client", exc)
+        if event_type in CLIENT_EVENT_TYPES:
+            raise RemoteProtocolError(f"{event_type}: {_describe(exc)}") from exc
+        raise RemoteProtocolError(
+            f"unknown client event type {redact_text(event_type[:100])!r}"
+        ) from exc
+    except Exception as exc:
+        raise RemoteProtocolError(f"malformed client event: {_describe(exc)}") from exc
+
+
+def encode_client_event(event: ClientEvent) -> bytes:
+    """Validate ``event`` against the GA rules, then encode it as JSON bytes.
+
+    Raises :class:`InvalidClientEvent` (naming field and rule) before anything is
+    produced. ``input_audio_buffer.append`` takes a fast path: the only rule there is
+    the frame size, checked on the encoded bytes.
+    """
+    if type(event) is InputAudioBufferAppendEvent and type(event.audio) is bytes:
+        try:
+            out = _encode(event)
+        except Exception as exc:  # a non-string event_id
+            raise InvalidClientEvent(
+                "event", f"cannot be encoded as JSON: {_describe(exc)}"
+            ) from exc
+        if len(out) > MAX_APPEND_FRAME_BYTES:
+            raise InvalidClientEvent(
+                "audio", f"the encoded event must be at most 15 MiB, got {len(out)} bytes"
+            )
+        return out
+    validate_client_event(event)
+    try:
+        return _encode(event)
+    except Exception as exc:  # e.g. a non-JSON value inside a free-form dict
+        raise InvalidClientEvent("event", f"cannot be encoded as JSON: {_describe(exc)}") from exc
+
+
+def encode_server_event(event: ServerEvent) -> bytes:
+    """Encode a server event (for fake servers and recordings).
+
+    An :class:`UnknownServerEvent` is sent back as its raw JSON.
+    """
+    if type(event) is UnknownServerEvent:
+        return event.raw
+    if type(event) not in _SERVER_CLASSES:
+        raise LocalProtocolError(f"not a server event: {type(event).__name__}")
+    try:
+        return _encode(event)
+    except Exception as exc:
+        raise LocalProtocolError(f"server event cannot be encoded: {_describe(exc)}") from exc
+
+
+_SERVER_CLASSES: frozenset[Any] = frozenset(SERVER_EVENT_TYPES.values())
