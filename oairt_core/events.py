@@ -20,6 +20,7 @@ from msgspec import UNSET, Struct, UnsetType
 from .models import (
     Conversation,
     ConversationItem,
+    Int64,
     LogProb,
     RateLimit,
     RealtimeError,
@@ -169,8 +170,8 @@ class ConversationItemTruncateEvent(
     """Cut an assistant message's audio at ``audio_end_ms`` (after an interruption)."""
 
     item_id: str
-    content_index: int
-    audio_end_ms: int
+    content_index: Int64
+    audio_end_ms: Int64
 
 
 class InputAudioBufferAppendEvent(
@@ -277,7 +278,7 @@ class ConversationItemInputAudioTranscriptionCompletedEvent(
     """The transcription of a user audio item."""
 
     item_id: str
-    content_index: int
+    content_index: Int64
     transcript: str
     usage: TranscriptionUsage
     languages: list[TranscriptionLanguage] | None = None
@@ -293,7 +294,7 @@ class ConversationItemInputAudioTranscriptionDeltaEvent(
     """Incremental transcription of user audio."""
 
     item_id: str
-    content_index: int | None = None
+    content_index: Int64 | None = None
     delta: str | None = None
     logprobs: list[LogProb] | None = None
 
@@ -307,7 +308,7 @@ class ConversationItemInputAudioTranscriptionFailedEvent(
     """Transcription of user audio failed."""
 
     item_id: str
-    content_index: int
+    content_index: Int64
     error: TranscriptionError
 
 
@@ -325,8 +326,8 @@ class ConversationItemTruncatedEvent(
     """An assistant audio item was truncated."""
 
     item_id: str
-    content_index: int
-    audio_end_ms: int
+    content_index: Int64
+    audio_end_ms: Int64
 
 
 class ErrorEvent(_ServerEventBase, frozen=True, kw_only=True, tag="error"):
@@ -356,7 +357,7 @@ class InputAudioBufferDtmfEventReceivedEvent(
     """SIP only: a DTMF key was pressed (this event has no ``event_id``)."""
 
     event: str
-    received_at: int
+    received_at: Int64
     event_id: str | None = None
 
 
@@ -366,7 +367,7 @@ class InputAudioBufferSpeechStartedEvent(
     """VAD detected the start of speech."""
 
     item_id: str
-    audio_start_ms: int
+    audio_start_ms: Int64
 
 
 class InputAudioBufferSpeechStoppedEvent(
@@ -375,7 +376,7 @@ class InputAudioBufferSpeechStoppedEvent(
     """VAD detected the end of speech."""
 
     item_id: str
-    audio_end_ms: int
+    audio_end_ms: Int64
 
 
 class RateLimitsUpdatedEvent(
@@ -393,8 +394,8 @@ class ResponseOutputAudioDeltaEvent(
 
     response_id: str
     item_id: str
-    output_index: int
-    content_index: int
+    output_index: Int64
+    content_index: Int64
     delta: bytes
 
 
@@ -405,8 +406,8 @@ class ResponseOutputAudioDoneEvent(
 
     response_id: str
     item_id: str
-    output_index: int
-    content_index: int
+    output_index: Int64
+    content_index: Int64
 
 
 class ResponseOutputAudioTranscriptDeltaEvent(
@@ -416,8 +417,8 @@ class ResponseOutputAudioTranscriptDeltaEvent(
 
     response_id: str
     item_id: str
-    output_index: int
-    content_index: int
+    output_index: Int64
+    content_index: Int64
     delta: str
 
 
@@ -428,8 +429,8 @@ class ResponseOutputAudioTranscriptDoneEvent(
 
     response_id: str
     item_id: str
-    output_index: int
-    content_index: int
+    output_index: Int64
+    content_index: Int64
     transcript: str
 
 
@@ -440,8 +441,8 @@ class ResponseContentPartAddedEvent(
 
     response_id: str
     item_id: str
-    output_index: int
-    content_index: int
+    output_index: Int64
+    content_index: Int64
     part: ResponseContentPart
 
 
@@ -452,8 +453,8 @@ class ResponseContentPartDoneEvent(
 
     response_id: str
     item_id: str
-    output_index: int
-    content_index: int
+    output_index: Int64
+    content_index: Int64
     part: ResponseContentPart
 
 
@@ -476,7 +477,7 @@ class ResponseFunctionCallArgumentsDeltaEvent(
 
     response_id: str
     item_id: str
-    output_index: int
+    output_index: Int64
     call_id: str
     delta: str
 
@@ -488,7 +489,7 @@ class ResponseFunctionCallArgumentsDoneEvent(
 
     response_id: str
     item_id: str
-    output_index: int
+    output_index: Int64
     call_id: str
     name: str
     arguments: str
@@ -500,7 +501,7 @@ class ResponseOutputItemAddedEvent(
     """A response output item was added."""
 
     response_id: str
-    output_index: int
+    output_index: Int64
     item: ConversationItem
 
 
@@ -510,7 +511,7 @@ class ResponseOutputItemDoneEvent(
     """A response output item is done."""
 
     response_id: str
-    output_index: int
+    output_index: Int64
     item: ConversationItem
 
 
@@ -521,8 +522,8 @@ class ResponseOutputTextDeltaEvent(
 
     response_id: str
     item_id: str
-    output_index: int
-    content_index: int
+    output_index: Int64
+    content_index: Int64
     delta: str
 
 
@@ -533,8 +534,8 @@ class ResponseOutputTextDoneEvent(
 
     response_id: str
     item_id: str
-    output_index: int
-    content_index: int
+    output_index: Int64
+    content_index: Int64
     text: str
 
 
@@ -598,8 +599,8 @@ class InputAudioBufferTimeoutTriggeredEvent(
     """Server VAD's ``idle_timeout_ms`` fired."""
 
     item_id: str
-    audio_start_ms: int
-    audio_end_ms: int
+    audio_start_ms: Int64
+    audio_end_ms: Int64
 
 
 class ConversationItemInputAudioTranscriptionSegmentEvent(
@@ -611,7 +612,7 @@ class ConversationItemInputAudioTranscriptionSegmentEvent(
     """A diarized transcription segment."""
 
     item_id: str
-    content_index: int
+    content_index: Int64
     id: str
     text: str
     speaker: str
@@ -650,7 +651,7 @@ class ResponseMcpCallArgumentsDeltaEvent(
 
     response_id: str
     item_id: str
-    output_index: int
+    output_index: Int64
     delta: str
     obfuscation: str | None = None
 
@@ -662,7 +663,7 @@ class ResponseMcpCallArgumentsDoneEvent(
 
     response_id: str
     item_id: str
-    output_index: int
+    output_index: Int64
     arguments: str
 
 
@@ -672,7 +673,7 @@ class ResponseMcpCallInProgressEvent(
     """An MCP tool call started."""
 
     item_id: str
-    output_index: int
+    output_index: Int64
 
 
 class ResponseMcpCallCompletedEvent(
@@ -681,7 +682,7 @@ class ResponseMcpCallCompletedEvent(
     """An MCP tool call completed."""
 
     item_id: str
-    output_index: int
+    output_index: Int64
 
 
 class ResponseMcpCallFailedEvent(
@@ -690,7 +691,7 @@ class ResponseMcpCallFailedEvent(
     """An MCP tool call failed."""
 
     item_id: str
-    output_index: int
+    output_index: Int64
 
 
 class UnknownServerEvent(Struct, frozen=True, kw_only=True):

@@ -27,13 +27,14 @@ b'{"type":"realtime","instructions":"Be brief.","audio":{"input":{"turn_detectio
 
 from __future__ import annotations
 
-from typing import Any, Literal, TypeAlias
+from typing import Annotated, Any, Literal, TypeAlias
 
-from msgspec import UNSET, Struct, UnsetType
+from msgspec import UNSET, Meta, Struct, UnsetType
 
 from .redact import REDACTED, redact_text
 
 __all__ = [
+    "Int64",
     "AudioConfig",
     "AudioContent",
     "AudioFormat",
@@ -118,6 +119,11 @@ __all__ = [
 ]
 
 
+# Integers on the wire are bounded to int64: a 400-digit "audio_end_ms" is a protocol
+# error, not a number to carry around.
+Int64: TypeAlias = Annotated[int, Meta(ge=-(2**63), le=2**63 - 1)]
+
+
 class _Shared(Struct, frozen=True, kw_only=True, repr_omit_defaults=True):
     """Base of models the client sends: UNSET fields are omitted on encode."""
 
@@ -134,7 +140,7 @@ class _Received(Struct, frozen=True, kw_only=True, omit_defaults=True, repr_omit
 class PCMFormat(_Shared, frozen=True, kw_only=True, tag_field="type", tag="audio/pcm"):
     """16-bit little-endian mono PCM. Only ``rate=24000`` is supported (the default)."""
 
-    rate: int | None | UnsetType = 24000
+    rate: Int64 | None | UnsetType = 24000
 
 
 class PCMUFormat(_Shared, frozen=True, kw_only=True, tag_field="type", tag="audio/pcmu"):
@@ -170,9 +176,9 @@ class ServerVad(_Shared, frozen=True, kw_only=True, tag_field="type", tag="serve
     """Silence-based turn detection."""
 
     threshold: float | None | UnsetType = UNSET
-    prefix_padding_ms: int | None | UnsetType = UNSET
-    silence_duration_ms: int | None | UnsetType = UNSET
-    idle_timeout_ms: int | None | UnsetType = UNSET
+    prefix_padding_ms: Int64 | None | UnsetType = UNSET
+    silence_duration_ms: Int64 | None | UnsetType = UNSET
+    idle_timeout_ms: Int64 | None | UnsetType = UNSET
     create_response: bool | None | UnsetType = UNSET
     interrupt_response: bool | None | UnsetType = UNSET
 
@@ -315,7 +321,7 @@ class TracingConfig(_Shared, frozen=True, kw_only=True):
 class TokenLimits(_Shared, frozen=True, kw_only=True):
     """Custom token limits of the retention-ratio truncation."""
 
-    post_instructions: int | None | UnsetType = UNSET
+    post_instructions: Int64 | None | UnsetType = UNSET
 
 
 class TruncationRetentionRatio(
@@ -396,7 +402,7 @@ class RealtimeSessionConfig(_Shared, frozen=True, kw_only=True, tag_field="type"
     model: str | None | UnsetType = UNSET
     instructions: str | None | UnsetType = UNSET
     output_modalities: list[Literal["text", "audio"]] | None | UnsetType = UNSET
-    max_output_tokens: int | Literal["inf"] | None | UnsetType = UNSET
+    max_output_tokens: Int64 | Literal["inf"] | None | UnsetType = UNSET
     audio: AudioConfig | None | UnsetType = UNSET
     include: list[Literal["item.input_audio_transcription.logprobs"]] | None | UnsetType = UNSET
     tools: list[Tool] | None | UnsetType = UNSET
@@ -543,7 +549,7 @@ class FunctionCallOutputItem(
 class McpProtocolError(_Shared, frozen=True, kw_only=True, tag_field="type", tag="protocol_error"):
     """An MCP protocol error."""
 
-    code: int
+    code: Int64
     message: str
 
 
@@ -558,7 +564,7 @@ class McpToolExecutionError(
 class McpHttpError(_Shared, frozen=True, kw_only=True, tag_field="type", tag="http_error"):
     """The MCP server answered with an HTTP error."""
 
-    code: int
+    code: Int64
     message: str
 
 
@@ -674,7 +680,7 @@ class ResponseCreateParams(_Shared, frozen=True, kw_only=True):
     input: list[ResponseInputItem] | None | UnsetType = UNSET
     instructions: str | None | UnsetType = UNSET
     output_modalities: list[Literal["text", "audio"]] | None | UnsetType = UNSET
-    max_output_tokens: int | Literal["inf"] | None | UnsetType = UNSET
+    max_output_tokens: Int64 | Literal["inf"] | None | UnsetType = UNSET
     audio: ResponseAudioConfig | None | UnsetType = UNSET
     tools: list[Tool] | None | UnsetType = UNSET
     tool_choice: ToolChoice | None | UnsetType = UNSET
@@ -703,34 +709,34 @@ class ResponseStatusDetails(_Received, frozen=True, kw_only=True):
 class CachedTokensDetails(_Received, frozen=True, kw_only=True):
     """Cached input tokens by modality."""
 
-    text_tokens: int | None = None
-    audio_tokens: int | None = None
-    image_tokens: int | None = None
+    text_tokens: Int64 | None = None
+    audio_tokens: Int64 | None = None
+    image_tokens: Int64 | None = None
 
 
 class InputTokenDetails(_Received, frozen=True, kw_only=True):
     """Input tokens by modality."""
 
-    text_tokens: int | None = None
-    audio_tokens: int | None = None
-    image_tokens: int | None = None
-    cached_tokens: int | None = None
+    text_tokens: Int64 | None = None
+    audio_tokens: Int64 | None = None
+    image_tokens: Int64 | None = None
+    cached_tokens: Int64 | None = None
     cached_tokens_details: CachedTokensDetails | None = None
 
 
 class OutputTokenDetails(_Received, frozen=True, kw_only=True):
     """Output tokens by modality."""
 
-    text_tokens: int | None = None
-    audio_tokens: int | None = None
+    text_tokens: Int64 | None = None
+    audio_tokens: Int64 | None = None
 
 
 class Usage(_Received, frozen=True, kw_only=True):
     """Token usage of a response (billing)."""
 
-    total_tokens: int | None = None
-    input_tokens: int | None = None
-    output_tokens: int | None = None
+    total_tokens: Int64 | None = None
+    input_tokens: Int64 | None = None
+    output_tokens: Int64 | None = None
     input_token_details: InputTokenDetails | None = None
     output_token_details: OutputTokenDetails | None = None
 
@@ -745,7 +751,7 @@ class RealtimeResponse(_Received, frozen=True, kw_only=True):
     output: list[ConversationItem] | None = None
     conversation_id: str | None = None
     output_modalities: list[Literal["text", "audio"]] | None = None
-    max_output_tokens: int | Literal["inf"] | None = None
+    max_output_tokens: Int64 | Literal["inf"] | None = None
     audio: ResponseAudioConfig | None = None
     metadata: dict[str, str] | None = None
     usage: Usage | None = None
@@ -770,8 +776,8 @@ class RateLimit(_Received, frozen=True, kw_only=True):
     """One entry of ``rate_limits.updated``."""
 
     name: str | None = None
-    limit: int | None = None
-    remaining: int | None = None
+    limit: Int64 | None = None
+    remaining: Int64 | None = None
     reset_seconds: float | None = None
 
 
@@ -794,8 +800,8 @@ class TranscriptionError(_Received, frozen=True, kw_only=True):
 class TranscriptionTokenDetails(_Received, frozen=True, kw_only=True):
     """Input tokens of a transcription by modality."""
 
-    text_tokens: int | None = None
-    audio_tokens: int | None = None
+    text_tokens: Int64 | None = None
+    audio_tokens: Int64 | None = None
 
 
 class TranscriptionUsageTokens(
@@ -803,9 +809,9 @@ class TranscriptionUsageTokens(
 ):
     """Transcription usage billed by tokens."""
 
-    input_tokens: int
-    output_tokens: int
-    total_tokens: int
+    input_tokens: Int64
+    output_tokens: Int64
+    total_tokens: Int64
     input_token_details: TranscriptionTokenDetails | None = None
 
 
@@ -830,7 +836,7 @@ class LogProb(_Received, frozen=True, kw_only=True):
     """A token log probability of a transcription."""
 
     token: str
-    bytes: list[int]
+    bytes: list[Int64]
     logprob: float
 
 
