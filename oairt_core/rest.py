@@ -32,8 +32,8 @@ from urllib.parse import urlsplit
 import h11
 import msgspec
 
-from . import models as _models
 from .errors import APIError, LocalProtocolError, RemoteProtocolError
+from .models import SessionConfig
 from .redact import Secret, redact_headers, redact_text
 
 __all__ = [
@@ -72,7 +72,7 @@ T = TypeVar("T")
 
 # A session is one of the oairt_core.models session Structs, or a plain mapping with
 # the same wire fields (handy for fields the models do not know yet).
-SessionLike = msgspec.Struct | Mapping[str, Any]
+SessionLike = SessionConfig | Mapping[str, Any]
 
 # Unreserved URI characters only: nothing that could end the path segment, start a
 # query or fragment, percent-encode something, or split a header line.
@@ -146,7 +146,7 @@ class ClientSecret(msgspec.Struct, frozen=True):
 
     value: Secret
     expires_at: int
-    session: Any
+    session: SessionConfig | None
     session_id: str | None
     raw_session: dict[str, Any]
 
@@ -461,14 +461,12 @@ def _check_status(response: RestResponse) -> None:
         raise api_error_from_response(response)
 
 
-def _decode_session(raw: dict[str, Any]) -> Any:
+def _decode_session(raw: dict[str, Any]) -> SessionConfig | None:
     # The server's session object has extra keys (id, object, expires_at); the
     # models ignore unknown keys. If they still reject it, keep only the raw dict.
-    session_type = getattr(_models, "SessionConfig", None)
-    if session_type is None:
-        return None
     try:
-        return msgspec.convert(raw, type=session_type)
+        session: SessionConfig = msgspec.convert(raw, type=SessionConfig)
+        return session
     except (msgspec.MsgspecError, TypeError, ValueError, LocalProtocolError):
         return None
 

@@ -1,0 +1,103 @@
+"""A tiny loopback HTTP/1.1 server (anyio + h11) for the REST client tests.
+
+It hands every request to a responder (normally ``FakeRestApi.handle``) and can
+misbehave on demand: chunked bodies, closing after each response, raw bytes,
+or never answering.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
+from dataclasses import dataclass, field
+
+import anyio
+import anyio.abc
+import h11
+
+Responder = Callable[
+    [str, str, list[tuple[bytes, bytes]], bytes],
+    tuple[int, list[tuple[bytes, bytes]], bytes],
+]
+
+
+@dataclass
+class RestServer:
+    port: int
+    responder: Responder
+    chunked: bool = False  # send bodies with Transfer-Encoding: chunked, in small pieces
+    close_after_response: bool = False  # close the socket (no Connection: close header)
+    raw_response: bytes | None = None  # send these bytes instead, then close
+    stall: bool = False  # read the request, never answer
+    connections: int = 0
+    requests: list[tuple[str, str, list[tuple[bytes, bytes]], bytes]] = field(default_factory=list)
+
+    @property
+    def base_url(self) -> str:
+        return f"http://127.0.0.1:{self.port}/v1"
+
+    async def _serve(self, stream: anyio.abc.ByteStream) -> None:
+        self.connections += 1
+        conn = h11.Connection(h11.SERVER)
+        async with stream:
+            while True:
+                request: h11.Request | None = None
+                body: list[bytes] = []
+                while True:
+                    event = conn.next_event()
+                    if event is h11.NEED_DATA:
+                        try:
+                            data = await stream.receive()
+                        except (anyio.EndOfStream, anyio.BrokenResourceError):
+                            return
+                        conn.receive_data(data)
+                    elif isinstance(event, h11.Request):
+                        request = event
+                    elif isinstance(event, h11.Data):
+                        body.append(bytes(event.data))
+                    elif isinstance(event, h11.EndOfMessage):
+                        break
+                    else:  # ConnectionClosed
+                        return
+                assert request is not None
+                method, target = request.method.decode(), request.target.decode()
+                headers = list(request.headers)
+                self.requests.append((method, target, headers, b"".join(body)))
+                if self.stall:
+                    await anyio.sleep_forever()
+                if self.raw_response is not None:
+                    await stream.send(self.raw_response)
+                    return
+                status, out_headers, out_body = self.responder(
+                    method, target, headers, b"".join(body)
+                )
+                names = {n.lower() for n, _ in out_headers}
+                out = list(out_headers)
+                if not self.chunked and b"content-length" not in names:
+                    out.append((b"content-length", str(len(out_body)).encode()))
+                data = conn.send(h11.Response(status_code=status, headers=out)) or b""
+                if self.chunked:
+                    for i in range(0, len(out_body), 7):
+                        data += conn.send(h11.Data(data=out_body[i : i + 7])) or b""
+                elif out_body:
+                    data += conn.send(h11.Data(data=out_body)) or b""
+                data += conn.send(h11.EndOfMessage()) or b""
+                await stream.send(data)
+                if self.close_after_response or conn.our_state is h11.MUST_CLOSE:
+                    return
+                conn.start_next_cycle()
+
+
+@asynccontextmanager
+async def serve_rest(responder: Responder) -> AsyncIterator[RestServer]:
+    """Run a loopback server for the duration of the ``async with`` block."""
+    listener = await anyio.create_tcp_listener(local_host="127.0.0.1", local_port=0)
+    port = listener.extra(anyio.abc.SocketAttribute.local_port)
+    server = RestServer(port=port, responder=responder)
+    async with anyio.create_task_group() as tg:
+        tg.start_soon(listener.serve, server._serve)
+        try:
+            yield server
+        finally:
+            tg.cancel_scope.cancel()
+    await listener.aclose()
