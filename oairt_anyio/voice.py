@@ -1,0 +1,379 @@
+"""Voice sessions on anyio (asyncio or trio backend): a thin driver of the sans-IO core.
+
+All decisions (barge-in, truncation, tool batching, MCP approvals) are made by
+:class:`oairt_core.session.VoiceSession`; this module only moves events between
+it and the WebSocket connection and runs tools in the session's task group.
+
+>>> async def main() -> None:                      # doctest: +SKIP
+...     config = (Realtime.builder().api_key("sk-...").voice_session().voice("alloy")
+...               .vad_server_default().transcription("gpt-4o-transcribe").build())
+...     async with connect_voice(config) as session:
+...         async for event in session:
+...             if isinstance(event, AudioDelta):
+...                 play(event.pcm)                   # PCM16 @ 24 kHz
+...             elif isinstance(event, TranscriptDone):
+...                 print("assistant:", event.text)
+
+Voice events wait in a bounded buffer (``event_buffer`` events, 256 by
+default). When the app does not read them, the reader stops reading the
+socket until there is room again: nothing is dropped and memory stays bounded,
+but barge-in on ``speech_started`` also waits, so keep consuming events.
+"""
+
+from __future__ import annotations
+
+import inspect
+import math
+import os
+from collections.abc import AsyncIterable, AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
+from typing import Any
+
+import anyio
+import anyio.abc
+import numpy as np
+import numpy.typing as npt
+from anyio.streams.memory import MemoryObjectReceiveStream, MemoryObjectSendStream
+
+from oairt_core.config import RealtimeBuilder, VoiceConfig
+from oairt_core.errors import ConnectionClosedError
+from oairt_core.models import ConversationItem, ResponseCreateParams
+from oairt_core.redact import Secret
+from oairt_core.session import ApprovalJob, ResponseBuilder, ToolRun, VoiceSession
+from oairt_core.voice_events import (
+    AudioDelta,
+    Error,
+    InputTranscriptDone,
+    Interrupted,
+    McpApprovalRequest,
+    TranscriptDone,
+    VoiceEvent,
+)
+
+__all__ = ["RealtimeSession", "connect_voice"]
+
+
+class RealtimeSession:
+    """A live voice session (made by :func:`connect_voice`).
+
+    Read events with :meth:`next_voice_event` (or ``async for``), send audio
+    with :meth:`send_pcm16` / :meth:`stream_audio_pcm16`, report playback with
+    :meth:`mark_played`, interrupt with :meth:`barge_in`.
+    """
+
+    def __init__(
+        self,
+        conn: Any,
+        core: VoiceSession,
+        tg: anyio.abc.TaskGroup,
+        event_buffer: int,
+        clock: Callable[[], float],
+    ) -> None:
+        self._conn = conn
+        self.core = core
+        self._tg = tg
+        self._clock = clock
+        self._lock = anyio.Lock()
+        send, recv = anyio.create_memory_object_stream[VoiceEvent](event_buffer)
+        self._events_in: MemoryObjectSendStream[VoiceEvent] = send
+        self._events_out: MemoryObjectReceiveStream[VoiceEvent] = recv
+        self._tool_scopes: dict[str, anyio.CancelScope] = {}
+        self._closed = False
+
+    # ------------------------------------------------------------ reading
+
+    async def next_voice_event(self) -> VoiceEvent | None:
+        """The next voice event, or ``None`` once the session has ended.
+
+        Audio and transcript events of an interrupted response that were still
+        buffered are skipped (the user must not hear them).
+        """
+        while True:
+            try:
+                event = await self._events_out.receive()
+            except (anyio.EndOfStream, anyio.ClosedResourceError):
+                return None
+            if not self.core.is_discarded(event):
+                return event
+
+    async def next_audio_chunk(self) -> AudioDelta | None:
+        """The next :class:`AudioDelta` (other events are skipped), or ``None`` at the end."""
+        while (event := await self.next_voice_event()) is not None:
+            if isinstance(event, AudioDelta):
+                return event
+        return None
+
+    async def next_transcript(self) -> TranscriptDone | InputTranscriptDone | None:
+        """The next finished transcript, assistant's or user's (``.text``, ``.role``)."""
+        while (event := await self.next_voice_event()) is not None:
+            if isinstance(event, (TranscriptDone, InputTranscriptDone)):
+                return event
+        return None
+
+    def __aiter__(self) -> AsyncIterator[VoiceEvent]:
+        return self._iterate()
+
+    async def _iterate(self) -> AsyncIterator[VoiceEvent]:
+        while (event := await self.next_voice_event()) is not None:
+            yield event
+
+    @property
+    def config(self) -> VoiceConfig:
+        return self.core.config
+
+    # ------------------------------------------------------------ sending
+
+    async def send_pcm16(
+        self, samples: npt.NDArray[Any] | bytes, *, sample_rate: int | None = None
+    ) -> None:
+        """Send microphone audio (int16 or float32 numpy array, or PCM16 bytes)."""
+        events = self.core.send_pcm16(samples, sample_rate=sample_rate)
+        async with self._lock:
+            for event in events:
+                await self._conn.send(event)
+
+    async def stream_audio_pcm16(
+        self,
+        chunks: AsyncIterable[npt.NDArray[Any] | bytes],
+        *,
+        sample_rate: int | None = None,
+    ) -> None:
+        """Send every chunk of ``chunks``, awaiting each send (backpressure).
+
+        Returns when the iterable ends or the session closes.
+        """
+        async for chunk in chunks:
+            if self._closed:
+                return
+            try:
+                await self.send_pcm16(
+                    np.asarray(chunk) if isinstance(chunk, list) else chunk, sample_rate=sample_rate
+                )
+            except (ConnectionClosedError, anyio.ClosedResourceError, anyio.BrokenResourceError):
+                return
+
+    async def commit(self, *, respond: bool = True) -> None:
+        """Push-to-talk: commit the input audio (and request a reply)."""
+        await self._call(self.core.commit, respond=respond)
+
+    async def clear_input(self) -> None:
+        await self._call(self.core.clear_input)
+
+    async def barge_in(self) -> Interrupted | None:
+        """Interrupt the assistant: cancel, truncate at what was heard, drop queued audio.
+
+        Returns the :class:`Interrupted` event (``None`` if nothing was
+        playing); it is not also put in the event buffer.
+        """
+        events = await self._call(self.core.barge_in, self._clock(), deliver=False)
+        for event in events:
+            if isinstance(event, Interrupted):
+                return event
+        return None
+
+    def mark_played(self, item_id: str, ms: float) -> None:
+        """Report that ``ms`` milliseconds of ``item_id`` have been played to the user."""
+        self.core.mark_played(item_id, ms)
+
+    def played_until(self, ms: float) -> None:
+        """:meth:`mark_played` for the item currently being received."""
+        self.core.played_until(ms)
+
+    async def create_response(
+        self, response: ResponseBuilder | ResponseCreateParams | None = None
+    ) -> None:
+        """Send ``response.create`` (see :class:`~oairt_core.session.ResponseBuilder`)."""
+        await self._call(self.core.create_response, response)
+
+    async def send_text(self, text: str, *, respond: bool = True) -> None:
+        """Add a user text message (and request a reply)."""
+        await self._call(self.core.send_text, text, respond=respond)
+
+    async def send_item(self, item: ConversationItem) -> None:
+        await self._call(self.core.send_item, item)
+
+    async def update(self, **changes: Any) -> None:
+        """Re-configure the live session (only the changed fields are sent)."""
+        await self._call(self.core.update, **changes)
+
+    async def approve(self, request: McpApprovalRequest | str, reason: str | None = None) -> None:
+        await self._call(self.core.approve, request, reason)
+
+    async def deny(self, request: McpApprovalRequest | str, reason: str | None = None) -> None:
+        await self._call(self.core.deny, request, reason)
+
+    async def tool_finished(
+        self, call_id: str, output: Any = None, *, error: BaseException | None = None
+    ) -> None:
+        """Answer a call of a raw ``FunctionTool`` (typed tools are answered for you)."""
+        await self._call(self.core.tool_finished, call_id, output, error=error)
+
+    async def aclose(self) -> None:
+        """End the session (also done when leaving ``connect_voice``)."""
+        self._closed = True
+        self._tg.cancel_scope.cancel()
+
+    # ------------------------------------------------------------ internals
+
+    async def _call(
+        self, fn: Callable[..., Any], *args: Any, deliver: bool = True, **kw: Any
+    ) -> list[VoiceEvent]:
+        async with self._lock:
+            fn(*args, **kw)
+            await self._flush()
+            events = self._dispatch()
+        if deliver:
+            await self._deliver(events)
+        return events
+
+    async def _flush(self) -> None:
+        # Shielded so a cancelled caller never leaves drained events unsent.
+        with anyio.CancelScope(shield=True):
+            for event in self.core.events_to_send():
+                await self._conn.send(event)
+
+    def _dispatch(self) -> list[VoiceEvent]:
+        """Hand work from the core to the task group; return its voice events."""
+        for call_id in self.core.tools_to_cancel():
+            scope = self._tool_scopes.pop(call_id, None)
+            if scope is not None:
+                scope.cancel()
+        for run in self.core.tool_runs():
+            scope = anyio.CancelScope()
+            self._tool_scopes[run.call_id] = scope
+            self._tg.start_soon(self._run_tool, run, scope)
+        for job in self.core.approval_jobs():
+            self._tg.start_soon(self._run_approval, job)
+        return self.core.voice_events()
+
+    async def _deliver(self, events: list[VoiceEvent]) -> None:
+        for event in events:
+            try:
+                await self._events_in.send(event)
+            except (anyio.ClosedResourceError, anyio.BrokenResourceError):
+                return
+
+    async def _run_tool(self, run: ToolRun, scope: anyio.CancelScope) -> None:
+        result: Any = None
+        error: BaseException | None = None
+        with scope:
+            try:
+                if run.is_async:
+                    result = await run.func(*run.args)
+                else:
+                    result = await anyio.to_thread.run_sync(
+                        run.func, *run.args, abandon_on_cancel=True
+                    )
+            except Exception as exc:  # the model gets the error; the session goes on
+                error = exc
+        self._tool_scopes.pop(run.call_id, None)
+        if scope.cancelled_caught:
+            return
+        await self._call(self.core.tool_finished, run.call_id, result, error=error)
+
+    async def _run_approval(self, job: ApprovalJob) -> None:
+        try:
+            answer: Any = job.callback(job.request)
+            if inspect.isawaitable(answer):
+                answer = await answer
+        except Exception as exc:
+            await self._deliver(
+                [Error(message=f"MCP approval callback failed: {exc!r}", exception=exc)]
+            )
+            return
+        approve, reason = answer if isinstance(answer, tuple) else (bool(answer), None)
+        await self._call(self.core.approve if approve else self.core.deny, job.request, reason)
+
+    async def _reader(self) -> None:
+        try:
+            while True:
+                try:
+                    event = await self._conn.next_event()
+                except ConnectionClosedError as exc:
+                    if exc.code not in (1000, 1005):
+                        await self._deliver([Error(message=str(exc), exception=exc)])
+                    return
+                if event is None:
+                    return
+                async with self._lock:
+                    self.core.receive_event(event, self._clock())
+                    await self._flush()
+                    events = self._dispatch()
+                await self._deliver(events)
+        finally:
+            self._closed = True
+            self._events_in.close()
+
+
+def _resolve_config(
+    config: VoiceConfig | RealtimeBuilder | None, overrides: dict[str, Any]
+) -> VoiceConfig:
+    if isinstance(config, RealtimeBuilder):
+        config = config.build()
+    if config is None:
+        config = VoiceConfig()
+    if overrides:
+        config = config.replace(**overrides)
+    config.to_session_config()  # invalid combinations fail before connecting
+    return config
+
+
+@asynccontextmanager
+async def connect_voice(
+    config: VoiceConfig | RealtimeBuilder | None = None,
+    *,
+    base_url: str | None = None,
+    ssl: Any = None,
+    call_id: str | None = None,
+    event_buffer: int = 256,
+    connect: Callable[..., Any] | None = None,
+    **options: Any,
+) -> AsyncIterator[RealtimeSession]:
+    """Open a voice session: connect, apply the configuration, run the reader.
+
+    ``config`` is a :class:`VoiceConfig` or a builder; extra keyword
+    ``options`` are :class:`VoiceConfig` fields (``voice=``, ``api_key=``, ...).
+    The API key defaults to ``$OPENAI_API_KEY``. ``base_url``/``ssl`` reach a
+    fake server or proxy; ``call_id`` joins a WebRTC/SIP call as a sideband
+    controller (barge-in then clears the server's output buffer).
+    """
+    if event_buffer < 1:
+        raise ValueError("event_buffer must be at least 1")
+    cfg = _resolve_config(config, options)
+    api_key = cfg.api_key or Secret(os.environ.get("OPENAI_API_KEY", ""))
+    if connect is None:
+        from . import connect as _connect
+
+        connect = _connect
+    kwargs: dict[str, Any] = {"api_key": api_key}
+    if call_id is not None:
+        kwargs["call_id"] = call_id
+    elif cfg.kind == "transcription":
+        kwargs["intent"] = "transcription"
+    else:
+        kwargs["model"] = cfg.model
+    if base_url is not None:
+        kwargs["base_url"] = base_url
+    if ssl is not None:
+        kwargs["ssl"] = ssl
+    async with connect(**kwargs) as conn:
+        sideband = bool(getattr(conn, "is_sideband", call_id is not None))
+        core = VoiceSession(cfg, sideband=sideband)
+        async with anyio.create_task_group() as tg:
+            session = RealtimeSession(conn, core, tg, event_buffer, anyio.current_time)
+            await session._call(core.start)
+            tg.start_soon(session._reader)
+            try:
+                yield session
+            finally:
+                session._closed = True
+                tg.cancel_scope.cancel()
+
+
+async def _example_player(session: RealtimeSession) -> None:  # pragma: no cover - doc aid
+    async for event in session:
+        if isinstance(event, AudioDelta):
+            session.mark_played(event.item_id, event.audio_start_ms + event.duration_ms)
+
+
+_unused: tuple[Any, ...] = (math, Awaitable)
