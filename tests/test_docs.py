@@ -1,0 +1,155 @@
+"""The documentation: builds with ``mkdocs build --strict``, and every ```python block runs.
+
+Blocks of one page run in order, in one fresh interpreter and one namespace (so a page can
+build on its earlier blocks), with the working directory in a temporary folder. Blocks that
+talk to a server get a fake Realtime server on loopback through ``OPENAI_API_KEY=sk-test`` and
+``OAIRT_BASE_URL``.
+"""
+
+from __future__ import annotations
+
+import importlib
+import json
+import os
+import re
+import shutil
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+DOCS = ROOT / "docs"
+FENCE = re.compile(r"^```([\w+-]*)[^\n]*\n(.*?)^```\s*$", re.MULTILINE | re.DOTALL)
+
+# Run inside the child interpreter: execute each block, report which one failed.
+RUNNER = r"""
+import json, sys, traceback
+blocks = json.load(sys.stdin)
+namespace = {"__name__": "__main__"}
+for block in blocks:
+    try:
+        code = compile(block["code"], f"{block['page']}:{block['line']}", "exec")
+        exec(code, namespace)
+    except SystemExit as exc:
+        if exc.code not in (None, 0):
+            print(f"block at {block['page']}:{block['line']} exited with {exc.code}",
+                  file=sys.stderr)
+            sys.exit(1)
+    except BaseException:
+        print(f"block at {block['page']}:{block['line']} failed:", file=sys.stderr)
+        traceback.print_exc()
+        sys.exit(1)
+"""
+
+
+def python_blocks(page: Path) -> list[dict[str, object]]:
+    text = page.read_text(encoding="utf-8")
+    blocks = []
+    for match in FENCE.finditer(text):
+        lang = match.group(1).lower()
+        if lang in ("python", "py", "python3"):
+            line = text.count("\n", 0, match.start()) + 2
+            blocks.append({"page": page.name, "line": line, "code": match.group(2)})
+    return blocks
+
+
+PAGES = sorted(p for p in DOCS.glob("*.md"))
+PAGES_WITH_CODE = [p for p in PAGES if python_blocks(p)]
+
+
+@pytest.fixture(scope="module")
+def fake_server_url() -> Iterator[str | None]:
+    try:
+        from anyio.from_thread import start_blocking_portal
+
+        run_fake_server = importlib.import_module("oairt_anyio.testing").run_fake_server
+    except (ImportError, AttributeError):
+        yield None
+        return
+    with start_blocking_portal() as portal:
+        cm = run_fake_server(api_keys={"sk-test"})
+        server = portal.call(cm.__aenter__)
+        try:
+            yield str(server.url)
+        finally:
+            portal.call(cm.__aexit__, None, None, None)
+
+
+@pytest.mark.parametrize("page", PAGES_WITH_CODE, ids=lambda p: p.name)
+def test_python_blocks_run(page: Path, tmp_path: Path, fake_server_url: str | None) -> None:
+    blocks = python_blocks(page)
+    env = dict(os.environ)
+    env["OPENAI_API_KEY"] = "sk-test"
+    if fake_server_url:
+        env["OAIRT_BASE_URL"] = fake_server_url
+    else:
+        env.pop("OAIRT_BASE_URL", None)
+    env["PYTHONPATH"] = str(ROOT) + os.pathsep + env.get("PYTHONPATH", "")
+    result = subprocess.run(
+        [sys.executable, "-c", RUNNER],
+        input=json.dumps(blocks),
+        capture_output=True,
+        text=True,
+        cwd=tmp_path,
+        env=env,
+        timeout=60,
+    )
+    assert result.returncode == 0, result.stderr[-4000:]
+
+
+def test_fence_parser_finds_blocks() -> None:
+    sample = DOCS / "concepts.md"
+    blocks = python_blocks(sample)
+    assert blocks and all("import" in str(b["code"]) for b in blocks)
+
+
+def test_protocol_page_is_up_to_date() -> None:
+    result = subprocess.run(
+        [sys.executable, str(DOCS / "gen_protocol.py"), "--check"],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+    )
+    assert result.returncode == 0, result.stderr
+
+
+def test_protocol_page_lists_every_event() -> None:
+    import typing
+
+    from oairt_core import events
+
+    page = (DOCS / "protocol.md").read_text(encoding="utf-8")
+    classes = list(typing.get_args(events.ClientEvent)) + list(
+        typing.get_args(events.KnownServerEvent)
+    )
+    assert len(classes) == 57
+    for cls in classes:
+        assert f"| `{cls.__struct_config__.tag}` | `{cls.__name__}` |" in page
+
+
+def _mkdocs() -> str | None:
+    local = Path(sys.executable).with_name("mkdocs")
+    return str(local) if local.exists() else shutil.which("mkdocs")
+
+
+@pytest.mark.skipif(_mkdocs() is None, reason="mkdocs is a dev dependency")
+def test_mkdocs_build_strict(tmp_path: Path) -> None:
+    result = subprocess.run(
+        [str(_mkdocs()), "build", "--strict", "--site-dir", str(tmp_path / "site")],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        timeout=120,
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert (tmp_path / "site" / "index.html").exists()
+    assert (tmp_path / "site" / "protocol" / "index.html").exists()
+
+
+def test_nav_lists_only_existing_pages() -> None:
+    text = (ROOT / "mkdocs.yml").read_text(encoding="utf-8")
+    for name in re.findall(r":\s*([\w/-]+\.md)\s*$", text, re.MULTILINE):
+        assert (DOCS / name).exists(), name
