@@ -1,0 +1,352 @@
+"""oairt_anyio.connect against the loopback wsproto server, on asyncio and trio."""
+
+from __future__ import annotations
+
+import functools
+import json
+
+import anyio
+import pytest
+
+import oairt_anyio
+from oairt_core.connection import MalformedServerEvent
+from oairt_core.errors import (
+    ConnectionClosedError,
+    HandshakeError,
+    LocalProtocolError,
+    MessageTooBig,
+    RemoteProtocolError,
+)
+from oairt_core.events import InputAudioBufferClearEvent, InputAudioBufferClearedEvent
+from tests.wsserver import ServerConn, frame, serve
+
+pytestmark = pytest.mark.anyio
+
+KEY = "sk-test-SECRET-abcdefghijklmnop"
+
+
+def cleared(n: int) -> dict[str, str]:
+    return {"type": "input_audio_buffer.cleared", "event_id": f"ev_{n}"}
+
+
+async def test_exchange_events_and_server_close() -> None:
+    got: list[str] = []
+
+    async def handler(conn: ServerConn) -> None:
+        await conn.accept()
+        got.append((await conn.receive_json())["type"])
+        await conn.send_event(cleared(1))
+        await conn.send_event(cleared(2))
+        await conn.close(1000, "done")
+
+    async with serve(handler) as server:
+        async with oairt_anyio.connect(api_key=KEY, model="gpt-realtime", base_url=server.url) as c:
+            assert c.state.name == "OPEN"
+            assert not c.is_sideband
+            await c.send(InputAudioBufferClearEvent())
+            events = [ev async for ev in c]
+            assert c.closed is not None and c.closed.code == 1000 and c.closed.clean
+            with pytest.raises(ConnectionClosedError) as info:
+                await c.next_event()
+            assert info.value.code == 1000 and info.value.reason == "done"
+            with pytest.raises(ConnectionClosedError):
+                await c.send(InputAudioBufferClearEvent())
+        req = server.requests[0]
+    assert got == ["input_audio_buffer.clear"]
+    assert [e.event_id for e in events if isinstance(e, InputAudioBufferClearedEvent)] == [
+        "ev_1",
+        "ev_2",
+    ]
+    assert req.target == "/v1/realtime?model=gpt-realtime"
+    headers = {k.decode().lower(): v.decode() for k, v in req.extra_headers}
+    assert headers["authorization"] == f"Bearer {KEY}"
+    assert headers["user-agent"].startswith("oairt/")
+    assert "openai-beta" not in headers
+
+
+async def test_client_initiated_close() -> None:
+    codes: list[int | None] = []
+
+    async def handler(conn: ServerConn) -> None:
+        await conn.accept()
+        await conn.send_event(cleared(1))
+        codes.append(await conn.wait_closed())
+
+    async with serve(handler) as server:
+        async with oairt_anyio.connect(api_key=KEY, model="m", base_url=server.url) as c:
+            ev = await c.next_event()
+            assert isinstance(ev, InputAudioBufferClearedEvent)
+        assert c.closed is not None
+        assert c.closed.initiated_locally and c.closed.clean and c.closed.normal
+        assert c.state.name == "CLOSED"
+    assert codes == [1000]
+
+
+async def test_close_with_unread_buffered_events_does_not_hang() -> None:
+    async def handler(conn: ServerConn) -> None:
+        await conn.accept()
+        for i in range(50):
+            await conn.send_event(cleared(i))
+        await conn.wait_closed()
+
+    async with serve(handler) as server:
+        async with oairt_anyio.connect(
+            api_key=KEY, model="m", base_url=server.url, max_buffered_events=2
+        ) as c:
+            await c.next_event()
+        assert c.closed is not None and c.closed.clean
+
+
+async def test_tcp_reset_mid_message_raises_1006_after_buffered_events() -> None:
+    async def handler(conn: ServerConn) -> None:
+        await conn.accept()
+        await conn.send_event(cleared(1))
+        await conn.send_raw(frame(0x1, b'{"type": "input_audio_buffer.cle', fin=False)[:20])
+        await conn.abort()
+
+    async with serve(handler) as server:
+        async with oairt_anyio.connect(api_key=KEY, model="m", base_url=server.url) as c:
+            first = await c.next_event()
+            assert isinstance(first, InputAudioBufferClearedEvent)
+            with pytest.raises(ConnectionClosedError) as info:
+                await c.next_event()
+            assert info.value.code == 1006
+            assert c.closed is not None and not c.closed.clean
+
+
+async def test_async_for_raises_on_abnormal_close() -> None:
+    async def handler(conn: ServerConn) -> None:
+        await conn.accept()
+        await conn.send_event(cleared(1))
+        await conn.close(1011, "server error")
+
+    async with serve(handler) as server:
+        async with oairt_anyio.connect(api_key=KEY, model="m", base_url=server.url) as c:
+            seen = []
+            with pytest.raises(ConnectionClosedError) as info:
+                async for ev in c:
+                    seen.append(ev)
+            assert info.value.code == 1011 and len(seen) == 1
+
+
+@pytest.mark.parametrize(
+    ("status", "etype", "code", "message"),
+    [
+        (
+            401,
+            "invalid_request_error",
+            "invalid_api_key",
+            "Incorrect API key provided: sk-tes***nop",
+        ),
+        (404, "invalid_request_error", "model_not_found", "The model `nope` does not exist"),
+        (429, "requests", "rate_limit_exceeded", "Rate limit reached"),
+    ],
+)
+async def test_handshake_rejection(status: int, etype: str, code: str, message: str) -> None:
+    async def handler(conn: ServerConn) -> None:
+        body = {"error": {"message": message, "type": etype, "code": code, "param": None}}
+        await conn.reject(status, body)
+
+    async with serve(handler) as server:
+        with pytest.raises(HandshakeError) as info:
+            async with oairt_anyio.connect(api_key=KEY, model="nope", base_url=server.url):
+                pytest.fail("must not get here")
+    err = info.value
+    assert (err.status_code, err.message, err.error_type, err.code) == (
+        status,
+        message,
+        etype,
+        code,
+    )
+    assert KEY not in str(err) and KEY not in repr(err)
+    assert "SECRET" not in str(err)
+
+
+async def test_rejection_without_json_body() -> None:
+    async def handler(conn: ServerConn) -> None:
+        await conn.reject(403, b"forbidden here")
+
+    async with serve(handler) as server:
+        with pytest.raises(HandshakeError) as info:
+            async with oairt_anyio.connect(api_key=KEY, model="m", base_url=server.url):
+                pass
+    assert info.value.status_code == 403 and info.value.message == "forbidden here"
+
+
+async def test_oversized_message_closes_1009() -> None:
+    closes: list[int | None] = []
+
+    async def handler(conn: ServerConn) -> None:
+        await conn.accept()
+        await conn.send_event(cleared(1))
+        await conn.send_fragmented(json.dumps({"type": "x", "pad": "a" * 5000}), 4)
+        closes.append(await conn.wait_closed())
+
+    async with serve(handler) as server:
+        async with oairt_anyio.connect(
+            api_key=KEY, model="m", base_url=server.url, max_message_size=1000
+        ) as c:
+            assert isinstance(await c.next_event(), InputAudioBufferClearedEvent)
+            with pytest.raises(MessageTooBig) as info:
+                await c.next_event()
+            assert info.value.limit == 1000
+            assert c.closed is not None and c.closed.code == 1009
+    assert closes == [1009]
+
+
+async def test_ping_is_answered_and_fragments_with_pings_reassemble() -> None:
+    pongs: list[bytes] = []
+
+    async def handler(conn: ServerConn) -> None:
+        await conn.accept()
+        pongs.append(await conn.ping(b"are-you-there"))
+        await conn.send_fragmented(json.dumps(cleared(7)), 5, ping_between=True)
+        await conn.close(1000)
+
+    async with serve(handler) as server:
+        async with oairt_anyio.connect(api_key=KEY, model="m", base_url=server.url) as c:
+            events = [ev async for ev in c]
+    assert pongs == [b"are-you-there"]
+    assert len(events) == 1 and isinstance(events[0], InputAudioBufferClearedEvent)
+    assert events[0].event_id == "ev_7"
+
+
+async def test_malformed_event_is_delivered_and_session_continues() -> None:
+    async def handler(conn: ServerConn) -> None:
+        await conn.accept()
+        await conn.send_text('{"type": "input_audio_buffer.cleared", "event_id": 5}')
+        await conn.send_text("not json")
+        await conn.send_bytes(b"\x00\x01")
+        await conn.send_event(cleared(2))
+        await conn.close(1000)
+
+    async with serve(handler) as server:
+        async with oairt_anyio.connect(api_key=KEY, model="m", base_url=server.url) as c:
+            events = [ev async for ev in c]
+    assert [type(e).__name__ for e in events] == [
+        "MalformedServerEvent",
+        "MalformedServerEvent",
+        "MalformedServerEvent",
+        "InputAudioBufferClearedEvent",
+    ]
+    first = events[0]
+    assert isinstance(first, MalformedServerEvent)
+    assert isinstance(first.error, RemoteProtocolError) and b"event_id" in first.raw
+
+
+async def test_protocol_violation_fails_connection_1002() -> None:
+    closes: list[int | None] = []
+
+    async def handler(conn: ServerConn) -> None:
+        await conn.accept()
+        await conn.send_event(cleared(1))
+        await conn.send_raw(frame(0x3, b"bad opcode"))  # reserved opcode
+        closes.append(await conn.wait_closed())
+
+    async with serve(handler) as server:
+        async with oairt_anyio.connect(api_key=KEY, model="m", base_url=server.url) as c:
+            assert isinstance(await c.next_event(), InputAudioBufferClearedEvent)
+            with pytest.raises(RemoteProtocolError):
+                await c.next_event()
+            assert c.closed is not None and c.closed.code == 1002
+    assert closes == [1002]
+
+
+async def test_invalid_utf8_fails_connection_1007() -> None:
+    async def handler(conn: ServerConn) -> None:
+        await conn.accept()
+        await conn.send_raw(frame(0x1, b'{"a": "\xff\xfe"}'))
+        await conn.wait_closed()
+
+    async with serve(handler) as server:
+        async with oairt_anyio.connect(api_key=KEY, model="m", base_url=server.url) as c:
+            with pytest.raises(RemoteProtocolError):
+                await c.next_event()
+            assert c.closed is not None and c.closed.code == 1007
+
+
+async def test_body_exception_is_not_wrapped() -> None:
+    async def handler(conn: ServerConn) -> None:
+        await conn.accept()
+        await conn.wait_closed()
+
+    async with serve(handler) as server:
+        with pytest.raises(KeyError):
+            async with oairt_anyio.connect(api_key=KEY, model="m", base_url=server.url):
+                raise KeyError("mine")
+
+
+async def test_send_after_close_is_a_local_error() -> None:
+    async def handler(conn: ServerConn) -> None:
+        await conn.accept()
+        await conn.wait_closed()
+
+    async with serve(handler) as server:
+        async with oairt_anyio.connect(api_key=KEY, model="m", base_url=server.url) as c:
+            await c.close()
+            with pytest.raises((LocalProtocolError, ConnectionClosedError)):
+                await c.send(InputAudioBufferClearEvent())
+
+
+async def test_start_connection_in_own_task_group() -> None:
+    async def handler(conn: ServerConn) -> None:
+        await conn.accept()
+        await conn.send_event(cleared(3))
+        await conn.wait_closed()
+
+    async with serve(handler) as server, anyio.create_task_group() as tg:
+        conn = await oairt_anyio.start_connection(
+            tg, api_key=KEY, call_id="rtc_abc123", base_url=server.url
+        )
+        assert conn.is_sideband
+        ev = await conn.next_event()
+        assert isinstance(ev, InputAudioBufferClearedEvent)
+        await conn.close()
+        conn2 = await tg.start(
+            functools.partial(
+                oairt_anyio.serve_connection, api_key=KEY, model="m", base_url=server.url
+            )
+        )
+        await conn2.close()
+    assert server.requests[0].target == "/v1/realtime?call_id=rtc_abc123"
+
+
+async def test_ssl_false_refused_for_wss() -> None:
+    with pytest.raises(LocalProtocolError):
+        async with oairt_anyio.connect(api_key=KEY, model="m", ssl=False):
+            pass
+
+
+async def test_connection_refused_is_typed() -> None:
+    listener = await anyio.create_tcp_listener(local_host="127.0.0.1", local_port=0)
+    port = listener.extra(anyio.abc.SocketAttribute.local_port)
+    await listener.aclose()
+    with pytest.raises(ConnectionClosedError) as info:
+        async with oairt_anyio.connect(
+            api_key=KEY, model="m", base_url=f"ws://127.0.0.1:{port}/v1"
+        ):
+            pass
+    assert info.value.code == 1006
+
+
+async def test_cancelled_send_never_leaves_half_a_frame() -> None:
+    received: list[str | bytes | None] = []
+
+    async def handler(conn: ServerConn) -> None:
+        await conn.accept()
+        while (msg := await conn.receive()) is not None:
+            received.append(msg)
+
+    big = "x" * 2_000_000
+    async with serve(handler) as server:
+        async with oairt_anyio.connect(api_key=KEY, model="m", base_url=server.url) as c:
+            with anyio.CancelScope() as scope:
+                scope.cancel()  # cancelled before and during the send
+                await c.send_raw(json.dumps({"type": "a", "pad": big}))
+            await c.send(InputAudioBufferClearEvent())
+    # Whatever was sent arrived as whole messages: the first either fully or not at all.
+    assert received[-1] == '{"type":"input_audio_buffer.clear"}' or json.loads(
+        str(received[-1])
+    ) == {"type": "input_audio_buffer.clear"}
+    for msg in received[:-1]:
+        assert json.loads(str(msg))["pad"] == big
