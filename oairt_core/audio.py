@@ -247,6 +247,8 @@ def alaw_decode(data: bytes | bytearray | memoryview | npt.NDArray[np.uint8]) ->
 # Resampling: rational polyphase, Kaiser-windowed sinc
 # --------------------------------------------------------------------------------------------
 
+_BLOCK = 2048  # outputs computed per vectorised step
+_PER_PHASE_MAX = 16  # up to this many phases, loop over phases instead of gathering taps
 _FILTER_CACHE: dict[tuple[int, int, int, float, float], tuple[npt.NDArray[np.float64], int]] = {}
 
 
@@ -362,8 +364,18 @@ class StreamingResampler:
         phase = t - n_hi * self.up
         windows = np.lib.stride_tricks.sliding_window_view(self._buf, self._taps)
         start = n_hi - (self._taps - 1) - self._base
-        # einsum (not BLAS) so each output's sum is computed identically whatever the chunking.
-        out: npt.NDArray[np.float64] = np.einsum("ij,ij->i", windows[start], self._bank[phase])
+        out = np.empty(k.size, dtype=np.float64)
+        # Blocks keep the gathered windows in cache. einsum (not BLAS) computes every output's
+        # sum the same way whatever the block or chunk size, so streaming equals one-shot.
+        for lo in range(0, k.size, _BLOCK):
+            blk = slice(lo, lo + _BLOCK)
+            blk_start, blk_phase, blk_out = start[blk], phase[blk], out[blk]
+            if self.up <= _PER_PHASE_MAX:
+                for r in range(self.up):
+                    sel = blk_phase == r
+                    blk_out[sel] = np.einsum("ij,j->i", windows[blk_start[sel]], self._bank[r])
+            else:
+                blk_out[:] = np.einsum("ij,ij->i", windows[blk_start], self._bank[blk_phase])
         self._k_next = k_end
         # Keep only the history the next output will need.
         keep_from = (self._k_next * self.down + self._centre) // self.up - (self._taps - 1)
