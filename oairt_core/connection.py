@@ -532,7 +532,7 @@ class RealtimeConnection:
 
     # -- receiving ---------------------------------------------------------------------
 
-    def receive_data(self, data: bytes | None) -> None:
+    def receive_data(self, data: bytes | bytearray | None) -> None:
         """Feed bytes read from the socket; ``None`` (or b"") means the peer closed TCP.
 
         Bytes arriving after the connection finished are ignored.
@@ -554,7 +554,7 @@ class RealtimeConnection:
             )
             return
         try:
-            self._ws.receive_data(data)
+            self._ws.receive_data(bytes(data) if isinstance(data, bytearray) else data)
             for ev in self._ws.events():
                 self._handle(ev)
                 if self._terminal is not None:

@@ -17,7 +17,8 @@ from oairt_core.errors import (
     MessageTooBig,
     RemoteProtocolError,
 )
-from oairt_core.events import InputAudioBufferClearEvent, InputAudioBufferClearedEvent
+from oairt_core.events import InputAudioBufferClearedEvent, InputAudioBufferClearEvent
+from oairt_core.protocols import AsyncRealtimeConnection
 from tests.wsserver import ServerConn, frame, serve
 
 pytestmark = pytest.mark.anyio
@@ -42,6 +43,7 @@ async def test_exchange_events_and_server_close() -> None:
     async with serve(handler) as server:
         async with oairt_anyio.connect(api_key=KEY, model="gpt-realtime", base_url=server.url) as c:
             assert c.state.name == "OPEN"
+            assert isinstance(c, AsyncRealtimeConnection)
             assert not c.is_sideband
             await c.send(InputAudioBufferClearEvent())
             events = [ev async for ev in c]
@@ -182,15 +184,17 @@ async def test_oversized_message_closes_1009() -> None:
         await conn.send_fragmented(json.dumps({"type": "x", "pad": "a" * 5000}), 4)
         closes.append(await conn.wait_closed())
 
-    async with serve(handler) as server:
-        async with oairt_anyio.connect(
+    async with (
+        serve(handler) as server,
+        oairt_anyio.connect(
             api_key=KEY, model="m", base_url=server.url, max_message_size=1000
-        ) as c:
-            assert isinstance(await c.next_event(), InputAudioBufferClearedEvent)
-            with pytest.raises(MessageTooBig) as info:
-                await c.next_event()
-            assert info.value.limit == 1000
-            assert c.closed is not None and c.closed.code == 1009
+        ) as c,
+    ):
+        assert isinstance(await c.next_event(), InputAudioBufferClearedEvent)
+        with pytest.raises(MessageTooBig) as info:
+            await c.next_event()
+        assert info.value.limit == 1000
+        assert c.closed is not None and c.closed.code == 1009
     assert closes == [1009]
 
 
