@@ -96,17 +96,26 @@ from .models import (
     ConversationItem,
     FunctionCallItem,
     FunctionCallOutputItem,
+    FunctionTool,
     InputTextContent,
     ItemReference,
     McpApprovalRequestItem,
     McpApprovalResponseItem,
     McpCallItem,
+    McpTool,
     MessageItem,
     ResponseAudioConfig,
     ResponseAudioOutput,
     ResponseCreateParams,
 )
-from .tools import ToolRegistry, TypedTool, error_output, exception_output, serialize_output
+from .tools import (
+    ToolRegistry,
+    TypedTool,
+    error_output,
+    exception_output,
+    serialize_output,
+)
+from .tools import tool as _make_tool
 from .validation import validate_client_event
 from .voice_events import (
     AudioDelta,
@@ -1132,7 +1141,15 @@ class ResponseBuilder:
 
     def tools(self, tools: list[Any]) -> ResponseBuilder:
         """Override the session's tools for this response (typed tools allowed)."""
-        self._kw["tools"] = [t.to_function_tool() if isinstance(t, TypedTool) else t for t in tools]
+        out: list[Any] = []
+        for t in tools:
+            if isinstance(t, TypedTool):
+                out.append(t.to_function_tool())
+            elif isinstance(t, (FunctionTool, McpTool)):
+                out.append(t)
+            else:  # a plain function: make it a typed tool for its schema
+                out.append(_make_tool(t).to_function_tool())
+        self._kw["tools"] = out
         return self
 
     def tool_choice(self, choice: Any) -> ResponseBuilder:

@@ -356,7 +356,12 @@ class RawEvent:
 
     @property
     def type(self) -> str:
-        return str(getattr(self.event, "type", type(self.event).__name__))
+        """The wire ``type`` of the event."""
+        explicit = getattr(self.event, "type", None)  # UnknownServerEvent carries it
+        if isinstance(explicit, str):
+            return explicit
+        tag = getattr(getattr(type(self.event), "__struct_config__", None), "tag", None)
+        return str(tag) if tag is not None else type(self.event).__name__
 
 
 VoiceEvent: TypeAlias = (
