@@ -33,13 +33,18 @@ import numpy.typing as npt
 __all__ = [
     "G711_RATE",
     "PCM16_RATE",
+    "AudioDecoder",
+    "AudioEncoder",
     "AudioLike",
     "StreamingResampler",
     "alaw_decode",
     "alaw_encode",
     "bytes_to_ms",
     "chunk_pcm16",
+    "decode_audio",
+    "encode_audio",
     "float32_to_pcm16",
+    "format_rate",
     "from_pcm16_24k",
     "ms_to_bytes",
     "ms_to_samples",
@@ -565,6 +570,141 @@ def chunk_pcm16(
         raise ValueError(f"a chunk of {ms} ms at {rate} Hz holds no whole sample")
     for start in range(0, len(arr), size):
         yield arr[start : start + size]
+
+
+# --------------------------------------------------------------------------------------------
+# Wire formats: encode app audio for a session format, decode deltas back to PCM16
+# --------------------------------------------------------------------------------------------
+
+
+def _wire_kind(fmt: object) -> str:
+    name = fmt if isinstance(fmt, str) else getattr(fmt, "type", None)
+    _format_info(fmt, None)  # validates the name
+    assert isinstance(name, str)
+    return {"pcm16": "audio/pcm", "g711_ulaw": "audio/pcmu", "g711_alaw": "audio/pcma"}.get(
+        name, name
+    )
+
+
+def format_rate(format: object) -> int:
+    """The sample rate of a wire format: 24000 for ``audio/pcm``, 8000 for G.711.
+
+    >>> format_rate("audio/pcm"), format_rate("audio/pcmu")
+    (24000, 8000)
+    """
+    return _format_info(format, None)[1]
+
+
+def _encode_native(pcm: Int16Array, kind: str) -> bytes:
+    if kind == "audio/pcmu":
+        return ulaw_encode(pcm)
+    if kind == "audio/pcma":
+        return alaw_encode(pcm)
+    return pcm16_to_bytes(pcm)
+
+
+def _decode_native(data: bytes | bytearray | memoryview, kind: str) -> Int16Array:
+    if kind == "audio/pcmu":
+        return ulaw_decode(data)
+    if kind == "audio/pcma":
+        return alaw_decode(data)
+    return pcm16_from_bytes(data)
+
+
+class AudioEncoder:
+    """Stream app audio (any rate) into a session's input format, chunk by chunk.
+
+    Resamples from ``rate`` to the format's rate with a :class:`StreamingResampler` (so
+    chunk boundaries leave no clicks) and encodes to PCM16 little-endian, u-law or A-law
+    bytes. Call :meth:`flush` at the end of the stream for the resampler's tail.
+
+    >>> enc = AudioEncoder("audio/pcmu", rate=24000)
+    >>> sizes = [len(enc.encode(np.zeros(480, dtype=np.int16))) for _ in range(3)]
+    >>> sum(sizes) + len(enc.flush())     # 60 ms at 8 kHz, one byte per sample
+    480
+    """
+
+    def __init__(self, format: object = "audio/pcm", rate: int = PCM16_RATE) -> None:
+        self.format = _wire_kind(format)
+        self.rate = rate
+        self._resampler = StreamingResampler(rate, format_rate(self.format))
+
+    def encode(self, samples: AudioLike) -> bytes:
+        """Encode a chunk (int16/float array or PCM16 bytes at ``rate``)."""
+        pcm = _coerce_audio(samples)
+        return _encode_native(np.asarray(self._resampler.process(pcm), np.int16), self.format)
+
+    def flush(self) -> bytes:
+        """End the stream; returns the last bytes and resets the encoder."""
+        tail = np.asarray(self._resampler.flush(), dtype=np.int16)
+        return _encode_native(tail, self.format)
+
+
+class AudioDecoder:
+    """Stream wire audio (``audio/pcm``, ``audio/pcmu``, ``audio/pcma`` bytes) to int16 at ``rate``.
+
+    PCM16 bytes split across deltas (an odd byte at the end of one) are carried over, never
+    dropped or misaligned.
+
+    >>> dec = AudioDecoder("audio/pcma", rate=8000)
+    >>> dec.decode(bytes([0xD5, 0x55])).tolist()
+    [8, -8]
+    """
+
+    def __init__(self, format: object = "audio/pcm", rate: int = PCM16_RATE) -> None:
+        self.format = _wire_kind(format)
+        self.rate = rate
+        self._resampler = StreamingResampler(format_rate(self.format), rate)
+        self._carry = b""
+
+    def decode(self, data: bytes | bytearray | memoryview) -> Int16Array:
+        """Decode a chunk of wire bytes into int16 samples at ``rate``."""
+        buf = self._carry + bytes(data)
+        if self.format == "audio/pcm" and len(buf) % 2:
+            buf, self._carry = buf[:-1], buf[-1:]
+        else:
+            self._carry = b""
+        pcm = _decode_native(buf, self.format)
+        return np.asarray(self._resampler.process(pcm), dtype=np.int16)
+
+    @property
+    def pending_bytes(self) -> int:
+        """Bytes held back waiting for the rest of a sample (0 or 1)."""
+        return len(self._carry)
+
+    def flush(self) -> Int16Array:
+        """End the stream; returns the resampler's tail (a torn last byte is discarded)."""
+        self._carry = b""
+        return np.asarray(self._resampler.flush(), dtype=np.int16)
+
+
+def encode_audio(samples: AudioLike, format: object = "audio/pcm", rate: int = PCM16_RATE) -> bytes:
+    """Encode a whole buffer at ``rate`` for a wire format (resampling as needed).
+
+    For a live stream use :class:`AudioEncoder`: resampling chunks one by one with this
+    function would put a small discontinuity at every chunk boundary.
+
+    >>> len(encode_audio(np.zeros(240, dtype=np.int16), "audio/pcmu"))   # 10 ms
+    80
+    """
+    enc = AudioEncoder(format, rate)
+    return enc.encode(samples) + enc.flush()
+
+
+def decode_audio(
+    data: bytes | bytearray | memoryview, format: object = "audio/pcm", rate: int | None = None
+) -> Int16Array:
+    """Decode a whole buffer of wire audio to int16 (at the format's rate, or ``rate``).
+
+    >>> decode_audio(ulaw_encode(np.zeros(80, dtype=np.int16)), "audio/pcmu", rate=24000).shape
+    (240,)
+    """
+    kind = _wire_kind(format)
+    dec = AudioDecoder(kind, rate if rate is not None else format_rate(kind))
+    head = dec.decode(data)
+    if dec.pending_bytes:
+        raise ValueError("PCM16 data must have an even number of bytes")
+    return np.concatenate([head, dec.flush()]).astype(np.int16)
 
 
 # --------------------------------------------------------------------------------------------

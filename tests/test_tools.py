@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import datetime
+import doctest
 import enum
 import json
 from typing import Annotated, Any, Literal, TypedDict
@@ -554,3 +555,8 @@ def test_unserialisable_result_becomes_error_output() -> None:
 def test_public_names() -> None:
     for name in tools_module.__all__:
         assert hasattr(tools_module, name), name
+
+
+def test_doctests() -> None:
+    result = doctest.testmod(tools_module)
+    assert result.attempted > 10 and result.failed == 0
