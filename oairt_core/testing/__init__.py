@@ -1,3 +1,30 @@
-"""oairt_core.testing: the conformance harness (a sans-IO fake Realtime server)."""
+"""oairt_core.testing: the conformance harness, a sans-IO fake Realtime server.
+
+* :mod:`.server`: :class:`FakeRealtimeService` (shared config) and :class:`FakeRealtimeServer`
+  (one connection's state machine: HTTP/REST routing, WebSocket upgrade, the GA session).
+* :mod:`.script`: :class:`Script` and the reply steps (``say``, ``call_function``, MCP, ``fail``).
+* :mod:`.vad`: the energy-based server VAD.
+* :mod:`.recording`: :class:`Recorder`, :func:`load_recording`, :class:`ReplayScript`.
+* :mod:`.rest_fake`: the REST endpoints (client secrets, WebRTC/SIP calls).
+* ``oairt_anyio.testing.run_fake_server``: the loopback runner; ``pytest_plugin``: the fixture.
+
+>>> from oairt_core.testing import Script, say
+>>> Script(say("Hi!"))
+Script(replies=1, transcriptions=0)
+"""
+
+from . import memory, recording, rest_fake, script, server, vad
+from .memory import *  # noqa: F403
+from .recording import *  # noqa: F403
+from .rest_fake import *  # noqa: F403
+from .script import *  # noqa: F403
+from .server import *  # noqa: F403
+from .vad import *  # noqa: F403
 
 __all__: list[str] = []
+__all__ += server.__all__
+__all__ += script.__all__
+__all__ += vad.__all__
+__all__ += recording.__all__
+__all__ += memory.__all__
+__all__ += rest_fake.__all__

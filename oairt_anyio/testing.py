@@ -1,0 +1,225 @@
+"""Run the fake Realtime server on loopback (anyio: asyncio or trio).
+
+The protocol lives in :mod:`oairt_core.testing`; this module only owns sockets and time.
+
+>>> import anyio
+>>> from oairt_core.testing import Script, say
+>>> async def main() -> str:
+...     async with run_fake_server(script=Script(say("Hi"))) as server:
+...         return server.url.rsplit(":", 1)[0]
+>>> anyio.run(main)
+'ws://127.0.0.1'
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+import struct
+import sys
+from collections.abc import AsyncIterator, Iterable
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import anyio
+import anyio.abc
+from anyio.abc import SocketAttribute
+
+from oairt_core.redact import Secret
+from oairt_core.testing.recording import Recorder
+from oairt_core.testing.rest_fake import FakeRestApi
+from oairt_core.testing.script import Script
+from oairt_core.testing.server import (
+    FakeRealtimeServer,
+    FakeRealtimeService,
+    Faults,
+    Pacing,
+    RestHandler,
+    Violation,
+)
+
+__all__ = [
+    "FakeServer",
+    "run_fake_server",
+    "run_fake_server_cli",
+    "serve_connection",
+    "serve_forever",
+]
+
+_READ_SIZE = 65536
+
+
+@dataclass
+class FakeServer:
+    """A running fake server: where it listens and what it saw."""
+
+    service: FakeRealtimeService
+    host: str
+    port: int
+    api_key: str
+
+    @property
+    def url(self) -> str:
+        """``websocket_base_url`` for the SDK and oairt: ``ws://127.0.0.1:PORT/v1``."""
+        return f"ws://{self.host}:{self.port}/v1"
+
+    @property
+    def http_url(self) -> str:
+        """REST base URL: ``http://127.0.0.1:PORT/v1``."""
+        return f"http://{self.host}:{self.port}/v1"
+
+    @property
+    def script(self) -> Any:
+        return self.service.script
+
+    @property
+    def connections(self) -> list[FakeRealtimeServer]:
+        return self.service.connections
+
+    @property
+    def violations(self) -> list[Violation]:
+        return self.service.violations
+
+    @property
+    def rest(self) -> RestHandler | None:
+        return self.service.rest
+
+
+def _record_path(base: Path, index: int) -> Path:
+    return base if index == 1 else base.with_name(f"{base.stem}-{index}{base.suffix}")
+
+
+async def serve_connection(
+    stream: anyio.abc.ByteStream,
+    server: FakeRealtimeServer,
+    *,
+    record: Path | None = None,
+) -> None:
+    """Pump one accepted connection through its state machine until it closes."""
+    async with stream:
+        try:
+            while True:
+                out = server.data_to_send()
+                if out:
+                    await stream.send(out)
+                if server.closed:
+                    break
+                deadline = server.next_deadline()
+                timeout = None if deadline is None else max(0.0, deadline - anyio.current_time())
+                data: bytes | None = None
+                with anyio.move_on_after(timeout):
+                    try:
+                        data = await stream.receive(_READ_SIZE)
+                    except (anyio.EndOfStream, anyio.BrokenResourceError):
+                        data = b""
+                if data is None:
+                    server.advance(anyio.current_time())
+                else:
+                    server.receive_data(data, anyio.current_time())
+                    if data == b"":
+                        out = server.data_to_send()
+                        break
+            if server.aborted:
+                _linger_zero(stream)
+        except (anyio.BrokenResourceError, anyio.ClosedResourceError):
+            pass
+        finally:
+            if record is not None and server.recorder is not None:
+                server.recorder.write(_record_path(record, server.index))
+
+
+def _linger_zero(stream: anyio.abc.ByteStream) -> None:
+    """Make close() send a TCP RST: the closest thing to a dropped connection."""
+    sock = stream.extra(SocketAttribute.raw_socket, None)
+    if isinstance(sock, socket.socket):
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+
+
+def _service(
+    *,
+    script: Script | Any | None,
+    api_keys: Iterable[str | Secret] | None,
+    pacing: Pacing,
+    rest: RestHandler | None,
+    faults: Faults | None,
+    record: Path | None,
+) -> FakeRealtimeService:
+    if rest is None and api_keys is not None:
+        rest = FakeRestApi([k.reveal() if isinstance(k, Secret) else k for k in api_keys])
+    factory = (lambda: Recorder(meta={"server": "oairt fake"})) if record is not None else None
+    return FakeRealtimeService(
+        api_keys=api_keys,
+        script=script,
+        pacing=pacing,
+        rest=rest,
+        faults=faults,
+        recorder_factory=factory,
+    )
+
+
+@asynccontextmanager
+async def run_fake_server(
+    *,
+    script: Script | Any | None = None,
+    api_keys: Iterable[str | Secret] | None = ("sk-test",),
+    pacing: Pacing = "fast",
+    host: str = "127.0.0.1",
+    port: int = 0,
+    rest: RestHandler | None = None,
+    faults: Faults | None = None,
+    record: str | os.PathLike[str] | None = None,
+    service: FakeRealtimeService | None = None,
+) -> AsyncIterator[FakeServer]:
+    """Serve the fake Realtime API (WebSocket and REST) on ``host:port`` for the block.
+
+    ``api_keys=None`` accepts any key. ``rest`` defaults to a ``FakeRestApi`` with the same
+    keys. ``record`` writes each connection's frames to a JSONL file when it ends.
+    """
+    rec_path = Path(record) if record is not None else None
+    svc = service or _service(
+        script=script, api_keys=api_keys, pacing=pacing, rest=rest, faults=faults, record=rec_path
+    )
+    keys = list(api_keys or ["sk-test"])
+    key = keys[0].reveal() if isinstance(keys[0], Secret) else str(keys[0])
+    listener = await anyio.create_tcp_listener(local_host=host, local_port=port)
+    bound = listener.extra(SocketAttribute.local_port)
+
+    async def handle(stream: anyio.abc.SocketStream) -> None:
+        await serve_connection(stream, svc.new_connection(), record=rec_path)
+
+    async with listener, anyio.create_task_group() as tg:
+        tg.start_soon(listener.serve, handle)
+        try:
+            yield FakeServer(svc, host, bound, key)
+        finally:
+            tg.cancel_scope.cancel()
+
+
+async def serve_forever(
+    host: str = "127.0.0.1",
+    port: int = 0,
+    *,
+    task_status: anyio.abc.TaskStatus[FakeServer] = anyio.TASK_STATUS_IGNORED,
+    **kwargs: Any,
+) -> None:
+    """Serve until cancelled; ``task_status.started`` receives the :class:`FakeServer`."""
+    async with run_fake_server(host=host, port=port, **kwargs) as server:
+        task_status.started(server)
+        await anyio.sleep_forever()
+
+
+def run_fake_server_cli(port: int, *, record: str | None = None, host: str = "127.0.0.1") -> int:
+    """``oairt fake-server``: print ``listening on ws://127.0.0.1:N/v1`` and serve until ^C."""
+
+    async def main() -> None:
+        async with run_fake_server(host=host, port=port, api_keys=None, record=record) as server:
+            print(f"listening on {server.url}", flush=True)
+            await anyio.sleep_forever()
+
+    try:
+        anyio.run(main)
+    except KeyboardInterrupt:
+        print("stopped", file=sys.stderr, flush=True)
+    return 0

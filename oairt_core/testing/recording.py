@@ -1,0 +1,364 @@
+"""Record a Realtime session to JSON Lines, and replay a recording as the server side of a test.
+
+The format: a header line, then one line per WebSocket text frame::
+
+    {"oairt_recording": 1, "meta": {...}}
+    {"t": 0.0, "dir": "server", "frame": {"type": "session.created", ...}}
+    {"t": 0.013, "dir": "client", "frame": {"type": "session.update", ...}}
+
+``t`` is seconds since the recording started, ``dir`` who sent the frame. A frame that is not
+JSON is kept as ``"raw"`` text instead of ``"frame"``. Every string is passed through
+:func:`oairt_core.redact.redact_text`, so keys and client secrets never reach the file.
+
+>>> rec = Recorder(meta={"model": "gpt-realtime"})
+>>> rec.record("client", '{"type":"input_audio_buffer.clear","event_id":"e1"}', now=10.0)
+>>> rec.record("server", '{"type":"input_audio_buffer.cleared","event_id":"s1"}', now=10.25)
+>>> [(f.t, f.dir, f.type) for f in loads_recording(rec.dumps()).frames]
+[(0.0, 'client', 'input_audio_buffer.clear'), (0.25, 'server', 'input_audio_buffer.cleared')]
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import json
+import os
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any, Literal
+
+from ..redact import redact_text
+
+if TYPE_CHECKING:
+    from .server import FakeRealtimeServer
+
+__all__ = [
+    "RecordedFrame",
+    "Recorder",
+    "Recording",
+    "ReplayScript",
+    "ReplaySession",
+    "load_recording",
+    "loads_recording",
+]
+
+Direction = Literal["client", "server"]
+
+
+def _redact(value: Any) -> Any:
+    if isinstance(value, str):
+        return redact_text(value)
+    if isinstance(value, list):
+        return [_redact(v) for v in value]
+    if isinstance(value, dict):
+        return {k: _redact(v) for k, v in value.items()}
+    return value
+
+
+def _strip_audio(value: Any) -> Any:
+    """Blank audio payloads: ``audio`` fields and the ``delta`` of output audio deltas."""
+    if isinstance(value, list):
+        return [_strip_audio(v) for v in value]
+    if isinstance(value, dict):
+        is_audio_delta = str(value.get("type", "")).endswith("output_audio.delta")
+        return {
+            k: "" if k == "audio" or (k == "delta" and is_audio_delta) else _strip_audio(v)
+            for k, v in value.items()
+        }
+    return value
+
+
+@dataclass(frozen=True)
+class RecordedFrame:
+    t: float
+    dir: Direction
+    frame: dict[str, Any] | None
+    raw: str | None = None
+
+    @property
+    def type(self) -> str:
+        if self.frame is not None:
+            return str(self.frame.get("type", ""))
+        return ""
+
+
+@dataclass
+class Recording:
+    meta: dict[str, Any] = field(default_factory=dict)
+    frames: list[RecordedFrame] = field(default_factory=list)
+
+    def types(self, direction: Direction | None = None) -> list[str]:
+        return [f.type for f in self.frames if direction is None or f.dir == direction]
+
+
+class Recorder:
+    """Collects frames in memory (sans-IO); ``dumps()`` gives the JSONL text.
+
+    ``keep_audio=False`` blanks audio payloads (smaller files; replay then only checks that
+    audio was sent, not how much).
+    """
+
+    def __init__(
+        self,
+        *,
+        meta: dict[str, Any] | None = None,
+        keep_audio: bool = True,
+        start: float | None = None,
+    ) -> None:
+        self.meta = _redact(dict(meta or {}))
+        self.keep_audio = keep_audio
+        self._start = start
+        self.frames: list[RecordedFrame] = []
+
+    def record(self, direction: Direction, raw: str | bytes, now: float) -> None:
+        """Add one frame as sent or received at time ``now`` (seconds, any epoch)."""
+        if self._start is None:
+            self._start = now
+        text = raw.decode("utf-8", "replace") if isinstance(raw, bytes) else raw
+        t = round(max(0.0, now - self._start), 6)
+        try:
+            obj = json.loads(text)
+        except ValueError:
+            obj = None
+        if isinstance(obj, dict):
+            if not self.keep_audio:
+                obj = _strip_audio(obj)
+            self.frames.append(RecordedFrame(t, direction, _redact(obj)))
+        else:
+            self.frames.append(RecordedFrame(t, direction, None, redact_text(text)))
+
+    def recording(self) -> Recording:
+        return Recording(dict(self.meta), list(self.frames))
+
+    def dumps(self) -> str:
+        lines = [json.dumps({"oairt_recording": 1, "meta": self.meta}, separators=(",", ":"))]
+        for f in self.frames:
+            line: dict[str, Any] = {"t": f.t, "dir": f.dir}
+            if f.frame is not None:
+                line["frame"] = f.frame
+            else:
+                line["raw"] = f.raw
+            lines.append(json.dumps(line, separators=(",", ":")))
+        return "\n".join(lines) + "\n"
+
+    def write(self, path: str | os.PathLike[str]) -> None:
+        """Write the JSONL file (a convenience for adapters and tests)."""
+        with open(path, "w", encoding="utf-8") as fh:
+            fh.write(self.dumps())
+
+
+def loads_recording(text: str) -> Recording:
+    """Parse JSONL recording text (the header line is optional)."""
+    rec = Recording()
+    for n, line in enumerate(text.splitlines(), 1):
+        if not line.strip():
+            continue
+        try:
+            obj = json.loads(line)
+        except ValueError as exc:
+            raise ValueError(f"recording line {n}: not JSON ({exc})") from None
+        if not isinstance(obj, dict):
+            raise ValueError(f"recording line {n}: expected an object")
+        if "oairt_recording" in obj:
+            rec.meta = dict(obj.get("meta") or {})
+            continue
+        d = obj.get("dir")
+        if d not in ("client", "server"):
+            raise ValueError(f"recording line {n}: 'dir' must be 'client' or 'server'")
+        frame = obj.get("frame")
+        raw = obj.get("raw")
+        if frame is not None and not isinstance(frame, dict):
+            raise ValueError(f"recording line {n}: 'frame' must be an object")
+        rec.frames.append(RecordedFrame(float(obj.get("t", 0.0)), d, frame, raw))
+    return rec
+
+
+def load_recording(path: str | os.PathLike[str]) -> Recording:
+    with open(path, encoding="utf-8") as fh:
+        return loads_recording(fh.read())
+
+
+# --------------------------------------------------------------------------- replay
+
+DEFAULT_IGNORE = frozenset({"event_id"})
+
+
+class ReplayScript:
+    """Use a recording as the server: pass it as ``script=`` to the fake server.
+
+    The recorded server frames are sent verbatim; each client event is compared with the
+    recorded one (same type in order, same fields ignoring ``event_id`` and audio payload
+    bytes). Audio appends are matched by amount, not by count, so a client may chunk audio
+    differently; a server frame recorded after some audio is sent once the client has sent as
+    much. Mismatches become ``Violation(code="replay_mismatch")`` in ``server.violations``.
+    With ``pacing="realtime"`` server frames keep their recorded spacing.
+    """
+
+    def __init__(
+        self,
+        recording: Recording | str | os.PathLike[str],
+        *,
+        ignore: frozenset[str] | set[str] = DEFAULT_IGNORE,
+    ) -> None:
+        self.recording = (
+            recording if isinstance(recording, Recording) else load_recording(recording)
+        )
+        self.ignore = frozenset(ignore)
+        self.sessions: list[ReplaySession] = []
+
+    def start(self, server: FakeRealtimeServer) -> ReplaySession:
+        session = ReplaySession(self, server)
+        self.sessions.append(session)
+        session.advance(server._now)
+        return session
+
+
+def _append_len(frame: RecordedFrame) -> int | None:
+    """Decoded audio length if the frame is an input_audio_buffer.append, else None."""
+    if frame.frame is None or frame.frame.get("type") != "input_audio_buffer.append":
+        return None
+    try:
+        return len(base64.b64decode(str(frame.frame.get("audio", "")), validate=True))
+    except (binascii.Error, ValueError):
+        return 0
+
+
+class ReplaySession:
+    """One connection replaying a recording."""
+
+    def __init__(self, script: ReplayScript, server: FakeRealtimeServer) -> None:
+        self.script = script
+        self.server = server
+        self.frames = script.recording.frames
+        self.pos = 0
+        self._client_audio = 0
+        self._recorded_audio = 0
+        self._anchor_t = 0.0  # recorded time of the last matched client frame
+        self._anchor_now = server._now
+        self._deadline: float | None = None
+
+    @property
+    def finished(self) -> bool:
+        """Every recorded frame was sent or matched."""
+        return self.pos >= len(self.frames)
+
+    @property
+    def remaining(self) -> list[RecordedFrame]:
+        return self.frames[self.pos :]
+
+    def next_deadline(self) -> float | None:
+        return self._deadline
+
+    def _mismatch(self, message: str, param: str | None, event: dict[str, Any] | None) -> None:
+        from .server import Violation
+
+        etype = event.get("type") if event else None
+        eid = event.get("event_id") if event else None
+        self.server.violations.append(
+            Violation(
+                "replay_mismatch",
+                message,
+                param,
+                eid if isinstance(eid, str) else None,
+                etype if isinstance(etype, str) else None,
+            )
+        )
+
+    def advance(self, now: float) -> None:
+        self._deadline = None
+        realtime = self.server.service.pacing == "realtime"
+        while self.pos < len(self.frames) and not self.server.closed:
+            f = self.frames[self.pos]
+            if f.dir == "server":
+                if realtime:
+                    due = self._anchor_now + (f.t - self._anchor_t)
+                    if due > now:
+                        self._deadline = due
+                        return
+                if f.frame is not None:
+                    self.server._emit_raw_event(json.dumps(f.frame, separators=(",", ":")))
+                else:
+                    self.server.send_raw(f.raw or "")
+                self.pos += 1
+                continue
+            n = _append_len(f)
+            if n is not None and self._client_audio >= self._recorded_audio + n:
+                self._recorded_audio += n
+                self.pos += 1
+                continue
+            return
+
+    def _flush_server_frames(self) -> None:
+        while self.pos < len(self.frames) and self.frames[self.pos].dir == "server":
+            f = self.frames[self.pos]
+            if f.frame is not None:
+                self.server._emit_raw_event(json.dumps(f.frame, separators=(",", ":")))
+            else:
+                self.server.send_raw(f.raw or "")
+            self.pos += 1
+
+    def on_client_event(self, event: dict[str, Any], now: float) -> None:
+        if event.get("type") == "input_audio_buffer.append":
+            try:
+                self._client_audio += len(base64.b64decode(str(event.get("audio", ""))))
+            except (binascii.Error, ValueError):
+                pass
+            self.advance(now)
+            return
+        # Audio the client did not send (or chunked differently) stays unmatched: skip it.
+        self._flush_server_frames()
+        while self.pos < len(self.frames) and _append_len(self.frames[self.pos]) is not None:
+            self._recorded_audio += _append_len(self.frames[self.pos]) or 0
+            self.pos += 1
+            self._flush_server_frames()
+        if self.pos >= len(self.frames):
+            self._mismatch(
+                f"unexpected client event {event.get('type')!r}: the recording has ended",
+                "type",
+                event,
+            )
+            return
+        expected = self.frames[self.pos]
+        if expected.frame is None:
+            self._mismatch("expected a non-JSON client frame", None, event)
+        else:
+            diffs = _diff(expected.frame, event, "", self.script.ignore)
+            if diffs:
+                path, want, got = diffs[0]
+                self._mismatch(
+                    f"client event differs from the recording at '{path or 'type'}': "
+                    f"expected {want!r}, got {got!r}",
+                    path or "type",
+                    event,
+                )
+        self.pos += 1
+        self._anchor_t = expected.t
+        self._anchor_now = now
+        self.advance(now)
+
+
+_MISSING = object()
+
+
+def _diff(want: Any, got: Any, path: str, ignore: frozenset[str]) -> list[tuple[str, Any, Any]]:
+    if isinstance(want, dict) and isinstance(got, dict):
+        if want.get("type") != got.get("type"):
+            return [(path + ("." if path else "") + "type", want.get("type"), got.get("type"))]
+        out: list[tuple[str, Any, Any]] = []
+        for k in sorted(set(want) | set(got)):
+            if k in ignore or k == "audio":
+                continue
+            p = f"{path}.{k}" if path else k
+            w, g = want.get(k, _MISSING), got.get(k, _MISSING)
+            if w is _MISSING or g is _MISSING:
+                out.append((p, None if w is _MISSING else w, None if g is _MISSING else g))
+            else:
+                out.extend(_diff(w, g, p, ignore))
+        return out
+    if isinstance(want, list) and isinstance(got, list):
+        if len(want) != len(got):
+            return [(path, f"{len(want)} items", f"{len(got)} items")]
+        out = []
+        for i, (w, g) in enumerate(zip(want, got, strict=True)):
+            out.extend(_diff(w, g, f"{path}[{i}]", ignore))
+        return out
+    return [] if want == got else [(path, want, got)]

@@ -1,0 +1,103 @@
+"""The fake server's strict client-event schema is generated from the official SDK models.
+
+Run ``OAIRT_REGEN_SCHEMA=1 pytest tests/test_fake_server_schema.py`` after upgrading ``openai``
+to rewrite ``oairt_core/testing/_client_schema.py``; the test fails when the two drift apart.
+"""
+
+from __future__ import annotations
+
+import os
+import pprint
+import types
+import typing
+from pathlib import Path
+
+import pytest
+
+pydantic = pytest.importorskip("pydantic")
+rt = pytest.importorskip("openai.types.realtime")
+
+TARGET = Path(__file__).resolve().parent.parent / "oairt_core" / "testing" / "_client_schema.py"
+
+HEADER = '''"""Generated from the openai SDK's GA client-event models; do not edit by hand.
+
+Regenerate with ``OAIRT_REGEN_SCHEMA=1 pytest tests/test_fake_server_schema.py``. Types are
+encoded as ``"str" | "int" | "float" | "bool" | "null" | "any"`` or lists
+``["lit", *values]``, ``["list", T]``, ``["dict", T]``, ``["union", *Ts]``, ``["model", name]``.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Final
+
+'''
+
+
+def _build() -> tuple[object, dict[str, dict[str, list[object]]]]:
+    models: dict[str, dict[str, list[object]]] = {}
+
+    def name_of(cls: type) -> str:
+        return cls.__module__.rsplit(".", 1)[-1] + ":" + cls.__qualname__
+
+    def enc(t: object) -> object:
+        origin = typing.get_origin(t)
+        if origin is typing.Annotated:
+            return enc(typing.get_args(t)[0])
+        if t is type(None):
+            return "null"
+        for py, name in ((str, "str"), (bool, "bool"), (int, "int"), (float, "float")):
+            if t is py:
+                return name
+        if t is object or t is typing.Any:
+            return "any"
+        if origin is typing.Literal:
+            return ["lit", *typing.get_args(t)]
+        if origin in (list, typing.List):  # noqa: UP006
+            return ["list", enc(typing.get_args(t)[0])]
+        if origin in (dict, typing.Dict):  # noqa: UP006
+            return ["dict", enc(typing.get_args(t)[1])]
+        if origin in (typing.Union, types.UnionType):
+            return ["union", *[enc(a) for a in typing.get_args(t)]]
+        if isinstance(t, type) and issubclass(t, pydantic.BaseModel):
+            n = name_of(t)
+            if n not in models:
+                models[n] = {}
+                fields: dict[str, list[object]] = {}
+                for fname, f in t.model_fields.items():
+                    fields[f.alias or fname] = [f.is_required(), enc(f.annotation)]
+                models[n] = fields
+            return ["model", n]
+        raise TypeError(repr(t))
+
+    root = enc(rt.RealtimeClientEvent)
+    # response.create input may also hold item references (the SDK only types them in its
+    # TypedDict params, see GA_PROTOCOL.md x.6).
+    models["ItemReference"] = {
+        "type": [True, ["lit", "item_reference"]],
+        "id": [True, "str"],
+    }
+    params = models["realtime_response_create_params:RealtimeResponseCreateParams"]
+    req, typ = params["input"]
+    assert isinstance(typ, list)
+    union = typ[1][1]  # ["union", ["list", ["union", ...]], "null"]
+    assert isinstance(union, list) and union[0] == "union"
+    union.append(["model", "ItemReference"])
+    return root, models
+
+
+def _render() -> str:
+    root, models = _build()
+    body = "ROOT: Final[Any] = " + pprint.pformat(root, width=100) + "\n\n"
+    body += "MODELS: Final[dict[str, dict[str, Any]]] = " + pprint.pformat(models, width=100) + "\n"
+    return HEADER + body
+
+
+def test_schema_matches_sdk() -> None:
+    text = _render()
+    if os.environ.get("OAIRT_REGEN_SCHEMA"):
+        TARGET.write_text(text)
+    from oairt_core.testing import _client_schema
+
+    root, models = _build()
+    assert root == _client_schema.ROOT
+    assert models == _client_schema.MODELS
