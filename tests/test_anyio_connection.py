@@ -40,19 +40,21 @@ async def test_exchange_events_and_server_close() -> None:
         await conn.send_event(cleared(2))
         await conn.close(1000, "done")
 
-    async with serve(handler) as server:
-        async with oairt_anyio.connect(api_key=KEY, model="gpt-realtime", base_url=server.url) as c:
-            assert c.state.name == "OPEN"
-            assert isinstance(c, AsyncRealtimeConnection)
-            assert not c.is_sideband
+    async with (
+        serve(handler) as server,
+        oairt_anyio.connect(api_key=KEY, model="gpt-realtime", base_url=server.url) as c,
+    ):
+        assert c.state.name == "OPEN"
+        assert isinstance(c, AsyncRealtimeConnection)
+        assert not c.is_sideband
+        await c.send(InputAudioBufferClearEvent())
+        events = [ev async for ev in c]
+        assert c.closed is not None and c.closed.code == 1000 and c.closed.clean
+        with pytest.raises(ConnectionClosedError) as info:
+            await c.next_event()
+        assert info.value.code == 1000 and info.value.reason == "done"
+        with pytest.raises(ConnectionClosedError):
             await c.send(InputAudioBufferClearEvent())
-            events = [ev async for ev in c]
-            assert c.closed is not None and c.closed.code == 1000 and c.closed.clean
-            with pytest.raises(ConnectionClosedError) as info:
-                await c.next_event()
-            assert info.value.code == 1000 and info.value.reason == "done"
-            with pytest.raises(ConnectionClosedError):
-                await c.send(InputAudioBufferClearEvent())
         req = server.requests[0]
     assert got == ["input_audio_buffer.clear"]
     assert [e.event_id for e in events if isinstance(e, InputAudioBufferClearedEvent)] == [
@@ -74,13 +76,15 @@ async def test_client_initiated_close() -> None:
         await conn.send_event(cleared(1))
         codes.append(await conn.wait_closed())
 
-    async with serve(handler) as server:
-        async with oairt_anyio.connect(api_key=KEY, model="m", base_url=server.url) as c:
-            ev = await c.next_event()
-            assert isinstance(ev, InputAudioBufferClearedEvent)
-        assert c.closed is not None
-        assert c.closed.initiated_locally and c.closed.clean and c.closed.normal
-        assert c.state.name == "CLOSED"
+    async with (
+        serve(handler) as server,
+        oairt_anyio.connect(api_key=KEY, model="m", base_url=server.url) as c,
+    ):
+        ev = await c.next_event()
+        assert isinstance(ev, InputAudioBufferClearedEvent)
+    assert c.closed is not None
+    assert c.closed.initiated_locally and c.closed.clean and c.closed.normal
+    assert c.state.name == "CLOSED"
     assert codes == [1000]
 
 
@@ -91,12 +95,14 @@ async def test_close_with_unread_buffered_events_does_not_hang() -> None:
             await conn.send_event(cleared(i))
         await conn.wait_closed()
 
-    async with serve(handler) as server:
-        async with oairt_anyio.connect(
+    async with (
+        serve(handler) as server,
+        oairt_anyio.connect(
             api_key=KEY, model="m", base_url=server.url, max_buffered_events=2
-        ) as c:
-            await c.next_event()
-        assert c.closed is not None and c.closed.clean
+        ) as c,
+    ):
+        await c.next_event()
+    assert c.closed is not None and c.closed.clean
 
 
 async def test_tcp_reset_mid_message_raises_1006_after_buffered_events() -> None:
@@ -106,14 +112,16 @@ async def test_tcp_reset_mid_message_raises_1006_after_buffered_events() -> None
         await conn.send_raw(frame(0x1, b'{"type": "input_audio_buffer.cle', fin=False)[:20])
         await conn.abort()
 
-    async with serve(handler) as server:
-        async with oairt_anyio.connect(api_key=KEY, model="m", base_url=server.url) as c:
-            first = await c.next_event()
-            assert isinstance(first, InputAudioBufferClearedEvent)
-            with pytest.raises(ConnectionClosedError) as info:
-                await c.next_event()
-            assert info.value.code == 1006
-            assert c.closed is not None and not c.closed.clean
+    async with (
+        serve(handler) as server,
+        oairt_anyio.connect(api_key=KEY, model="m", base_url=server.url) as c,
+    ):
+        first = await c.next_event()
+        assert isinstance(first, InputAudioBufferClearedEvent)
+        with pytest.raises(ConnectionClosedError) as info:
+            await c.next_event()
+        assert info.value.code == 1006
+        assert c.closed is not None and not c.closed.clean
 
 
 async def test_async_for_raises_on_abnormal_close() -> None:
@@ -122,13 +130,15 @@ async def test_async_for_raises_on_abnormal_close() -> None:
         await conn.send_event(cleared(1))
         await conn.close(1011, "server error")
 
-    async with serve(handler) as server:
-        async with oairt_anyio.connect(api_key=KEY, model="m", base_url=server.url) as c:
-            seen = []
-            with pytest.raises(ConnectionClosedError) as info:
-                async for ev in c:
-                    seen.append(ev)
-            assert info.value.code == 1011 and len(seen) == 1
+    async with (
+        serve(handler) as server,
+        oairt_anyio.connect(api_key=KEY, model="m", base_url=server.url) as c,
+    ):
+        seen = []
+        with pytest.raises(ConnectionClosedError) as info:
+            async for ev in c:
+                seen.append(ev)
+        assert info.value.code == 1011 and len(seen) == 1
 
 
 @pytest.mark.parametrize(
@@ -207,9 +217,11 @@ async def test_ping_is_answered_and_fragments_with_pings_reassemble() -> None:
         await conn.send_fragmented(json.dumps(cleared(7)), 5, ping_between=True)
         await conn.close(1000)
 
-    async with serve(handler) as server:
-        async with oairt_anyio.connect(api_key=KEY, model="m", base_url=server.url) as c:
-            events = [ev async for ev in c]
+    async with (
+        serve(handler) as server,
+        oairt_anyio.connect(api_key=KEY, model="m", base_url=server.url) as c,
+    ):
+        events = [ev async for ev in c]
     assert pongs == [b"are-you-there"]
     assert len(events) == 1 and isinstance(events[0], InputAudioBufferClearedEvent)
     assert events[0].event_id == "ev_7"
@@ -224,9 +236,11 @@ async def test_malformed_event_is_delivered_and_session_continues() -> None:
         await conn.send_event(cleared(2))
         await conn.close(1000)
 
-    async with serve(handler) as server:
-        async with oairt_anyio.connect(api_key=KEY, model="m", base_url=server.url) as c:
-            events = [ev async for ev in c]
+    async with (
+        serve(handler) as server,
+        oairt_anyio.connect(api_key=KEY, model="m", base_url=server.url) as c,
+    ):
+        events = [ev async for ev in c]
     assert [type(e).__name__ for e in events] == [
         "MalformedServerEvent",
         "MalformedServerEvent",
@@ -247,12 +261,14 @@ async def test_protocol_violation_fails_connection_1002() -> None:
         await conn.send_raw(frame(0x3, b"bad opcode"))  # reserved opcode
         closes.append(await conn.wait_closed())
 
-    async with serve(handler) as server:
-        async with oairt_anyio.connect(api_key=KEY, model="m", base_url=server.url) as c:
-            assert isinstance(await c.next_event(), InputAudioBufferClearedEvent)
-            with pytest.raises(RemoteProtocolError):
-                await c.next_event()
-            assert c.closed is not None and c.closed.code == 1002
+    async with (
+        serve(handler) as server,
+        oairt_anyio.connect(api_key=KEY, model="m", base_url=server.url) as c,
+    ):
+        assert isinstance(await c.next_event(), InputAudioBufferClearedEvent)
+        with pytest.raises(RemoteProtocolError):
+            await c.next_event()
+        assert c.closed is not None and c.closed.code == 1002
     assert closes == [1002]
 
 
@@ -262,11 +278,13 @@ async def test_invalid_utf8_fails_connection_1007() -> None:
         await conn.send_raw(frame(0x1, b'{"a": "\xff\xfe"}'))
         await conn.wait_closed()
 
-    async with serve(handler) as server:
-        async with oairt_anyio.connect(api_key=KEY, model="m", base_url=server.url) as c:
-            with pytest.raises(RemoteProtocolError):
-                await c.next_event()
-            assert c.closed is not None and c.closed.code == 1007
+    async with (
+        serve(handler) as server,
+        oairt_anyio.connect(api_key=KEY, model="m", base_url=server.url) as c,
+    ):
+        with pytest.raises(RemoteProtocolError):
+            await c.next_event()
+        assert c.closed is not None and c.closed.code == 1007
 
 
 async def test_body_exception_is_not_wrapped() -> None:
@@ -285,11 +303,13 @@ async def test_send_after_close_is_a_local_error() -> None:
         await conn.accept()
         await conn.wait_closed()
 
-    async with serve(handler) as server:
-        async with oairt_anyio.connect(api_key=KEY, model="m", base_url=server.url) as c:
-            await c.close()
-            with pytest.raises((LocalProtocolError, ConnectionClosedError)):
-                await c.send(InputAudioBufferClearEvent())
+    async with (
+        serve(handler) as server,
+        oairt_anyio.connect(api_key=KEY, model="m", base_url=server.url) as c,
+    ):
+        await c.close()
+        with pytest.raises((LocalProtocolError, ConnectionClosedError)):
+            await c.send(InputAudioBufferClearEvent())
 
 
 async def test_start_connection_in_own_task_group() -> None:
@@ -342,12 +362,14 @@ async def test_cancelled_send_never_leaves_half_a_frame() -> None:
             received.append(msg)
 
     big = "x" * 2_000_000
-    async with serve(handler) as server:
-        async with oairt_anyio.connect(api_key=KEY, model="m", base_url=server.url) as c:
-            with anyio.CancelScope() as scope:
-                scope.cancel()  # cancelled before and during the send
-                await c.send_raw(json.dumps({"type": "a", "pad": big}))
-            await c.send(InputAudioBufferClearEvent())
+    async with (
+        serve(handler) as server,
+        oairt_anyio.connect(api_key=KEY, model="m", base_url=server.url) as c,
+    ):
+        with anyio.CancelScope() as scope:
+            scope.cancel()  # cancelled before and during the send
+            await c.send_raw(json.dumps({"type": "a", "pad": big}))
+        await c.send(InputAudioBufferClearEvent())
     # Whatever was sent arrived as whole messages: the first either fully or not at all.
     assert received[-1] == '{"type":"input_audio_buffer.clear"}' or json.loads(
         str(received[-1])

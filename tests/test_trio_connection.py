@@ -37,14 +37,16 @@ async def test_exchange_and_server_close() -> None:
         await conn.send_event(cleared(1))
         await conn.close(1000, "bye")
 
-    async with serve(handler) as server:
-        async with oairt_trio.open_realtime(api_key=KEY, model="m", base_url=server.url) as c:
-            assert isinstance(c, AsyncRealtimeConnection)
-            await c.send(InputAudioBufferClearEvent())
-            events = [ev async for ev in c]
-            with pytest.raises(ConnectionClosedError) as info:
-                await c.next_event()
-            assert info.value.code == 1000
+    async with (
+        serve(handler) as server,
+        oairt_trio.open_realtime(api_key=KEY, model="m", base_url=server.url) as c,
+    ):
+        assert isinstance(c, AsyncRealtimeConnection)
+        await c.send(InputAudioBufferClearEvent())
+        events = [ev async for ev in c]
+        with pytest.raises(ConnectionClosedError) as info:
+            await c.next_event()
+        assert info.value.code == 1000
     assert got == ["input_audio_buffer.clear"]
     assert len(events) == 1 and isinstance(events[0], InputAudioBufferClearedEvent)
 
@@ -75,12 +77,14 @@ async def test_reset_mid_message() -> None:
         await conn.send_raw(frame(0x1, b'{"type": "x", "pad": "aaaaaaaaaaaa"}', fin=False)[:9])
         await conn.abort()
 
-    async with serve(handler) as server:
-        async with oairt_trio.open_realtime(api_key=KEY, model="m", base_url=server.url) as c:
-            assert isinstance(await c.next_event(), InputAudioBufferClearedEvent)
-            with pytest.raises(ConnectionClosedError) as info:
-                await c.next_event()
-            assert info.value.code == 1006
+    async with (
+        serve(handler) as server,
+        oairt_trio.open_realtime(api_key=KEY, model="m", base_url=server.url) as c,
+    ):
+        assert isinstance(await c.next_event(), InputAudioBufferClearedEvent)
+        with pytest.raises(ConnectionClosedError) as info:
+            await c.next_event()
+        assert info.value.code == 1006
 
 
 async def test_rejection() -> None:
