@@ -188,8 +188,14 @@ class RealtimeRestClient:
             tls = trio.SSLStream(tcp, ctx, server_hostname=cfg.host, https_compatible=True)
             try:
                 await tls.do_handshake()
-            except BaseException:
+            except BaseException as exc:
                 await trio.aclose_forcefully(tcp)
+                # trio wraps TLS failures; surface the ssl error itself (an OSError,
+                # e.g. SSLCertVerificationError), as the anyio client does.
+                if isinstance(exc, trio.BrokenResourceError) and isinstance(
+                    exc.__cause__, _ssl.SSLError
+                ):
+                    raise exc.__cause__ from None
                 raise
             stream = tls
         else:

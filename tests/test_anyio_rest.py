@@ -5,6 +5,7 @@ tests/test_trio_rest.py re-runs every test here with the oairt_trio client.
 
 from __future__ import annotations
 
+import ssl
 import time
 from collections.abc import Callable
 from typing import Any, Protocol
@@ -18,7 +19,7 @@ from oairt_core.models import AudioConfig, AudioOutputConfig, RealtimeSessionCon
 from oairt_core.rest import ClientSecret, PreparedRequest, RestRequest, parse_empty_response
 from oairt_core.testing.rest_fake import FakeCallState, FakeRestApi
 from oairt_core.webhooks import RealtimeCallIncomingWebhookEvent, unwrap_webhook
-from tests.restserver import serve_rest
+from tests.restserver import make_test_tls_contexts, serve_rest
 
 KEY = "sk-test-adapter-SECRET-1234"
 OFFER = (
@@ -334,3 +335,23 @@ async def test_secrets_stay_out_of_reprs_and_errors(
             with pytest.raises(APIError) as err:
                 await bad.create_client_secret()
             assert "SECRET" not in str(err.value) and "SECRET" not in repr(err.value)
+
+
+async def test_tls_with_a_trusted_ca_and_verification_on_by_default(
+    make_client: MakeClient, fake: FakeRestApi
+) -> None:
+    pytest.importorskip("cryptography")
+    server_ctx, client_ctx = make_test_tls_contexts()
+    async with serve_rest(fake.handle, ssl_context=server_ctx) as server:
+        assert server.base_url.startswith("https://localhost:")
+        async with make_client(KEY, base_url=server.base_url, ssl=client_ctx) as rest:
+            secret = await rest.create_client_secret()
+            answer = await rest.create_call(OFFER)
+            await rest.hangup_call(answer.call_id)
+            assert secret.value.reveal().startswith("ek_")
+            assert rest.connections_opened == 1
+        # The default context (system CAs) must refuse the self-signed test CA.
+        async with make_client(KEY, base_url=server.base_url, timeout=10) as rest:
+            with pytest.raises(ssl.SSLCertVerificationError):
+                await rest.create_client_secret()
+        assert len(server.requests) == 3

@@ -14,8 +14,8 @@ def anyio_backend() -> str:
     return "trio"
 
 
-@pytest.fixture
-def make_client() -> MakeClient:  # type: ignore[no-redef]
+@pytest.fixture  # type: ignore[no-redef]
+def make_client() -> MakeClient:
     return oairt_trio.rest.RealtimeRestClient  # type: ignore[return-value]
 
 
