@@ -428,7 +428,9 @@ class StreamingResampler:
         return result
 
 
-def resample(samples: npt.ArrayLike, rate_in: int, rate_out: int, **quality: Any) -> Any:
+def resample(
+    samples: npt.ArrayLike, rate_in: int, rate_out: int, **quality: Any
+) -> npt.NDArray[Any]:
     """Resample a whole signal (int16 in -> int16 out, float in -> float32 out).
 
     The output has ``ceil(len * rate_out / rate_in)`` samples. ``quality`` keywords are passed
@@ -557,14 +559,20 @@ def bytes_to_ms(n: int, format: object = "audio/pcm", rate: int | None = None) -
 
 
 def chunk_pcm16(
-    samples: npt.ArrayLike, ms: float = 20, rate: int = PCM16_RATE
+    samples: AudioLike, ms: float = 20, rate: int = PCM16_RATE
 ) -> Iterator[npt.NDArray[Any]]:
     """Split samples into chunks of ``ms`` milliseconds (views); the last partial one is kept.
+
+    ``samples`` is an array (any dtype) or PCM16 bytes (decoded to int16 first).
 
     >>> [len(c) for c in chunk_pcm16(np.zeros(1000, dtype=np.int16), ms=20)]
     [480, 480, 40]
     """
-    arr = np.asarray(samples)
+    arr = (
+        pcm16_from_bytes(samples)
+        if isinstance(samples, (bytes, bytearray, memoryview))
+        else np.asarray(samples)
+    )
     size = ms_to_samples(ms, rate)
     if size < 1:
         raise ValueError(f"a chunk of {ms} ms at {rate} Hz holds no whole sample")

@@ -360,6 +360,9 @@ def test_chunking_rejects_empty_chunk_size() -> None:
     with pytest.raises(ValueError):
         list(chunk_pcm16(np.zeros(10, np.int16), ms=0.01))
     assert [len(c) for c in chunk_pcm16(np.zeros(200, np.int16), ms=10, rate=8000)] == [80, 80, 40]
+    from_bytes = list(chunk_pcm16(np.arange(500, dtype=np.int16).tobytes(), ms=10))
+    assert [len(c) for c in from_bytes] == [240, 240, 20]
+    assert from_bytes[1][0] == 240 and from_bytes[0].dtype == np.int16
 
 
 # ---------------------------------------------------------------- WAV

@@ -185,6 +185,38 @@ def test_recursive_type_keeps_top_level_defs() -> None:
     assert tree["properties"]["children"]["items"] == {"$ref": "#/$defs/TreeNode"}
 
 
+@pytest.mark.parametrize(
+    ("arg_type", "instance", "invalid"),
+    [
+        (WeatherArgs, WeatherArgs(Location("Oslo", "NO"), stops=[Location("Bergen")]), {"x": 1}),
+        (OrderArgs, OrderArgs([Line("a", 2)], note="n"), {"lines": [{"qty": 1}]}),
+        (ShipArgs, {"address": {"street": "x", "zip": "12345"}}, {"express": "yes"}),
+        (TreeNode, TreeNode(1, [TreeNode(2, [TreeNode(3)])]), {"value": 1, "children": [{}]}),
+    ],
+)
+def test_schema_validates_like_the_decoder(arg_type, instance, invalid) -> None:
+    jsonschema = pytest.importorskip("jsonschema")
+    schema = tool_parameters_schema(arg_type)
+    jsonschema.validate(json.loads(msgspec.json.encode(instance)), schema)
+    with pytest.raises(jsonschema.ValidationError):
+        jsonschema.validate(invalid, schema)
+    with pytest.raises(msgspec.ValidationError):  # the decoder agrees it is invalid
+        msgspec.json.decode(json.dumps(invalid), type=arg_type)
+
+
+@dataclasses.dataclass
+class Weird:
+    handle: complex
+
+
+def test_unsupported_field_type_is_a_tool_error() -> None:
+    with pytest.raises(ToolError, match="cannot build a JSON schema for Weird"):
+
+        @tool
+        def f(args: Weird) -> None:
+            pass
+
+
 def test_no_argument_schema() -> None:
     schema = tool_parameters_schema(None)
     assert schema == {"type": "object", "properties": {}}
@@ -250,6 +282,14 @@ def test_multiline_first_paragraph_is_joined() -> None:
         return 0
 
     assert f.description == "Add two numbers together."
+
+
+def test_unresolvable_annotation_is_a_tool_error() -> None:
+    def f(args: NotDefinedAnywhere) -> None:  # type: ignore[name-defined]  # noqa: F821
+        pass
+
+    with pytest.raises(ToolError, match="cannot resolve type hints"):
+        tool(f)
 
 
 def test_zero_argument_tool() -> None:
