@@ -4,39 +4,41 @@ All decisions (barge-in, truncation, tool batching, MCP approvals) are made by
 :class:`oairt_core.session.VoiceSession`; this module only moves events between
 it and the WebSocket connection and runs tools in the session's task group.
 
->>> async def main() -> None:                      # doctest: +SKIP
+>>> async def main() -> None:                       # doctest: +SKIP
 ...     config = (Realtime.builder().api_key("sk-...").voice_session().voice("alloy")
 ...               .vad_server_default().transcription("gpt-4o-transcribe").build())
 ...     async with connect_voice(config) as session:
 ...         async for event in session:
 ...             if isinstance(event, AudioDelta):
-...                 play(event.pcm)                   # PCM16 @ 24 kHz
+...                 play(event.pcm)                    # PCM16 @ 24 kHz
 ...             elif isinstance(event, TranscriptDone):
 ...                 print("assistant:", event.text)
 
-Voice events wait in a bounded buffer (``event_buffer`` events, 256 by
-default). When the app does not read them, the reader stops reading the
-socket until there is room again: nothing is dropped and memory stays bounded,
-but barge-in on ``speech_started`` also waits, so keep consuming events.
+**Buffering.** Voice events wait in a bounded buffer (``event_buffer``, 256 by
+default). When the app does not read them the reader stops reading the socket
+until there is room (TCP flow control slows the server): nothing is dropped and
+memory stays bounded, but automatic barge-in also waits, so keep reading.
+
+**Tools** run as tasks of the session's task group: async functions are
+awaited, sync ones run in a worker thread (``anyio.to_thread.run_sync``,
+abandoned if a barge-in cancels them).
 """
 
 from __future__ import annotations
 
 import inspect
-import math
 import os
-from collections.abc import AsyncIterable, AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterable, AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from typing import Any
 
 import anyio
 import anyio.abc
-import numpy as np
 import numpy.typing as npt
 from anyio.streams.memory import MemoryObjectReceiveStream, MemoryObjectSendStream
 
-from oairt_core.config import RealtimeBuilder, VoiceConfig
-from oairt_core.errors import ConnectionClosedError
+from oairt_core.config import Realtime, RealtimeBuilder, VoiceConfig
+from oairt_core.errors import OairtError
 from oairt_core.models import ConversationItem, ResponseCreateParams
 from oairt_core.redact import Secret
 from oairt_core.session import ApprovalJob, ResponseBuilder, ToolRun, VoiceSession
@@ -50,15 +52,18 @@ from oairt_core.voice_events import (
     VoiceEvent,
 )
 
-__all__ = ["RealtimeSession", "connect_voice"]
+__all__ = ["Realtime", "RealtimeSession", "connect_voice"]
+
+_GONE = (anyio.ClosedResourceError, anyio.BrokenResourceError)
 
 
 class RealtimeSession:
-    """A live voice session (made by :func:`connect_voice`).
+    """A live voice session, made by :func:`connect_voice`.
 
-    Read events with :meth:`next_voice_event` (or ``async for``), send audio
-    with :meth:`send_pcm16` / :meth:`stream_audio_pcm16`, report playback with
-    :meth:`mark_played`, interrupt with :meth:`barge_in`.
+    Read with :meth:`next_voice_event` (or ``async for``), send audio with
+    :meth:`send_pcm16` / :meth:`stream_audio_pcm16`, report playback with
+    :meth:`mark_played`, interrupt with :meth:`barge_in`. ``core`` is the
+    sans-IO :class:`~oairt_core.session.VoiceSession` underneath.
     """
 
     def __init__(
@@ -67,31 +72,33 @@ class RealtimeSession:
         core: VoiceSession,
         tg: anyio.abc.TaskGroup,
         event_buffer: int,
-        clock: Callable[[], float],
     ) -> None:
         self._conn = conn
         self.core = core
         self._tg = tg
-        self._clock = clock
         self._lock = anyio.Lock()
-        send, recv = anyio.create_memory_object_stream[VoiceEvent](event_buffer)
-        self._events_in: MemoryObjectSendStream[VoiceEvent] = send
-        self._events_out: MemoryObjectReceiveStream[VoiceEvent] = recv
+        tx, rx = anyio.create_memory_object_stream[VoiceEvent](event_buffer)
+        self._tx: MemoryObjectSendStream[VoiceEvent] = tx
+        self._rx: MemoryObjectReceiveStream[VoiceEvent] = rx
         self._tool_scopes: dict[str, anyio.CancelScope] = {}
-        self._closed = False
+        self.closed = False
+
+    @property
+    def config(self) -> VoiceConfig:
+        return self.core.config
 
     # ------------------------------------------------------------ reading
 
     async def next_voice_event(self) -> VoiceEvent | None:
         """The next voice event, or ``None`` once the session has ended.
 
-        Audio and transcript events of an interrupted response that were still
-        buffered are skipped (the user must not hear them).
+        Buffered audio and transcript events of an interrupted response are
+        skipped: the user must not hear them.
         """
         while True:
             try:
-                event = await self._events_out.receive()
-            except (anyio.EndOfStream, anyio.ClosedResourceError):
+                event = await self._rx.receive()
+            except (anyio.EndOfStream, *_GONE):
                 return None
             if not self.core.is_discarded(event):
                 return event
@@ -117,16 +124,12 @@ class RealtimeSession:
         while (event := await self.next_voice_event()) is not None:
             yield event
 
-    @property
-    def config(self) -> VoiceConfig:
-        return self.core.config
-
     # ------------------------------------------------------------ sending
 
     async def send_pcm16(
         self, samples: npt.NDArray[Any] | bytes, *, sample_rate: int | None = None
     ) -> None:
-        """Send microphone audio (int16 or float32 numpy array, or PCM16 bytes)."""
+        """Send microphone audio: int16 or float32 numpy array, or PCM16 bytes."""
         events = self.core.send_pcm16(samples, sample_rate=sample_rate)
         async with self._lock:
             for event in events:
@@ -138,41 +141,39 @@ class RealtimeSession:
         *,
         sample_rate: int | None = None,
     ) -> None:
-        """Send every chunk of ``chunks``, awaiting each send (backpressure).
+        """Send each chunk as it comes, awaiting every send (backpressure).
 
-        Returns when the iterable ends or the session closes.
+        Returns when ``chunks`` ends or the session closes.
         """
         async for chunk in chunks:
-            if self._closed:
+            if self.closed:
                 return
             try:
-                await self.send_pcm16(
-                    np.asarray(chunk) if isinstance(chunk, list) else chunk, sample_rate=sample_rate
-                )
-            except (ConnectionClosedError, anyio.ClosedResourceError, anyio.BrokenResourceError):
-                return
+                await self.send_pcm16(chunk, sample_rate=sample_rate)
+            except (OairtError, *_GONE):
+                if self.closed or getattr(self._conn, "closed", None) is not None:
+                    return
+                raise
 
     async def commit(self, *, respond: bool = True) -> None:
         """Push-to-talk: commit the input audio (and request a reply)."""
         await self._call(self.core.commit, respond=respond)
 
     async def clear_input(self) -> None:
+        """Drop the input audio appended since the last commit."""
         await self._call(self.core.clear_input)
 
     async def barge_in(self) -> Interrupted | None:
-        """Interrupt the assistant: cancel, truncate at what was heard, drop queued audio.
+        """Interrupt now: cancel, truncate at what was heard, drop queued audio.
 
-        Returns the :class:`Interrupted` event (``None`` if nothing was
-        playing); it is not also put in the event buffer.
+        Returns the :class:`Interrupted` event (``None`` when nothing was
+        playing); it is returned, not also put in the event buffer.
         """
-        events = await self._call(self.core.barge_in, self._clock(), deliver=False)
-        for event in events:
-            if isinstance(event, Interrupted):
-                return event
-        return None
+        events = await self._call(self.core.barge_in, anyio.current_time(), deliver=False)
+        return next((e for e in events if isinstance(e, Interrupted)), None)
 
     def mark_played(self, item_id: str, ms: float) -> None:
-        """Report that ``ms`` milliseconds of ``item_id`` have been played to the user."""
+        """Report that ``ms`` milliseconds of ``item_id`` were played to the user."""
         self.core.mark_played(item_id, ms)
 
     def played_until(self, ms: float) -> None:
@@ -190,16 +191,19 @@ class RealtimeSession:
         await self._call(self.core.send_text, text, respond=respond)
 
     async def send_item(self, item: ConversationItem) -> None:
+        """Send ``conversation.item.create``."""
         await self._call(self.core.send_item, item)
 
     async def update(self, **changes: Any) -> None:
-        """Re-configure the live session (only the changed fields are sent)."""
+        """Re-configure the live session; only the changed fields are sent."""
         await self._call(self.core.update, **changes)
 
     async def approve(self, request: McpApprovalRequest | str, reason: str | None = None) -> None:
+        """Approve an MCP tool call."""
         await self._call(self.core.approve, request, reason)
 
     async def deny(self, request: McpApprovalRequest | str, reason: str | None = None) -> None:
+        """Refuse an MCP tool call."""
         await self._call(self.core.deny, request, reason)
 
     async def tool_finished(
@@ -209,8 +213,8 @@ class RealtimeSession:
         await self._call(self.core.tool_finished, call_id, output, error=error)
 
     async def aclose(self) -> None:
-        """End the session (also done when leaving ``connect_voice``)."""
-        self._closed = True
+        """End the session now (leaving ``connect_voice`` does it too)."""
+        self.closed = True
         self._tg.cancel_scope.cancel()
 
     # ------------------------------------------------------------ internals
@@ -220,27 +224,24 @@ class RealtimeSession:
     ) -> list[VoiceEvent]:
         async with self._lock:
             fn(*args, **kw)
-            await self._flush()
-            events = self._dispatch()
-        if deliver:
-            await self._deliver(events)
+            events = await self._after()
+        if deliver and events:
+            # Delivered by a task: the caller may be the one reading the buffer.
+            self._tg.start_soon(self._deliver, events)
         return events
 
-    async def _flush(self) -> None:
-        # Shielded so a cancelled caller never leaves drained events unsent.
+    async def _after(self) -> list[VoiceEvent]:
+        """Send what the core produced, hand work to the task group (lock held)."""
+        # Shielded: a cancelled caller must not leave drained events unsent.
         with anyio.CancelScope(shield=True):
             for event in self.core.events_to_send():
                 await self._conn.send(event)
-
-    def _dispatch(self) -> list[VoiceEvent]:
-        """Hand work from the core to the task group; return its voice events."""
         for call_id in self.core.tools_to_cancel():
             scope = self._tool_scopes.pop(call_id, None)
             if scope is not None:
                 scope.cancel()
         for run in self.core.tool_runs():
-            scope = anyio.CancelScope()
-            self._tool_scopes[run.call_id] = scope
+            self._tool_scopes[run.call_id] = scope = anyio.CancelScope()
             self._tg.start_soon(self._run_tool, run, scope)
         for job in self.core.approval_jobs():
             self._tg.start_soon(self._run_approval, job)
@@ -249,8 +250,8 @@ class RealtimeSession:
     async def _deliver(self, events: list[VoiceEvent]) -> None:
         for event in events:
             try:
-                await self._events_in.send(event)
-            except (anyio.ClosedResourceError, anyio.BrokenResourceError):
+                await self._tx.send(event)  # blocks while the buffer is full
+            except _GONE:
                 return
 
     async def _run_tool(self, run: ToolRun, scope: anyio.CancelScope) -> None:
@@ -262,60 +263,49 @@ class RealtimeSession:
                     result = await run.func(*run.args)
                 else:
                     result = await anyio.to_thread.run_sync(
-                        run.func, *run.args, abandon_on_cancel=True
+                        lambda: run.func(*run.args), abandon_on_cancel=True
                     )
-            except Exception as exc:  # the model gets the error; the session goes on
+            except Exception as exc:  # goes back to the model; the session goes on
                 error = exc
         self._tool_scopes.pop(run.call_id, None)
-        if scope.cancelled_caught:
-            return
-        await self._call(self.core.tool_finished, run.call_id, result, error=error)
+        if not scope.cancel_called:
+            async with self._lock:
+                self.core.tool_finished(run.call_id, result, error=error)
+                events = await self._after()
+            await self._deliver(events)
 
     async def _run_approval(self, job: ApprovalJob) -> None:
         try:
             answer: Any = job.callback(job.request)
             if inspect.isawaitable(answer):
                 answer = await answer
+            approve, reason = answer if isinstance(answer, tuple) else (bool(answer), None)
         except Exception as exc:
-            await self._deliver(
-                [Error(message=f"MCP approval callback failed: {exc!r}", exception=exc)]
-            )
+            err = Error(message=f"MCP approval callback failed: {exc!r}", exception=exc)
+            await self._deliver([err])
             return
-        approve, reason = answer if isinstance(answer, tuple) else (bool(answer), None)
-        await self._call(self.core.approve if approve else self.core.deny, job.request, reason)
+        async with self._lock:
+            (self.core.approve if approve else self.core.deny)(job.request, reason)
+            events = await self._after()
+        await self._deliver(events)
 
     async def _reader(self) -> None:
         try:
             while True:
                 try:
                     event = await self._conn.next_event()
-                except ConnectionClosedError as exc:
-                    if exc.code not in (1000, 1005):
+                except OairtError as exc:
+                    closed = getattr(self._conn, "closed", None)
+                    if not (closed is not None and closed.normal):
                         await self._deliver([Error(message=str(exc), exception=exc)])
                     return
-                if event is None:
-                    return
                 async with self._lock:
-                    self.core.receive_event(event, self._clock())
-                    await self._flush()
-                    events = self._dispatch()
+                    self.core.receive_event(event, anyio.current_time())
+                    events = await self._after()
                 await self._deliver(events)
         finally:
-            self._closed = True
-            self._events_in.close()
-
-
-def _resolve_config(
-    config: VoiceConfig | RealtimeBuilder | None, overrides: dict[str, Any]
-) -> VoiceConfig:
-    if isinstance(config, RealtimeBuilder):
-        config = config.build()
-    if config is None:
-        config = VoiceConfig()
-    if overrides:
-        config = config.replace(**overrides)
-    config.to_session_config()  # invalid combinations fail before connecting
-    return config
+            self.closed = True
+            self._tx.close()
 
 
 @asynccontextmanager
@@ -326,26 +316,56 @@ async def connect_voice(
     ssl: Any = None,
     call_id: str | None = None,
     event_buffer: int = 256,
-    connect: Callable[..., Any] | None = None,
     **options: Any,
 ) -> AsyncIterator[RealtimeSession]:
     """Open a voice session: connect, apply the configuration, run the reader.
 
-    ``config`` is a :class:`VoiceConfig` or a builder; extra keyword
-    ``options`` are :class:`VoiceConfig` fields (``voice=``, ``api_key=``, ...).
-    The API key defaults to ``$OPENAI_API_KEY``. ``base_url``/``ssl`` reach a
-    fake server or proxy; ``call_id`` joins a WebRTC/SIP call as a sideband
-    controller (barge-in then clears the server's output buffer).
+    ``config`` is a :class:`VoiceConfig` or a builder; keyword ``options`` are
+    :class:`VoiceConfig` fields (``voice=``, ``api_key=``, ...). The API key
+    defaults to ``$OPENAI_API_KEY``. ``base_url``/``ssl`` reach a fake server or
+    a proxy. ``call_id`` joins a WebRTC/SIP call as its sideband controller.
+    Invalid configurations raise ``InvalidClientEvent`` before connecting.
+    Exceptions from the block come out unwrapped.
     """
+    from .connection import connect
+
     if event_buffer < 1:
         raise ValueError("event_buffer must be at least 1")
     cfg = _resolve_config(config, options)
-    api_key = cfg.api_key or Secret(os.environ.get("OPENAI_API_KEY", ""))
-    if connect is None:
-        from . import connect as _connect
+    kwargs = _connect_kwargs(cfg, base_url=base_url, ssl=ssl, call_id=call_id)
+    body_error: Exception | None = None
+    async with connect(**kwargs) as conn:
+        core = VoiceSession(cfg, sideband=conn.is_sideband)
+        async with anyio.create_task_group() as tg:
+            session = RealtimeSession(conn, core, tg, event_buffer)
+            await session._call(core.start)
+            tg.start_soon(session._reader)
+            try:
+                yield session
+            except Exception as exc:  # kept out of the task group: no ExceptionGroup
+                body_error = exc
+            finally:
+                session.closed = True
+                tg.cancel_scope.cancel()
+    if body_error is not None:
+        raise body_error
 
-        connect = _connect
-    kwargs: dict[str, Any] = {"api_key": api_key}
+
+def _resolve_config(
+    config: VoiceConfig | RealtimeBuilder | None, options: dict[str, Any]
+) -> VoiceConfig:
+    if isinstance(config, RealtimeBuilder):
+        config = config.build()
+    cfg = (config or VoiceConfig()).replace(**options) if options else (config or VoiceConfig())
+    cfg.to_session_config()  # invalid combinations fail before connecting
+    return cfg
+
+
+def _connect_kwargs(
+    cfg: VoiceConfig, *, base_url: str | None, ssl: Any, call_id: str | None
+) -> dict[str, Any]:
+    key = cfg.api_key or Secret(os.environ.get("OPENAI_API_KEY", ""))
+    kwargs: dict[str, Any] = {"api_key": key}
     if call_id is not None:
         kwargs["call_id"] = call_id
     elif cfg.kind == "transcription":
@@ -356,24 +376,4 @@ async def connect_voice(
         kwargs["base_url"] = base_url
     if ssl is not None:
         kwargs["ssl"] = ssl
-    async with connect(**kwargs) as conn:
-        sideband = bool(getattr(conn, "is_sideband", call_id is not None))
-        core = VoiceSession(cfg, sideband=sideband)
-        async with anyio.create_task_group() as tg:
-            session = RealtimeSession(conn, core, tg, event_buffer, anyio.current_time)
-            await session._call(core.start)
-            tg.start_soon(session._reader)
-            try:
-                yield session
-            finally:
-                session._closed = True
-                tg.cancel_scope.cancel()
-
-
-async def _example_player(session: RealtimeSession) -> None:  # pragma: no cover - doc aid
-    async for event in session:
-        if isinstance(event, AudioDelta):
-            session.mark_played(event.item_id, event.audio_start_ms + event.duration_ms)
-
-
-_unused: tuple[Any, ...] = (math, Awaitable)
+    return kwargs

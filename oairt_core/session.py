@@ -47,6 +47,7 @@ from .config import (
     semantic_vad,
     server_vad,
 )
+from .connection import IncomingEvent, MalformedServerEvent
 from .errors import LocalProtocolError, ToolError
 from .events import (
     ClientEvent,
@@ -327,7 +328,7 @@ class VoiceSession:
         self._input_bytes = 0
         self._counter = 0
         self._sideband_playing = False
-        self.last_raw: ServerEvent | None = None
+        self.last_raw: IncomingEvent | None = None
 
     # ------------------------------------------------------------------ outputs
 
@@ -386,19 +387,19 @@ class VoiceSession:
         """Queue the ``session.update`` that applies the configuration."""
         self._outbox.append(self.config.session_update())
 
-    def handle_event(self, event: ServerEvent, now: float) -> list[VoiceEvent]:
+    def handle_event(self, event: IncomingEvent, now: float) -> list[VoiceEvent]:
         """Feed one server event; returns the voice events it produced."""
         self.receive_event(event, now)
         return self.voice_events()
 
-    def receive_event(self, event: ServerEvent, now: float) -> None:
+    def receive_event(self, event: IncomingEvent, now: float) -> None:
         """Feed one server event; read the results with :meth:`next_voice_event`."""
         self.last_raw = event
         handler = _HANDLERS.get(type(event))
-        if handler is None:
-            self._emit(RawEvent(event))
-        else:
+        if handler is not None:
             handler(self, event, now)
+        elif not isinstance(event, MalformedServerEvent):
+            self._emit(RawEvent(event))
 
     # -- audio in
 
@@ -1009,6 +1010,10 @@ class VoiceSession:
         }[type(ev)]
         self._emit(McpCall(ev.item_id, status, raw=ev))
 
+    def _on_malformed(self, ev: MalformedServerEvent, now: float) -> None:
+        # A message the codec rejected: report it, keep the session going.
+        self._emit(Error(message=str(ev.error), exception=ev.error))
+
     def _on_output_buffer(
         self,
         ev: OutputAudioBufferStartedEvent
@@ -1052,6 +1057,7 @@ _HANDLERS: dict[type[Any], Callable[[VoiceSession, Any, float], None]] = {
     OutputAudioBufferStartedEvent: VoiceSession._on_output_buffer,
     OutputAudioBufferStoppedEvent: VoiceSession._on_output_buffer,
     OutputAudioBufferClearedEvent: VoiceSession._on_output_buffer,
+    MalformedServerEvent: VoiceSession._on_malformed,
 }
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from typing import Any
 
 import msgspec
 import pytest
@@ -32,8 +33,9 @@ def add(args: SumArgs) -> dict[str, int]:
     return {"sum": args.a + args.b}
 
 
-def wire(cfg: VoiceConfig) -> dict:
-    return json.loads(encode_client_event(cfg.session_update()))["session"]
+def wire(cfg: VoiceConfig) -> dict[str, Any]:
+    out: dict[str, Any] = json.loads(encode_client_event(cfg.session_update()))["session"]
+    return out
 
 
 def test_seed_builder_matches_keyword_form() -> None:

@@ -265,6 +265,7 @@ def test_odd_byte_delta_carries_over() -> None:
             ),
             0,
         )
+        assert isinstance(a, AudioDelta)
         got.append(a.pcm)
     assert np.array_equal(np.concatenate(got), np.arange(10))
 
