@@ -561,6 +561,11 @@ class RealtimeConnection:
                     break
         except (_WSRemoteProtocolError, _WSLocalProtocolError) as exc:
             # Only the handshake raises (a malformed HTTP response, a bad accept token).
+            if data is None:  # the response was cut off by the peer closing TCP
+                self._finish(
+                    ConnectionClosed(1006, "connection lost during the handshake", clean=False)
+                )
+                return
             self._finish(
                 ConnectionClosed(
                     1002,
