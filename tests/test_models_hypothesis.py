@@ -105,7 +105,9 @@ def struct_strategy(
         required: dict[str, Any] = {}
         optional: dict[str, Any] = {}
         for f in info.fields:
-            s = overrides.get((cls, f.name)) or _deferred(f.type, overrides)
+            s = overrides.get((cls, f.name))
+            if s is None:
+                s = _deferred(f.type, overrides)
             (required if f.required else optional)[f.name] = s
         _CACHE[key] = st.fixed_dictionaries(required, optional=optional).map(lambda kw: cls(**kw))
     return _CACHE[key]
