@@ -1,0 +1,278 @@
+"""connect_resilient end to end: the fake server behind a faulty proxy, asyncio and trio.
+
+The proxy drops the first connection in the middle of a response (close 1012, close
+1011, or a TCP reset = 1006); the wrapper reports what was lost, reconnects, re-applies
+the session configuration (and optionally the items) and the session goes on.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+
+import anyio
+import msgspec
+import pytest
+
+from oairt_anyio.resilient import ResilientEvent, connect_resilient
+from oairt_anyio.testing import run_fake_server
+from oairt_core.errors import ConnectionClosedError, HandshakeError
+from oairt_core.events import (
+    ConversationItemAddedEvent,
+    ConversationItemCreateEvent,
+    ResponseCreatedEvent,
+    ResponseCreateEvent,
+    ResponseDoneEvent,
+    SessionCreatedEvent,
+    SessionUpdatedEvent,
+    SessionUpdateEvent,
+)
+from oairt_core.models import MessageItem, RealtimeSessionConfig
+from oairt_core.reconnect import (
+    ItemsLost,
+    Reconnected,
+    ReconnectFailed,
+    Reconnecting,
+    ReconnectPolicy,
+    ResponseLost,
+)
+from oairt_core.testing import Script, say
+from tests.faultproxy import (
+    Close,
+    ConnectionPlan,
+    FaultAction,
+    Reset,
+    TaskCensus,
+    run_fault_proxy,
+)
+
+pytestmark = pytest.mark.anyio
+
+KEY = "sk-test-resilient-0123456789"
+FAST = ReconnectPolicy(base_delay=0.001, max_delay=0.002)
+
+
+def at_first(event_type: str, action: FaultAction) -> ConnectionPlan:
+    """Replace the first server frame of ``event_type`` with ``action``."""
+
+    def hook(_i: int, _op: int, payload: bytes) -> FaultAction | None:
+        try:
+            kind = json.loads(payload).get("type")
+        except ValueError:
+            return None
+        return action if kind == event_type else None
+
+    return ConnectionPlan(on_server_frame=hook)
+
+
+async def until(conn: object, pred: Callable[[ResilientEvent], bool], seen: list[ResilientEvent]):
+    async for ev in conn:  # type: ignore[attr-defined]
+        seen.append(ev)
+        if pred(ev):
+            return ev
+    raise AssertionError(f"stream ended before the expected event; saw {seen!r}")
+
+
+@pytest.mark.parametrize(
+    ("action", "code"),
+    [(Close(1012, "restart"), 1012), (Close(1011), 1011), (Reset(), 1006)],
+    ids=["1012", "1011", "reset-1006"],
+)
+async def test_drop_mid_response_reconnects_and_reapplies(action: FaultAction, code: int) -> None:
+    census = TaskCensus()
+    script = Script(say("The first answer is long enough to be cut."), say("Second answer."))
+    with anyio.fail_after(20):
+        async with run_fake_server(script=script, api_keys={KEY}) as server:
+            plans = [at_first("response.output_audio.delta", action)]
+            async with run_fault_proxy(("127.0.0.1", server.port), plans=plans) as proxy:
+                url = f"ws://127.0.0.1:{proxy.port}/v1"
+                seen: list[ResilientEvent] = []
+                async with connect_resilient(
+                    api_key=KEY, model="gpt-realtime", base_url=url, policy=FAST
+                ) as conn:
+                    config = RealtimeSessionConfig(
+                        instructions="Be brief.", output_modalities=["audio"]
+                    )
+                    await conn.send(SessionUpdateEvent(session=config))
+                    await until(conn, lambda e: isinstance(e, SessionUpdatedEvent), seen)
+                    await conn.send(
+                        ConversationItemCreateEvent(item=MessageItem.user_text("hello"))
+                    )
+                    await conn.send(ResponseCreateEvent())
+                    created = await until(conn, lambda e: isinstance(e, ResponseCreatedEvent), seen)
+                    assert isinstance(created, ResponseCreatedEvent)
+                    rid = created.response.id
+                    await until(conn, lambda e: isinstance(e, Reconnected), seen)
+                    tail = seen[seen.index(created) + 1 :]
+                    lost = [e for e in tail if isinstance(e, ResponseLost)]
+                    assert lost == [ResponseLost(response_id=rid)]
+                    reconnecting = [e for e in tail if isinstance(e, Reconnecting)]
+                    assert [(r.attempt, r.close_code) for r in reconnecting] == [(1, code)]
+                    # The new session: created, then our configuration applied again.
+                    first = await until(conn, lambda e: True, seen)
+                    assert isinstance(first, SessionCreatedEvent)
+                    updated = await until(conn, lambda e: isinstance(e, SessionUpdatedEvent), seen)
+                    assert isinstance(updated, SessionUpdatedEvent)
+                    assert getattr(updated.session, "instructions", None) == "Be brief."
+                    # ... and it works: a second response completes.
+                    await conn.send(ResponseCreateEvent())
+                    done = await until(conn, lambda e: isinstance(e, ResponseDoneEvent), seen)
+                    assert isinstance(done, ResponseDoneEvent)
+                    assert done.response.status == "completed"
+                    assert conn.connections == 2
+                # What the client saw of connection 1 is exactly what the proxy delivered.
+                first_conn = proxy.records[0]
+                delivered = [json.loads(p)["type"] for p in first_conn.delivered_text]
+                got = []
+                for e in seen:
+                    if isinstance(e, Reconnecting | ResponseLost | ItemsLost):
+                        break
+                    got.append(msgspec.json.decode(msgspec.json.encode(e))["type"])
+                assert got == delivered
+                # The second connection started with the re-applied configuration.
+                replay = json.loads(proxy.records[1].sent_text[0])
+                assert replay["type"] == "session.update"
+                assert replay["session"]["instructions"] == "Be brief."
+    assert census.leaked() == []
+
+
+async def test_replay_items_recreates_the_conversation() -> None:
+    census = TaskCensus()
+    policy = ReconnectPolicy(base_delay=0.001, max_delay=0.002, replay_items=True)
+    with anyio.fail_after(20):
+        async with run_fake_server(
+            script=Script(say("One."), say("Two.")), api_keys={KEY}
+        ) as server:
+            plans = [at_first("response.output_audio.delta", Close(1012))]
+            async with run_fault_proxy(("127.0.0.1", server.port), plans=plans) as proxy:
+                url = f"ws://127.0.0.1:{proxy.port}/v1"
+                seen: list[ResilientEvent] = []
+                async with connect_resilient(
+                    api_key=KEY, model="gpt-realtime", base_url=url, policy=policy
+                ) as conn:
+                    item = MessageItem.user_text("remember me", id="item_user_1")
+                    await conn.send(ConversationItemCreateEvent(item=item))
+                    await until(conn, lambda e: isinstance(e, ConversationItemAddedEvent), seen)
+                    await conn.send(ResponseCreateEvent())
+                    reconnected = await until(conn, lambda e: isinstance(e, Reconnected), seen)
+                    assert reconnected == Reconnected(attempt=1, replayed_items=1)
+                    added = await until(
+                        conn, lambda e: isinstance(e, ConversationItemAddedEvent), seen
+                    )
+                    assert isinstance(added, ConversationItemAddedEvent)
+                    assert isinstance(added.item, MessageItem)
+                    assert (added.item.id, added.item.content) == (item.id, item.content)
+                sent = [json.loads(p) for p in proxy.records[1].sent_text]
+                assert [m["type"] for m in sent][:1] == ["conversation.item.create"]
+                assert sent[0]["item"]["content"][0]["text"] == "remember me"
+    assert census.leaked() == []
+
+
+async def test_gives_up_after_the_budget_and_raises() -> None:
+    census = TaskCensus()
+    policy = ReconnectPolicy(max_attempts=3, base_delay=0.001, max_delay=0.002)
+    with anyio.fail_after(20):
+        async with run_fake_server(script=Script(say("x")), api_keys={KEY}) as server:
+            plans = [at_first("response.created", Close(1013, "try again later"))] + [
+                ConnectionPlan(refuse=True)
+            ] * 5
+            async with run_fault_proxy(("127.0.0.1", server.port), plans=plans) as proxy:
+                url = f"ws://127.0.0.1:{proxy.port}/v1"
+                seen: list[ResilientEvent] = []
+                async with connect_resilient(
+                    api_key=KEY, model="gpt-realtime", base_url=url, policy=policy
+                ) as conn:
+                    await conn.send(ResponseCreateEvent())
+                    with pytest.raises(ConnectionClosedError) as info:
+                        async for ev in conn:
+                            seen.append(ev)
+                    assert info.value.code == 1013
+                    with pytest.raises(ConnectionClosedError):
+                        await conn.send(ResponseCreateEvent())
+                notices = [e for e in seen if isinstance(e, Reconnecting | ReconnectFailed)]
+                assert [type(n).__name__ for n in notices] == ["Reconnecting"] * 3 + [
+                    "ReconnectFailed"
+                ]
+                assert notices[-1] == ReconnectFailed(
+                    attempts=3,
+                    close_code=1013,
+                    reason=notices[-1].reason,
+                )
+                assert proxy.connections == 4
+                assert any(isinstance(e, ResponseLost) for e in seen)
+    assert census.leaked() == []
+
+
+@pytest.mark.parametrize("status", [401, 403, 404])
+async def test_refused_reconnect_is_final(status: int) -> None:
+    with anyio.fail_after(20):
+        async with run_fake_server(script=Script(say("x")), api_keys={KEY}) as server:
+            plans = [at_first("response.created", Reset()), ConnectionPlan(reply_status=status)]
+            async with run_fault_proxy(("127.0.0.1", server.port), plans=plans) as proxy:
+                url = f"ws://127.0.0.1:{proxy.port}/v1"
+                seen: list[ResilientEvent] = []
+                async with connect_resilient(
+                    api_key=KEY, model="gpt-realtime", base_url=url, policy=FAST
+                ) as conn:
+                    await conn.send(ResponseCreateEvent())
+                    with pytest.raises(ConnectionClosedError):
+                        async for ev in conn:
+                            seen.append(ev)
+                failed = seen[-1]
+                assert isinstance(failed, ReconnectFailed)
+                assert failed.attempts == 1 and str(status) in failed.reason
+                assert KEY not in failed.reason
+                assert proxy.connections == 2
+
+
+async def test_unrecoverable_close_code_is_not_retried() -> None:
+    with anyio.fail_after(20):
+        async with run_fake_server(script=Script(say("x")), api_keys={KEY}) as server:
+            plans = [at_first("response.created", Close(1008, "policy"))]
+            async with run_fault_proxy(("127.0.0.1", server.port), plans=plans) as proxy:
+                url = f"ws://127.0.0.1:{proxy.port}/v1"
+                seen: list[ResilientEvent] = []
+                async with connect_resilient(
+                    api_key=KEY, model="gpt-realtime", base_url=url, policy=FAST
+                ) as conn:
+                    await conn.send(ResponseCreateEvent())
+                    with pytest.raises(ConnectionClosedError) as info:
+                        async for ev in conn:
+                            seen.append(ev)
+                    assert info.value.code == 1008
+                assert isinstance(seen[-1], ReconnectFailed) and seen[-1].attempts == 0
+                assert proxy.connections == 1
+
+
+async def test_first_connection_failure_raises_like_connect() -> None:
+    census = TaskCensus()
+    with anyio.fail_after(20):
+        async with run_fake_server(api_keys={KEY}) as server:
+            plans = [ConnectionPlan(reply_status=401)]
+            async with run_fault_proxy(("127.0.0.1", server.port), plans=plans) as proxy:
+                url = f"ws://127.0.0.1:{proxy.port}/v1"
+                with pytest.raises(HandshakeError) as info:
+                    async with connect_resilient(api_key=KEY, model="gpt-realtime", base_url=url):
+                        pass
+                assert info.value.status_code == 401
+                assert KEY not in str(info.value)
+    assert census.leaked() == []
+
+
+async def test_close_during_backoff_returns_promptly() -> None:
+    census = TaskCensus()
+    slow = ReconnectPolicy(base_delay=60.0, max_delay=60.0)
+    with anyio.fail_after(20):
+        async with run_fake_server(script=Script(say("x")), api_keys={KEY}) as server:
+            plans = [at_first("response.created", Close(1012))]
+            async with run_fault_proxy(("127.0.0.1", server.port), plans=plans) as proxy:
+                url = f"ws://127.0.0.1:{proxy.port}/v1"
+                seen: list[ResilientEvent] = []
+                async with connect_resilient(
+                    api_key=KEY, model="gpt-realtime", base_url=url, policy=slow
+                ) as conn:
+                    await conn.send(ResponseCreateEvent())
+                    await until(conn, lambda e: isinstance(e, Reconnecting), seen)
+                    # leaving the block now must not wait for the 45-60 s backoff
+                assert proxy.connections == 1
+    assert census.leaked() == []
