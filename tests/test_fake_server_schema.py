@@ -11,6 +11,7 @@ import pprint
 import types
 import typing
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -63,7 +64,8 @@ def _build() -> tuple[object, dict[str, dict[str, list[object]]]]:
             if n not in models:
                 models[n] = {}
                 fields: dict[str, list[object]] = {}
-                for fname, f in t.model_fields.items():
+                model: Any = t
+                for fname, f in model.model_fields.items():
                     fields[f.alias or fname] = [f.is_required(), enc(f.annotation)]
                 models[n] = fields
             return ["model", n]

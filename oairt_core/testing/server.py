@@ -46,7 +46,10 @@ import wsproto.events as wse
 from wsproto import ConnectionType
 from wsproto.connection import ConnectionState
 
+from ..codec import decode_client_event
+from ..errors import InvalidClientEvent, RemoteProtocolError
 from ..redact import Secret
+from ..validation import validate_client_event
 from . import _audio
 from ._strict import Problem, check_client_event
 from .script import (
@@ -872,6 +875,8 @@ class FakeRealtimeServer:
         problems = check_client_event(event)
         if not problems:
             problems = _semantic_problems(event)
+        if not problems:
+            problems = _library_problems(text)
         if problems:
             p = problems[0]
             self._client_error(_ApiError(p.message, code=p.code, param=p.param), event_id, etype)
@@ -1902,6 +1907,22 @@ def _merge_session(session: dict[str, Any], update: Mapping[str, Any]) -> None:
             session[key] = copy.deepcopy(value)
 
 
+def _library_problems(text: str) -> list[Problem]:
+    """The GA rules as oairt's own codec and validator state them.
+
+    The strict schema check above has passed, so a decode failure here means oairt's codec
+    disagrees with the official SDK models; it is reported like any invalid event so the
+    disagreement cannot go unnoticed.
+    """
+    try:
+        validate_client_event(decode_client_event(text))
+    except InvalidClientEvent as exc:
+        return [Problem("invalid_value", f"Invalid '{exc.field}': {exc.rule}.", exc.field)]
+    except RemoteProtocolError as exc:
+        return [Problem("invalid_event", str(exc), None)]
+    return []
+
+
 def _semantic_problems(event: dict[str, Any]) -> list[Problem]:
     """Value rules the schema cannot express (ranges, exclusive choices)."""
     out: list[Problem] = []
@@ -1962,7 +1983,12 @@ def _semantic_problems(event: dict[str, Any]) -> list[Problem]:
                     break
 
     t = event.get("type")
-    if t == "session.update":
+    if t == "input_audio_buffer.append":
+        try:
+            base64.b64decode(event["audio"], validate=True)
+        except (binascii.Error, ValueError):
+            bad("audio", "Invalid 'audio'. Expected base64-encoded audio data.")
+    elif t == "session.update":
         check_session_like(event["session"], "session")
     elif t == "response.create" and isinstance(event.get("response"), dict):
         check_session_like(event["response"], "response")
