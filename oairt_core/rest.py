@@ -613,11 +613,12 @@ class RestConnection:
         self._size = 0
         self._received_any = False
         self._broken = False
+        self._eof = False
 
     @property
     def reusable(self) -> bool:
         """True when a finished exchange left the connection open for another request."""
-        if self._broken:
+        if self._broken or self._eof:
             return False
         h = self._h11
         if h.our_state is h11.IDLE and h.their_state is h11.IDLE:
@@ -637,8 +638,8 @@ class RestConnection:
     def send_request(self, request: RestRequest) -> bytes:
         """The bytes to write for ``request``."""
         h = self._h11
-        if self._broken:
-            raise LocalProtocolError("connection is broken; open a new one")
+        if self._broken or self._eof:
+            raise LocalProtocolError("connection is closed or broken; open a new one")
         if h.our_state is h11.DONE and h.their_state is h11.DONE:
             h.start_next_cycle()
         if h.our_state is not h11.IDLE:
@@ -667,6 +668,9 @@ class RestConnection:
         """Feed bytes from the socket; ``b""`` means the peer closed."""
         if data:
             self._received_any = True
+        else:
+            # A close-delimited body ends at EOF and h11 still says DONE/DONE.
+            self._eof = True
         try:
             self._h11.receive_data(data)
         except RuntimeError:

@@ -586,3 +586,16 @@ def test_realtime_rest_pairs_requests_with_parsers() -> None:
     assert api.hangup_call("rtc_1").request.target.endswith("/hangup")
     secret = api.create_client_secret(expires_after=60)
     assert _json(secret.request.body) == {"expires_after": {"anchor": "created_at", "seconds": 60}}
+
+
+def test_body_delimited_by_connection_close() -> None:
+    conn = RestConnection()
+    conn.send_request(build_create_call(CFG, OFFER))
+    conn.receive_data(b"HTTP/1.1 201 Created\r\nLocation: /v1/realtime/calls/rtc_5\r\n\r\nv=0\r\n")
+    assert conn.next_response() is NEED_DATA
+    conn.receive_data(b"s=-\r\n")
+    conn.receive_data(b"")
+    resp = conn.next_response()
+    assert isinstance(resp, RestResponse)
+    assert parse_call_answer(resp) == CallAnswer("v=0\r\ns=-\r\n", "rtc_5")
+    assert not conn.reusable

@@ -7,6 +7,8 @@ from typing import TypeVar
 
 import msgspec
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from oairt_core.errors import APIError, RemoteProtocolError
 from oairt_core.models import RealtimeSessionConfig, TranscriptionSessionConfig
@@ -307,3 +309,30 @@ def test_simulated_webhook_is_deterministic_per_seed_and_verifiable() -> None:
     assert event["type"] == "realtime.call.incoming" and event["created_at"] == 123
     with pytest.raises(RemoteProtocolError):
         parse_call_answer(RestResponse(201, [], b"not sdp"))
+
+
+def test_any_key_mode_still_checks_client_secrets() -> None:
+    now = [0.0]
+    api = FakeRestApi(None, clock=lambda: now[0])
+    rest = RealtimeRest(RestConfig("sk-anything-goes", base_url="http://h/v1"))
+    secret = send(api, rest.create_client_secret(expires_after=10))
+    assert api.is_valid_token("whatever") and api.is_valid_token(secret.value.reveal())
+    assert not api.is_valid_token("") and not api.is_valid_token("ek_forged123")
+    now[0] = 11
+    assert not api.is_valid_token(secret.value.reveal())
+
+
+@settings(max_examples=40, deadline=None)
+@given(
+    extra=st.text(st.characters(exclude_categories=["Cs"], exclude_characters="\r\n"), max_size=40),
+    instructions=st.text(st.characters(exclude_categories=["Cs"]), max_size=60),
+)
+def test_multipart_round_trip_property(extra: str, instructions: str) -> None:
+    api = FakeRestApi({KEY})
+    rest = RealtimeRest(RestConfig(KEY, base_url="http://h/v1"))
+    offer = OFFER + f"a=x-note:{extra}\r\n"
+    session = RealtimeSessionConfig(instructions=instructions)
+    answer = send(api, rest.create_call(offer, session=session))
+    assert answer.call_id is not None
+    stored = api.calls[answer.call_id].session
+    assert stored is not None and stored["instructions"] == instructions

@@ -108,15 +108,15 @@ def _fixed_clock() -> float:
 class FakeRestApi:
     """The Realtime REST endpoints, realistically enough for client tests.
 
-    ``api_keys`` are the accepted ``sk-...`` keys; client secrets it issues are
-    accepted too until they expire. ``clock`` gives the time in seconds (the
+    ``api_keys`` are the accepted ``sk-...`` keys (``None``: any bearer token); client
+    secrets it issues are accepted too until they expire. ``clock`` gives the time in seconds (the
     default is a fixed instant, so the fake reads no clock unless asked to).
     ``seed`` makes generated ids reproducible.
     """
 
     def __init__(
         self,
-        api_keys: Iterable[str],
+        api_keys: Iterable[str] | None,
         *,
         webhook_secret: str = DEFAULT_FAKE_WEBHOOK_SECRET,
         base_path: str = "/v1",
@@ -124,7 +124,7 @@ class FakeRestApi:
         seed: int | None = 0,
         default_model: str = "gpt-realtime",
     ) -> None:
-        self.api_keys = set(api_keys)
+        self.api_keys: set[str] | None = None if api_keys is None else set(api_keys)
         self.webhook_secret = webhook_secret
         self.base_path = base_path.rstrip("/")
         self.clock = clock
@@ -144,10 +144,12 @@ class FakeRestApi:
 
     def is_valid_token(self, token: str) -> bool:
         """True for a configured API key or an unexpired client secret."""
-        if token in self.api_keys:
-            return True
         issued = self.client_secrets.get(token)
-        return issued is not None and issued[0] > self.clock()
+        if issued is not None:
+            return issued[0] > self.clock()
+        if self.api_keys is None:
+            return bool(token) and not token.startswith("ek_")
+        return token in self.api_keys
 
     def client_secret_session(self, token: str) -> dict[str, Any] | None:
         """The session config bound to an issued client secret (``None`` if unknown)."""
@@ -221,7 +223,7 @@ class FakeRestApi:
             raise _HttpError(405, f"Method {method} not allowed for {path}", code="not_allowed")
         token = self._authenticate(headers)
         if route == "client_secrets":
-            if not token.startswith("sk-") and token not in self.api_keys:
+            if token in self.client_secrets:
                 raise _HttpError(
                     401, "Client secrets cannot create client secrets.", code="invalid_api_key"
                 )
