@@ -599,3 +599,30 @@ def test_body_delimited_by_connection_close() -> None:
     assert isinstance(resp, RestResponse)
     assert parse_call_answer(resp) == CallAnswer("v=0\r\ns=-\r\n", "rtc_5")
     assert not conn.reusable
+
+
+@settings(max_examples=150)
+@given(data=st.binary(max_size=300), splits=st.lists(st.integers(0, 300), max_size=5))
+def test_connection_never_crashes_on_arbitrary_bytes(data: bytes, splits: list[int]) -> None:
+    conn = RestConnection(max_response_size=64)
+    conn.send_request(build_hangup_call(CFG, "rtc_1"))
+    cuts = sorted({0, len(data), *[min(s, len(data)) for s in splits]})
+    try:
+        for a, b in zip(cuts, cuts[1:], strict=False):
+            conn.receive_data(data[a:b])
+        conn.receive_data(b"")
+        while conn.next_response() is NEED_DATA:
+            pass
+    except RemoteProtocolError:
+        assert not conn.reusable
+
+
+@settings(max_examples=150)
+@given(status=st.integers(100, 599), body=st.binary(max_size=200), location=st.text(max_size=30))
+def test_parsers_raise_only_typed_errors(status: int, body: bytes, location: str) -> None:
+    resp = _resp(status, body, [("location", location)])
+    for parse in (parse_client_secret, parse_call_answer, parse_empty_response):
+        try:
+            parse(resp)
+        except (APIError, RemoteProtocolError):
+            pass

@@ -336,3 +336,32 @@ def test_multipart_round_trip_property(extra: str, instructions: str) -> None:
     assert answer.call_id is not None
     stored = api.calls[answer.call_id].session
     assert stored is not None and stored["instructions"] == instructions
+
+
+@settings(max_examples=150, deadline=None)
+@given(
+    method=st.sampled_from(["POST", "GET", "DELETE", "post"]),
+    target=st.one_of(
+        st.text(max_size=40),
+        st.sampled_from(["/v1/realtime/calls", "/v1/realtime/client_secrets"]),
+        st.builds(
+            lambda s, a: f"/v1/realtime/calls/{s}/{a}",
+            st.text(max_size=8),
+            st.sampled_from(["accept", "reject", "refer", "hangup"]),
+        ),
+    ),
+    ctype=st.sampled_from(
+        [b"application/json", b"application/sdp", b"multipart/form-data; boundary=b", b""]
+    ),
+    body=st.binary(max_size=120),
+)
+def test_fake_always_answers_with_a_status(
+    method: str, target: str, ctype: bytes, body: bytes
+) -> None:
+    api = FakeRestApi({KEY})
+    api.simulate_incoming_sip_call()
+    headers = [(b"authorization", f"Bearer {KEY}".encode()), (b"content-type", ctype)]
+    status, out_headers, out_body = api.handle(method, target, headers, body)
+    assert 200 <= status < 600
+    if status >= 400:
+        assert "error" in msgspec.json.decode(out_body)

@@ -207,3 +207,13 @@ def test_sdk_and_oairt_agree_on_valid_and_tampered_webhooks() -> None:
         client.webhooks.verify_signature(BODY, stale)
     with pytest.raises(WebhookVerificationError):
         verify_webhook(BODY, stale, secret=SECRET, now=now)
+
+
+@settings(max_examples=150)
+@given(st.binary(max_size=200))
+def test_parsing_arbitrary_bodies_gives_an_event_or_a_typed_error(body: bytes) -> None:
+    try:
+        event = parse_webhook_event(body)
+    except WebhookVerificationError:
+        return
+    assert isinstance(event, RealtimeCallIncomingWebhookEvent | UnknownWebhookEvent)
