@@ -165,7 +165,11 @@ class RealtimeSession:
         Returns the :class:`Interrupted` event (``None`` when nothing was
         playing); it is returned, not also put in the event buffer.
         """
-        events = await self._call(self.core.barge_in, trio.current_time(), deliver=False)
+        async with self._lock:
+            events = self.core.barge_in(trio.current_time())
+            rest = await self._after()
+        if rest:
+            self._tg.start_soon(self._deliver, rest)
         return next((e for e in events if isinstance(e, Interrupted)), None)
 
     def mark_played(self, item_id: str, ms: float) -> None:
@@ -215,16 +219,13 @@ class RealtimeSession:
 
     # ------------------------------------------------------------ internals
 
-    async def _call(
-        self, fn: Callable[..., Any], *args: Any, deliver: bool = True, **kw: Any
-    ) -> list[VoiceEvent]:
+    async def _call(self, fn: Callable[..., Any], *args: Any, **kw: Any) -> None:
         async with self._lock:
             fn(*args, **kw)
             events = await self._after()
-        if deliver and events:
+        if events:
             # Delivered by a task: the caller may be the one reading the buffer.
             self._tg.start_soon(self._deliver, events)
-        return events
 
     async def _after(self) -> list[VoiceEvent]:
         """Send what the core produced, hand work to the task group (lock held)."""

@@ -1,0 +1,533 @@
+"""Voice sessions end to end against the fake server on loopback.
+
+Every scenario runs with the anyio adapter on asyncio and trio, and with the trio
+adapter on trio.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import AsyncIterator, Callable
+from typing import Any
+
+import anyio
+import msgspec
+import numpy as np
+import pytest
+
+import oairt_anyio.voice
+import oairt_trio.voice
+from oairt_anyio.testing import FakeServer, run_fake_server
+from oairt_core import audio
+from oairt_core.config import RealtimeBuilder
+from oairt_core.events import ConversationItemDoneEvent
+from oairt_core.models import FunctionCallOutputItem
+from oairt_core.session import ResponseBuilder
+from oairt_core.testing import Script
+from oairt_core.testing.script import call_function, mcp_approval_request, say
+from oairt_core.voice_events import (
+    AudioDelta,
+    Error,
+    InputTranscriptDone,
+    Interrupted,
+    McpApprovalRequest,
+    McpCall,
+    RawEvent,
+    ResponseDone,
+    SpeechStarted,
+    SpeechStopped,
+    ToolCall,
+    ToolResult,
+    TranscriptDone,
+    VoiceEvent,
+)
+
+pytestmark = pytest.mark.anyio
+
+KEY = "sk-test-voice-000000"
+Connect = Callable[..., Any]
+
+
+@pytest.fixture(params=["anyio", "trio"])
+def connect(request: pytest.FixtureRequest, anyio_backend: str) -> Connect:
+    if request.param == "trio":
+        if anyio_backend != "trio":
+            pytest.skip("the trio adapter runs on trio only")
+        return oairt_trio.voice.connect_voice
+    return oairt_anyio.voice.connect_voice
+
+
+def builder() -> RealtimeBuilder:
+    return RealtimeBuilder().api_key(KEY).voice_session().voice("marin")
+
+
+async def collect_until(
+    session: Any, stop: Callable[[VoiceEvent], bool], timeout: float = 10.0
+) -> list[VoiceEvent]:
+    out: list[VoiceEvent] = []
+    with anyio.fail_after(timeout):
+        while True:
+            ev = await session.next_voice_event()
+            assert ev is not None, f"session ended early after {[type(e).__name__ for e in out]}"
+            out.append(ev)
+            if stop(ev):
+                return out
+
+
+def done_with(status: str | None = None) -> Callable[[VoiceEvent], bool]:
+    return lambda e: isinstance(e, ResponseDone) and (status is None or e.status == status)
+
+
+def all_of(*preds: Callable[[VoiceEvent], bool]) -> Callable[[VoiceEvent], bool]:
+    """True once every predicate has matched some event (in any order)."""
+    pending = list(preds)
+
+    def check(e: VoiceEvent) -> bool:
+        pending[:] = [p for p in pending if not p(e)]
+        return not pending
+
+    return check
+
+
+def is_raw(etype: str) -> Callable[[VoiceEvent], bool]:
+    return lambda e: isinstance(e, RawEvent) and e.type == etype
+
+
+def output_item_done(e: VoiceEvent) -> bool:
+    return (
+        isinstance(e, RawEvent)
+        and isinstance(e.event, ConversationItemDoneEvent)
+        and isinstance(e.event.item, FunctionCallOutputItem)
+    )
+
+
+def conn_of(server: FakeServer) -> Any:
+    return server.connections[-1]
+
+
+def received(server: FakeServer, etype: str) -> list[dict[str, Any]]:
+    return [e for e in conn_of(server).received_events if e["type"] == etype]
+
+
+def item_audio_ms(server: FakeServer, item_id: str) -> float:
+    (item,) = [it for it in conn_of(server).conversation if it.id == item_id]
+    return len(item.audio.get(0, b"")) / 48
+
+
+def utterance(speech_ms: int = 700) -> np.ndarray[Any, np.dtype[np.int16]]:
+    return np.concatenate(
+        [audio.silence(200), audio.synth_speech(speech_ms, seed=3), audio.silence(900)]
+    )
+
+
+@pytest.fixture
+async def fake() -> AsyncIterator[tuple[FakeServer, Script]]:
+    script = Script()
+    async with run_fake_server(script=script, api_keys={KEY}) as server:
+        yield server, script
+        assert server.violations == []
+
+
+@pytest.fixture
+async def fake_realtime() -> AsyncIterator[tuple[FakeServer, Script]]:
+    script = Script()
+    async with run_fake_server(script=script, api_keys={KEY}, pacing="realtime") as server:
+        yield server, script
+        assert server.violations == []
+
+
+# ------------------------------------------------------------------ a whole turn
+
+
+async def test_full_voice_turn_with_vad(connect: Connect, fake: tuple[FakeServer, Script]) -> None:
+    server, script = fake
+    script.say("Hello there, friend.").transcribe("hi assistant")
+    cfg = builder().vad_server_default().transcription("gpt-4o-transcribe").build()
+    async with connect(cfg, base_url=server.url) as session:
+        await session.send_pcm16(utterance())
+        events = await collect_until(session, done_with())
+    kinds = [type(e) for e in events]
+    assert SpeechStarted in kinds and SpeechStopped in kinds
+    assert kinds.index(SpeechStarted) < kinds.index(SpeechStopped)
+    chunks = [e for e in events if isinstance(e, AudioDelta)]
+    assert chunks and all(c.pcm.dtype == np.int16 and c.sample_rate == 24000 for c in chunks)
+    total_ms = sum(c.duration_ms for c in chunks)
+    assert total_ms == pytest.approx(55 * len("Hello there, friend."), abs=1)
+    (said,) = [e for e in events if isinstance(e, TranscriptDone)]
+    assert said.text == "Hello there, friend."
+    (heard,) = [e for e in events if isinstance(e, InputTranscriptDone)]
+    assert heard.text == "hi assistant"
+    assert isinstance(events[-1], ResponseDone) and events[-1].status == "completed"
+    assert not any(isinstance(e, Error) for e in events)
+
+
+async def test_convenience_streams_and_response_builder(
+    connect: Connect, fake: tuple[FakeServer, Script]
+) -> None:
+    server, script = fake
+    script.text("Short summary.")
+    async with connect(builder().push_to_talk().build(), base_url=server.url) as session:
+        await (
+            ResponseBuilder()
+            .output_text()
+            .instructions("Be concise.")
+            .input_text("Summarize this.")
+            .metadata(kind="summary")
+            .send(session)
+        )
+        tx = await session.next_transcript()
+        assert tx is not None and tx.text == "Short summary." and tx.role == "assistant"
+        await session.send_text("Say something")
+        chunk = await session.next_audio_chunk()
+        assert chunk is not None and len(chunk.pcm) > 0
+    (create,) = received(server, "response.create")[:1]
+    assert create["response"]["output_modalities"] == ["text"]
+    assert create["response"]["metadata"] == {"kind": "summary"}
+    assert create["response"]["input"][0]["content"][0]["text"] == "Summarize this."
+
+
+async def test_push_to_talk(connect: Connect, fake: tuple[FakeServer, Script]) -> None:
+    server, script = fake
+    script.say("Got it.").transcribe("push to talk works")
+    cfg = builder().push_to_talk().transcription("gpt-4o-transcribe").build()
+    async with connect(cfg, base_url=server.url) as session:
+        speech = audio.synth_speech(500).astype(np.float32) / 32768.0
+        await session.send_pcm16(speech)  # float32 samples are converted
+        await session.commit()
+        events = await collect_until(session, done_with())
+    assert not any(isinstance(e, (SpeechStarted, SpeechStopped)) for e in events)
+    assert any(
+        isinstance(e, InputTranscriptDone) and e.text == "push to talk works" for e in events
+    )
+    assert any(isinstance(e, TranscriptDone) and e.text == "Got it." for e in events)
+    assert conn_of(server).session["audio"]["input"]["turn_detection"] is None
+    assert len(received(server, "input_audio_buffer.commit")) == 1
+
+
+async def test_stream_audio_with_backpressure(
+    connect: Connect, fake: tuple[FakeServer, Script]
+) -> None:
+    server, script = fake
+    script.say("Streamed.")
+    pcm = utterance()
+
+    async def mic() -> AsyncIterator[np.ndarray[Any, np.dtype[np.int16]]]:
+        for chunk in audio.chunk_pcm16(pcm, ms=40):
+            yield chunk
+
+    async with connect(builder().vad_server_default().build(), base_url=server.url) as session:
+        await session.stream_audio_pcm16(mic())
+        events = await collect_until(session, done_with())
+    assert any(isinstance(e, SpeechStopped) for e in events)
+    appended = sum(len(json.dumps(e)) > 0 for e in received(server, "input_audio_buffer.append"))
+    assert appended == len(list(audio.chunk_pcm16(pcm, ms=40)))
+
+
+async def test_transcription_only_session(
+    connect: Connect, fake: tuple[FakeServer, Script]
+) -> None:
+    server, script = fake
+    script.transcribe("only words here")
+    cfg = (
+        RealtimeBuilder()
+        .api_key(KEY)
+        .transcription_session()
+        .transcription("gpt-4o-transcribe", language="en")
+        .vad_server_default()
+        .noise_reduction("near_field")
+        .build()
+    )
+    async with connect(cfg, base_url=server.url) as session:
+        await session.send_pcm16(utterance())
+        events = await collect_until(session, lambda e: isinstance(e, InputTranscriptDone))
+    assert events[-1].text == "only words here"  # type: ignore[union-attr]
+    assert conn_of(server).query.get("intent") == "transcription"
+    assert conn_of(server).session["type"] == "transcription"
+    assert received(server, "response.create") == []
+
+
+async def test_live_update(connect: Connect, fake: tuple[FakeServer, Script]) -> None:
+    server, _ = fake
+    async with connect(builder().build(), base_url=server.url) as session:
+        await collect_until(session, lambda e: type(e).__name__ == "SessionUpdated")
+        await session.update(instructions="Talk like a pirate.", speed=1.2)
+        await collect_until(session, lambda e: type(e).__name__ == "SessionUpdated")
+    last = received(server, "session.update")[-1]["session"]
+    assert last == {
+        "type": "realtime",
+        "instructions": "Talk like a pirate.",
+        "audio": {"output": {"speed": 1.2}},
+    }
+    assert conn_of(server).session["instructions"] == "Talk like a pirate."
+
+
+# ------------------------------------------------------------------ barge-in
+
+
+async def test_barge_in_mid_reply_truncates_at_played_position(
+    connect: Connect, fake_realtime: tuple[FakeServer, Script]
+) -> None:
+    server, script = fake_realtime
+    script.reply(say("A long answer that keeps going.", duration_ms=3000))
+    async with connect(builder().push_to_talk().build(), base_url=server.url) as session:
+        await session.send_text("Tell me a story")
+        received_ms = 0.0
+        item_id = ""
+        with anyio.fail_after(10):
+            while received_ms < 300:
+                chunk = await session.next_audio_chunk()
+                assert chunk is not None
+                received_ms += chunk.duration_ms
+                item_id = chunk.item_id
+        session.mark_played(item_id, 180)
+        interrupted = await session.barge_in()
+        assert isinstance(interrupted, Interrupted)
+        assert interrupted.cancelled and interrupted.item_id == item_id
+        assert interrupted.audio_end_ms == 180
+        events = await collect_until(
+            session, all_of(is_raw("conversation.item.truncated"), done_with("cancelled"))
+        )
+    # Nothing of the cancelled reply after the barge-in reached the app, and no error.
+    assert not any(isinstance(e, (AudioDelta, Error)) for e in events)
+    assert item_audio_ms(server, item_id) == 180
+    (cancel,) = received(server, "response.cancel")
+    assert cancel["response_id"] == interrupted.response_id
+
+
+async def test_auto_barge_in_when_the_user_speaks(
+    connect: Connect, fake_realtime: tuple[FakeServer, Script]
+) -> None:
+    server, script = fake_realtime
+    script.reply(say("I will talk for quite a while.", duration_ms=3000))
+    cfg = builder().vad_server(create_response=False).build()
+    async with connect(cfg, base_url=server.url) as session:
+        await session.send_text("Go")
+        chunk = await session.next_audio_chunk()
+        assert chunk is not None
+        session.mark_played(chunk.item_id, 50)
+        await session.send_pcm16(np.concatenate([audio.silence(100), audio.synth_speech(400)]))
+        events = await collect_until(session, lambda e: isinstance(e, Interrupted))
+        assert isinstance(events[-1], Interrupted)
+        assert events[-1].reason == "speech_started" and events[-1].audio_end_ms == 50
+        events += await collect_until(session, is_raw("conversation.item.truncated"))
+    assert any(isinstance(e, SpeechStarted) for e in events)
+    assert not any(isinstance(e, Error) for e in events)  # the server cancelled first: no error
+    assert item_audio_ms(server, chunk.item_id) == 50
+
+
+async def test_finished_response_is_not_cancelled(
+    connect: Connect, fake: tuple[FakeServer, Script]
+) -> None:
+    server, script = fake
+    script.say("Quick reply here.")
+    async with connect(builder().push_to_talk().build(), base_url=server.url) as session:
+        await session.send_text("Hi")
+        events = await collect_until(session, done_with("completed"))
+        item_id = next(e.item_id for e in events if isinstance(e, AudioDelta))
+        session.mark_played(item_id, 240)
+        interrupted = await session.barge_in()
+        assert interrupted is not None and not interrupted.cancelled
+        assert interrupted.audio_end_ms == 240
+        await collect_until(session, is_raw("conversation.item.truncated"))
+    assert received(server, "response.cancel") == []
+    assert item_audio_ms(server, item_id) == 240
+
+
+async def test_cancel_racing_response_done_is_silent(
+    connect: Connect, fake: tuple[FakeServer, Script]
+) -> None:
+    server, script = fake
+    script.say("This reply is over before the cancel arrives.")
+    # A one-event buffer: the core sees only a little past what the app has read, while
+    # the fast fake server has already finished the response when the cancel arrives.
+    cfg = builder().push_to_talk().build()
+    async with connect(cfg, base_url=server.url, event_buffer=1) as session:
+        await session.send_text("Hi")
+        chunk = await session.next_audio_chunk()
+        assert chunk is not None
+        session.mark_played(chunk.item_id, 10)
+        interrupted = await session.barge_in()
+        assert interrupted is not None and interrupted.cancelled
+        events = await collect_until(session, is_raw("conversation.item.truncated"))
+    assert not any(isinstance(e, Error) for e in events)
+    errors = [e for e in conn_of(server).sent_events if e["type"] == "error"]
+    assert [e["error"]["code"] for e in errors] == ["response_cancel_not_active"]
+    assert errors[0]["error"]["event_id"] == received(server, "response.cancel")[0]["event_id"]
+
+
+# ------------------------------------------------------------------ tools
+
+
+class SumArgs(msgspec.Struct):
+    a: int
+    b: int
+
+
+def add(args: SumArgs) -> dict[str, int]:
+    """Add two integers."""
+    return {"sum": args.a + args.b}
+
+
+@pytest.mark.parametrize(
+    ("arguments", "is_error", "output"),
+    [('{"a": 2, "b": 3}', False, '{"sum":5}'), ('{"a": "two"}', True, None)],
+)
+async def test_tool_call_valid_and_invalid(
+    connect: Connect,
+    fake: tuple[FakeServer, Script],
+    arguments: str,
+    is_error: bool,
+    output: str | None,
+) -> None:
+    server, script = fake
+    script.reply(call_function("add", arguments)).say("Done adding.")
+    cfg = builder().push_to_talk().tool_desc("add", "Add two integers.", add).build()
+    async with connect(cfg, base_url=server.url) as session:
+        await session.send_text("add two and three")
+        events = await collect_until(
+            session, lambda e: isinstance(e, TranscriptDone) and e.text == "Done adding."
+        )
+    (result,) = [e for e in events if isinstance(e, ToolResult)]
+    assert result.is_error is is_error
+    calls = [e for e in events if isinstance(e, ToolCall)]
+    if is_error:
+        assert calls == [] and "invalid arguments" in result.output
+    else:
+        assert calls[0].arguments == SumArgs(2, 3) and result.output == output
+    outputs = [
+        e["item"]
+        for e in received(server, "conversation.item.create")
+        if e["item"]["type"] == "function_call_output"
+    ]
+    assert [o["output"] for o in outputs] == [result.output]
+    # send_text's response.create, then the automatic follow-up after the output.
+    assert len(received(server, "response.create")) == 2
+
+
+async def test_parallel_tools_answered_once_all_finish(
+    connect: Connect, fake: tuple[FakeServer, Script]
+) -> None:
+    server, script = fake
+    script.reply(call_function("slow", "{}"), call_function("fast", "{}")).say("Both done.")
+    fast_ran = anyio.Event()
+
+    async def slow() -> str:
+        """Waits for the fast tool: passes only if both run at the same time."""
+        await fast_ran.wait()
+        return "slow result"
+
+    def fast() -> str:
+        """Runs in a worker thread."""
+        return "fast result"
+
+    async def fast_async() -> str:
+        fast_ran.set()
+        return fast()
+
+    cfg = (
+        builder()
+        .push_to_talk()
+        .tool_desc("slow", "slow", slow)
+        .tool_desc("fast", "fast", fast_async)
+        .build()
+    )
+    async with connect(cfg, base_url=server.url) as session:
+        await session.send_text("run both")
+        events = await collect_until(
+            session, lambda e: isinstance(e, TranscriptDone) and e.text == "Both done."
+        )
+    results = {e.name: e.output for e in events if isinstance(e, ToolResult)}
+    assert results == {"slow": "slow result", "fast": "fast result"}
+    kinds = [
+        e["type"] if e["type"] != "conversation.item.create" else e["item"]["type"]
+        for e in conn_of(server).received_events
+        if e["type"] in ("conversation.item.create", "response.create")
+    ]
+    assert kinds == [
+        "message",
+        "response.create",
+        "function_call_output",
+        "function_call_output",
+        "response.create",
+    ]
+
+
+async def test_sync_tool_runs_in_thread_and_auto_response_off(
+    connect: Connect, fake: tuple[FakeServer, Script]
+) -> None:
+    server, script = fake
+    script.reply(call_function("add", '{"a": 40, "b": 2}'))
+    cfg = builder().push_to_talk().tool(add).auto_tool_response(False).build()
+    async with connect(cfg, base_url=server.url) as session:
+        await session.send_text("add")
+        await collect_until(session, output_item_done)
+    assert len(received(server, "response.create")) == 1  # send_text's only
+    items = [e["item"] for e in received(server, "conversation.item.create")]
+    assert items[-1] == {
+        "type": "function_call_output",
+        "call_id": items[-1]["call_id"],
+        "output": '{"sum":42}',
+    }
+
+
+# ------------------------------------------------------------------ MCP
+
+
+@pytest.mark.parametrize("approve", [True, False])
+async def test_mcp_approval_both_ways(
+    connect: Connect, fake: tuple[FakeServer, Script], approve: bool
+) -> None:
+    server, script = fake
+    script.reply(
+        mcp_approval_request("weather", "get_forecast", '{"city":"Paris"}', output="sunny")
+    )
+    script.say("Here is the weather.")
+    seen: list[McpApprovalRequest] = []
+
+    async def decide(request: McpApprovalRequest) -> tuple[bool, str | None]:
+        seen.append(request)
+        return approve, None if approve else "not allowed"
+
+    cfg = (
+        builder()
+        .push_to_talk()
+        .mcp("weather", server_url="https://mcp.example.com", require_approval="always")
+        .mcp_approval(decide)
+        .build()
+    )
+    async with connect(cfg, base_url=server.url) as session:
+        await session.send_text("weather in Paris?")
+        events = await collect_until(
+            session, lambda e: isinstance(e, TranscriptDone) and e.text == "Here is the weather."
+        )
+    assert [r.name for r in seen] == ["get_forecast"]
+    assert any(isinstance(e, McpApprovalRequest) for e in events)
+    (answer,) = [
+        e["item"]
+        for e in received(server, "conversation.item.create")
+        if e["item"]["type"] == "mcp_approval_response"
+    ]
+    assert answer["approve"] is approve and answer["approval_request_id"] == seen[0].id
+    calls = [e for e in events if isinstance(e, McpCall)]
+    if approve:
+        assert any(c.status == "completed" for c in calls)
+        assert any(c.status == "done" and c.output == "sunny" for c in calls)
+    else:
+        assert calls == [] and answer["reason"] == "not allowed"
+
+
+async def test_mcp_approval_by_method(connect: Connect, fake: tuple[FakeServer, Script]) -> None:
+    server, script = fake
+    script.reply(mcp_approval_request("weather", "get_forecast", "{}", output="rain"))
+    script.say("Rain today.")
+    cfg = builder().push_to_talk().mcp("weather", connector_id="connector_gmail").build()
+    async with connect(cfg, base_url=server.url) as session:
+        await session.send_text("weather?")
+        (req,) = [
+            e
+            for e in await collect_until(session, lambda e: isinstance(e, McpApprovalRequest))
+            if isinstance(e, McpApprovalRequest)
+        ]
+        await session.approve(req)
+        events = await collect_until(session, lambda e: isinstance(e, TranscriptDone))
+    assert any(isinstance(e, McpCall) and e.output == "rain" for e in events)
