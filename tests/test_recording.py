@@ -1,0 +1,206 @@
+"""Recording sessions to JSONL and replaying them as the server side of a test."""
+
+from __future__ import annotations
+
+import base64
+import json
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pytest
+
+from oairt_core.audio import silence, synth_speech
+from oairt_core.testing import (
+    FakeRealtimeService,
+    MemoryClient,
+    Recorder,
+    ReplayScript,
+    Script,
+    load_recording,
+    loads_recording,
+    say,
+)
+
+
+def b64(data: bytes) -> str:
+    return base64.b64encode(data).decode()
+
+
+def voice_turn() -> bytes:
+    audio = np.concatenate([silence(400), synth_speech(900, seed=2), silence(700)])
+    return audio.astype("<i2").tobytes()
+
+
+CLIENT_EVENTS: list[dict[str, Any]] = [
+    {
+        "type": "session.update",
+        "event_id": "c1",
+        "session": {"type": "realtime", "instructions": "Key sk-live-abcdef123456 must not leak."},
+    },
+    {
+        "type": "conversation.item.create",
+        "event_id": "c2",
+        "item": {
+            "type": "message",
+            "role": "user",
+            "content": [{"type": "input_text", "text": "hi"}],
+        },
+    },
+    {"type": "response.create", "event_id": "c3"},
+]
+
+
+def record_session(chunk: int = 4800) -> tuple[Recorder, list[dict[str, Any]]]:
+    svc = FakeRealtimeService(
+        script=Script(say("Hello!"), say("Second.")),
+        recorder_factory=lambda: Recorder(meta={"model": "gpt-realtime"}),
+    )
+    c = MemoryClient(svc, now=1000.0)
+    for e in CLIENT_EVENTS:
+        c.send(e)
+    audio = voice_turn()
+    for i in range(0, len(audio), chunk):
+        c.send({"type": "input_audio_buffer.append", "audio": b64(audio[i : i + chunk])})
+    events = c.events()
+    recorder = c.server.recorder
+    assert isinstance(recorder, Recorder)
+    return recorder, events
+
+
+def test_round_trip_and_redaction(tmp_path: Path) -> None:
+    rec, events = record_session()
+    text = rec.dumps()
+    assert "sk-live-abcdef123456" not in text and "[REDACTED]" in text
+    header = json.loads(text.splitlines()[0])
+    assert header == {"oairt_recording": 1, "meta": {"model": "gpt-realtime"}}
+    loaded = loads_recording(text)
+    assert loaded.meta == {"model": "gpt-realtime"}
+    assert [f.type for f in loaded.frames if f.dir == "server"] == [e["type"] for e in events]
+    assert loaded.types("client")[:3] == [
+        "session.update",
+        "conversation.item.create",
+        "response.create",
+    ]
+    assert loaded.frames[0].t == 0.0 and all(f.t >= 0 for f in loaded.frames)
+    path = tmp_path / "s.jsonl"
+    rec.write(path)
+    assert load_recording(path).frames == loaded.frames
+
+
+def test_keep_audio_false_blanks_payloads() -> None:
+    r = Recorder(keep_audio=False)
+    r.record("client", json.dumps({"type": "input_audio_buffer.append", "audio": "AAAA"}), 0.0)
+    r.record("server", json.dumps({"type": "response.output_audio.delta", "delta": "AAAA"}), 0.1)
+    r.record("server", json.dumps({"type": "response.output_text.delta", "delta": "hi"}), 0.2)
+    r.record("server", "not json Bearer sk-abc123456789", 0.3)
+    frames = loads_recording(r.dumps()).frames
+    assert frames[0].frame == {"type": "input_audio_buffer.append", "audio": ""}
+    assert frames[1].frame == {"type": "response.output_audio.delta", "delta": ""}
+    assert frames[2].frame == {"type": "response.output_text.delta", "delta": "hi"}
+    assert frames[3].raw == "not json Bearer [REDACTED]"
+
+
+@pytest.mark.parametrize(
+    "bad",
+    [
+        '{"t": 0, "dir": "sideways", "frame": {}}',
+        "not json",
+        '{"t": 0, "dir": "client", "frame": 3}',
+        "[1]",
+    ],
+)
+def test_load_rejects_malformed_lines(bad: str) -> None:
+    with pytest.raises(ValueError, match="line 1"):
+        loads_recording(bad)
+
+
+def replay(recording: Any, events: list[dict[str, Any]], audio_chunk: int = 9600) -> MemoryClient:
+    svc = FakeRealtimeService(script=ReplayScript(recording))
+    c = MemoryClient(svc, now=5.0)
+    for e in events:
+        c.send(e)
+    audio = voice_turn()
+    for i in range(0, len(audio), audio_chunk):
+        c.send({"type": "input_audio_buffer.append", "audio": b64(audio[i : i + audio_chunk])})
+    return c
+
+
+def test_replay_matches_an_equivalent_client() -> None:
+    rec, original = record_session()
+    recording = loads_recording(rec.dumps())
+    # Different event ids and a different audio chunking are still equivalent.
+    events = [dict(e, event_id=f"other_{i}") for i, e in enumerate(CLIENT_EVENTS)]
+    events[0] = json.loads(json.dumps(events[0]).replace("sk-live-abcdef123456", "[REDACTED]"))
+    c = replay(recording, events, audio_chunk=2400)
+    got = c.events()
+    assert [e["type"] for e in got] == [e["type"] for e in original]
+    assert got == json.loads(json.dumps(original).replace("sk-live-abcdef123456", "[REDACTED]"))
+    assert c.server.violations == []
+    script = c.service.script
+    assert isinstance(script, ReplayScript) and script.sessions[0].finished
+
+
+def test_replay_reports_mismatches() -> None:
+    rec, _ = record_session()
+    recording = rec.recording()
+    events = [dict(e) for e in CLIENT_EVENTS]
+    events[0] = {
+        "type": "session.update",
+        "session": {"type": "realtime", "instructions": "different"},
+    }
+    events[2] = {"type": "response.create", "response": {"output_modalities": ["text"]}}
+    c = replay(recording, events)
+    v = c.server.violations
+    assert [x.code for x in v] == ["replay_mismatch", "replay_mismatch"]
+    assert v[0].param == "session.instructions" and v[0].event_type == "session.update"
+    assert v[1].param == "response" and v[1].event_type == "response.create"
+    # An event after the recording ended is reported too.
+    c.send({"type": "input_audio_buffer.clear"})
+    assert "recording has ended" in c.server.violations[-1].message
+
+
+def test_replay_wrong_event_type_in_order() -> None:
+    rec, _ = record_session()
+    events = [CLIENT_EVENTS[1], CLIENT_EVENTS[0], CLIENT_EVENTS[2]]
+    c = replay(rec.recording(), events)
+    assert c.server.violations[0].param == "type"
+    assert "expected 'session.update'" in c.server.violations[0].message
+
+
+def test_replay_realtime_pacing_keeps_recorded_spacing() -> None:
+    r = Recorder()
+    r.record(
+        "server", '{"type":"session.created","event_id":"e1","session":{"type":"realtime"}}', 0.0
+    )
+    r.record("client", '{"type":"response.create"}', 1.0)
+    r.record("server", '{"type":"response.created","event_id":"e2","response":{}}', 1.5)
+    r.record("server", '{"type":"response.done","event_id":"e3","response":{}}', 3.0)
+    svc = FakeRealtimeService(script=ReplayScript(r.recording()), pacing="realtime")
+    c = MemoryClient(svc, now=100.0)
+    assert [e["type"] for e in c.events()] == ["session.created"]
+    c.advance(101.0)
+    c.send({"type": "response.create"})
+    assert c.events() == []
+    assert c.server.next_deadline() == pytest.approx(101.5)
+    c.advance(101.5)
+    assert [e["type"] for e in c.events()] == ["response.created"]
+    c.advance(103.0)
+    assert [e["type"] for e in c.events()] == ["response.done"]
+
+
+@pytest.mark.anyio
+async def test_runner_records_to_a_file(tmp_path: Path) -> None:
+    from oairt_anyio.testing import run_fake_server
+
+    from .test_pytest_plugin import _session
+
+    path = tmp_path / "rec.jsonl"
+    async with run_fake_server(script=Script(say("hi")), record=path) as server:
+        await _session(server.url, server.api_key, [{"type": "response.create"}])
+    # Leaving the block ends every connection, which writes its recording.
+    rec = load_recording(path)
+    assert rec.types("client") == ["response.create"]
+    assert (
+        rec.types("server")[0] == "session.created" and rec.types("server")[-1] == "response.done"
+    )
