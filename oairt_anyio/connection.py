@@ -34,7 +34,7 @@ Policies (the same in ``oairt_trio``):
 from __future__ import annotations
 
 import ssl as _ssl
-from collections.abc import AsyncIterator, Mapping, Sequence
+from collections.abc import AsyncIterator, Callable, Mapping, Sequence
 from contextlib import asynccontextmanager
 from typing import Any, Literal
 
@@ -238,6 +238,9 @@ class AnyioConnection:
                 except (anyio.BrokenResourceError, anyio.ClosedResourceError):
                     discard = True  # close() closed the receive side: nobody will read
         finally:
+            if self._closed is None:  # cancelled, or crashed: the connection is torn down
+                core.receive_data(None)
+                self._closed = core.closed
             self._tx.close()
             await self._abort()
             self._reader_done.set()
@@ -346,6 +349,7 @@ async def serve_connection(
     extra_query: Mapping[str, str] | None = None,
     subprotocols: Sequence[str] | None = None,
     max_message_size: int = DEFAULT_MAX_MESSAGE_SIZE,
+    on_message: Callable[[str, str], None] | None = None,
     ssl: bool | _ssl.SSLContext | None = None,
     connect_timeout: float | None = 30.0,
     close_timeout: float = 2.0,
@@ -378,6 +382,7 @@ async def serve_connection(
         extra_query=extra_query,
         subprotocols=subprotocols,
         max_message_size=max_message_size,
+        on_message=on_message,
         ssl=ssl,
         connect_timeout=connect_timeout,
         close_timeout=close_timeout,
@@ -418,6 +423,7 @@ async def connect(
     extra_query: Mapping[str, str] | None = None,
     subprotocols: Sequence[str] | None = None,
     max_message_size: int = DEFAULT_MAX_MESSAGE_SIZE,
+    on_message: Callable[[str, str], None] | None = None,
     ssl: bool | _ssl.SSLContext | None = None,
     connect_timeout: float | None = 30.0,
     close_timeout: float = 2.0,
@@ -428,8 +434,11 @@ async def connect(
 
     ``ssl``: None follows the URL (``wss://`` -> verified TLS with the system's default
     context), an ``SSLContext`` is used as given, False is allowed only for ``ws://``.
-    Raises :class:`HandshakeError` when the server refuses the upgrade and
-    :class:`RequestTimeout` when connecting takes longer than ``connect_timeout``.
+    Raises :class:`HandshakeError` when the server refuses the upgrade,
+    :class:`RequestTimeout` when connecting takes longer than ``connect_timeout`` and
+    :class:`ConnectionClosedError` (1006) when the TCP connection cannot be made.
+    ``on_message(direction, text)`` ("client"/"server") sees every text message, for
+    recording; ``max_buffered_events`` bounds the event buffer (see the module docstring).
     Exceptions from the block come out unwrapped (not in an ExceptionGroup).
     """
     conn = await _open_connection(
@@ -446,6 +455,7 @@ async def connect(
         extra_query=extra_query,
         subprotocols=subprotocols,
         max_message_size=max_message_size,
+        on_message=on_message,
         ssl=ssl,
         connect_timeout=connect_timeout,
         close_timeout=close_timeout,

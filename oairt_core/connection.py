@@ -44,7 +44,7 @@ import platform
 import re
 import ssl as _ssl
 from collections import deque
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Literal
 from urllib.parse import parse_qsl, quote, urlencode, urlsplit
@@ -330,6 +330,7 @@ class RealtimeConnection:
         subprotocols: Sequence[str] | None = None,
         max_message_size: int = DEFAULT_MAX_MESSAGE_SIZE,
         max_rejection_body: int = DEFAULT_MAX_REJECTION_BODY,
+        on_message: Callable[[str, str], None] | None = None,
     ) -> None:
         self._api_key = Secret(api_key)
         if not self._api_key.reveal():
@@ -338,6 +339,10 @@ class RealtimeConnection:
             raise LocalProtocolError("max_message_size must be positive")
         self.max_message_size = max_message_size
         self._max_rejection_body = max(0, max_rejection_body)
+        # A recording hook: called with ("client", text) for each message sent and
+        # ("server", text) for each whole text message received (never the handshake,
+        # so no credentials pass through it).
+        self._on_message = on_message
         self.is_sideband = call_id is not None
 
         self._parse_base_url(base_url)
@@ -464,6 +469,11 @@ class RealtimeConnection:
     def state(self) -> ConnectionState:
         return self._state
 
+    @property
+    def closed(self) -> ConnectionClosed | None:
+        """The final :class:`ConnectionClosed` once it was produced (even if not yet read)."""
+        return self._terminal if isinstance(self._terminal, ConnectionClosed) else None
+
     def __repr__(self) -> str:
         return (
             f"RealtimeConnection(url={redact_text(self.url)!r}, state={self._state.name},"
@@ -497,12 +507,19 @@ class RealtimeConnection:
         """
         self._require_open("send an event")
         payload = encode_client_event(event)
-        return self._ws.send(TextMessage(data=payload.decode("utf-8")))
+        text = payload.decode("utf-8")
+        data = self._ws.send(TextMessage(data=text))
+        if self._on_message is not None:
+            self._on_message("client", text)
+        return data
 
     def send_raw(self, text: str) -> bytes:
         """Frame ``text`` as one message without validating it (for advanced users)."""
         self._require_open("send a message")
-        return self._ws.send(TextMessage(data=text))
+        data = self._ws.send(TextMessage(data=text))
+        if self._on_message is not None:
+            self._on_message("client", text)
+        return data
 
     def ping(self, payload: bytes = b"") -> bytes:
         """A ping frame (keepalive); the peer's pong is absorbed silently."""
@@ -618,7 +635,10 @@ class RealtimeConnection:
             self._chunks.append(chunk)
             if ev.message_finished:
                 if isinstance(ev, TextMessage):
-                    self._pending.append("".join(c for c in self._chunks if isinstance(c, str)))
+                    text = "".join(c for c in self._chunks if isinstance(c, str))
+                    if self._on_message is not None:
+                        self._on_message("server", text)
+                    self._pending.append(text)
                 else:
                     self._pending.append(b"".join(c for c in self._chunks if isinstance(c, bytes)))
                 self._chunks = []

@@ -22,7 +22,7 @@ ending quietly on a normal close.
 from __future__ import annotations
 
 import ssl as _ssl
-from collections.abc import AsyncIterator, Mapping, Sequence
+from collections.abc import AsyncIterator, Callable, Mapping, Sequence
 from contextlib import asynccontextmanager
 from typing import Any, Literal
 
@@ -184,8 +184,9 @@ class TrioConnection:
                 event = core.next_event()
                 if isinstance(event, NeedData):
                     await self._flush()
+                    data: bytes | bytearray | None
                     try:
-                        data: bytes | bytearray | None = await self._stream.receive_some(self._read_size)
+                        data = await self._stream.receive_some(self._read_size)
                     except _STREAM_GONE:
                         data = None
                     core.receive_data(data)
@@ -203,6 +204,9 @@ class TrioConnection:
                 except (trio.BrokenResourceError, trio.ClosedResourceError):
                     discard = True
         finally:
+            if self._closed is None:  # cancelled, or crashed: the connection is torn down
+                core.receive_data(None)
+                self._closed = core.closed
             self._tx.close()
             await self._abort()
             self._reader_done.set()
@@ -322,6 +326,7 @@ async def connect_realtime(
     extra_query: Mapping[str, str] | None = None,
     subprotocols: Sequence[str] | None = None,
     max_message_size: int = DEFAULT_MAX_MESSAGE_SIZE,
+    on_message: Callable[[str, str], None] | None = None,
     ssl: bool | _ssl.SSLContext | None = None,
     connect_timeout: float | None = 30.0,
     close_timeout: float = 2.0,
@@ -347,6 +352,7 @@ async def connect_realtime(
         extra_query=extra_query,
         subprotocols=subprotocols,
         max_message_size=max_message_size,
+        on_message=on_message,
         ssl=ssl,
         connect_timeout=connect_timeout,
         close_timeout=close_timeout,
@@ -373,6 +379,7 @@ async def open_realtime(
     extra_query: Mapping[str, str] | None = None,
     subprotocols: Sequence[str] | None = None,
     max_message_size: int = DEFAULT_MAX_MESSAGE_SIZE,
+    on_message: Callable[[str, str], None] | None = None,
     ssl: bool | _ssl.SSLContext | None = None,
     connect_timeout: float | None = 30.0,
     close_timeout: float = 2.0,
@@ -397,6 +404,7 @@ async def open_realtime(
         extra_query=extra_query,
         subprotocols=subprotocols,
         max_message_size=max_message_size,
+        on_message=on_message,
         ssl=ssl,
         connect_timeout=connect_timeout,
         close_timeout=close_timeout,

@@ -16,6 +16,7 @@ from oairt_core.errors import (
     LocalProtocolError,
     MessageTooBig,
     RemoteProtocolError,
+    RequestTimeout,
 )
 from oairt_core.events import InputAudioBufferClearedEvent, InputAudioBufferClearEvent
 from oairt_core.protocols import AsyncRealtimeConnection
@@ -376,3 +377,78 @@ async def test_cancelled_send_never_leaves_half_a_frame() -> None:
     ) == {"type": "input_audio_buffer.clear"}
     for msg in received[:-1]:
         assert json.loads(str(msg))["pad"] == big
+
+
+async def test_backpressure_blocks_reader_and_drops_nothing() -> None:
+    async def handler(conn: ServerConn) -> None:
+        await conn.accept()
+        for i in range(40):
+            await conn.send_event(cleared(i))
+        await conn.close(1000)
+
+    async with (
+        serve(handler) as server,
+        oairt_anyio.connect(
+            api_key=KEY, model="m", base_url=server.url, max_buffered_events=2
+        ) as c,
+    ):
+        await anyio.wait_all_tasks_blocked()
+        stats = c._rx.statistics()
+        assert stats.current_buffer_used == 2 and stats.tasks_waiting_send == 1
+        assert c.closed is None  # the close frame is still unread in the socket
+        events = [ev async for ev in c]
+    ids = [e.event_id for e in events if isinstance(e, InputAudioBufferClearedEvent)]
+    assert ids == [f"ev_{i}" for i in range(40)]
+
+
+async def test_on_message_records_both_directions() -> None:
+    log: list[tuple[str, str]] = []
+
+    async def handler(conn: ServerConn) -> None:
+        await conn.accept()
+        await conn.receive()
+        await conn.send_fragmented(json.dumps(cleared(1)), 3)
+        await conn.close(1000)
+
+    async with (
+        serve(handler) as server,
+        oairt_anyio.connect(
+            api_key=KEY, model="m", base_url=server.url, on_message=lambda d, t: log.append((d, t))
+        ) as c,
+    ):
+        await c.send(InputAudioBufferClearEvent())
+        _ = [ev async for ev in c]
+    assert [d for d, _ in log] == ["client", "server"]
+    assert json.loads(log[1][1]) == cleared(1)
+    assert all(KEY not in t for _, t in log)
+
+
+async def test_connect_timeout_is_typed() -> None:
+    async def silent(conn: ServerConn) -> None:
+        await conn.read_request()
+        await conn.wait_closed()
+
+    async with serve(silent) as server:
+        with pytest.raises(RequestTimeout):
+            async with oairt_anyio.connect(
+                api_key=KEY, model="m", base_url=server.url, connect_timeout=0.05
+            ):
+                pass
+
+
+async def test_cancelled_block_closes_and_leaves_no_task() -> None:
+    async def handler(conn: ServerConn) -> None:
+        await conn.accept()
+        await conn.wait_closed()
+
+    async with serve(handler) as server:
+        with anyio.CancelScope() as scope:
+            async with oairt_anyio.connect(api_key=KEY, model="m", base_url=server.url) as c:
+                scope.cancel()
+                await c.next_event()
+        assert scope.cancelled_caught
+        assert c.closed is not None and c.state.name == "CLOSED"
+        with pytest.raises(ConnectionClosedError):
+            await c.next_event()
+        with pytest.raises(ConnectionClosedError):
+            await c.send(InputAudioBufferClearEvent())

@@ -135,3 +135,18 @@ async def test_body_exception_unwrapped() -> None:
         with pytest.raises(ValueError, match="mine"):
             async with oairt_trio.open_realtime(api_key=KEY, model="m", base_url=server.url):
                 raise ValueError("mine")
+
+
+async def test_cancelled_block_closes() -> None:
+    async def handler(conn: ServerConn) -> None:
+        await conn.accept()
+        await conn.wait_closed()
+
+    async with serve(handler) as server:
+        with trio.CancelScope() as scope:
+            async with oairt_trio.open_realtime(api_key=KEY, model="m", base_url=server.url) as c:
+                scope.cancel()
+                await c.next_event()
+        assert c.closed is not None
+        with pytest.raises(ConnectionClosedError):
+            await c.next_event()
