@@ -295,7 +295,12 @@ async def _handshake(core: RealtimeConnection, stream: trio.abc.Stream) -> None:
     try:
         await stream.send_all(core.initiate())
     except _STREAM_GONE as exc:
-        raise ConnectionClosedError(1006, "connection lost during the handshake") from exc
+        # A TLS failure (certificate not trusted, ...) surfaces here: trio.SSLStream
+        # handshakes on first use.
+        detail = exc.__cause__ or exc
+        raise ConnectionClosedError(
+            1006, f"connection failed during the handshake: {detail}"
+        ) from exc
     while True:
         event = core.next_event()
         if isinstance(event, NeedData):

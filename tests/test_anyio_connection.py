@@ -452,3 +452,27 @@ async def test_cancelled_block_closes_and_leaves_no_task() -> None:
             await c.next_event()
         with pytest.raises(ConnectionClosedError):
             await c.send(InputAudioBufferClearEvent())
+
+
+async def test_tls_with_verification() -> None:
+    from tests.certs import tls_material
+
+    material = tls_material()
+
+    async def handler(conn: ServerConn) -> None:
+        await conn.accept()
+        await conn.send_event(cleared(1))
+        await conn.close(1000)
+
+    async with serve(handler, material.server_context()) as server:
+        assert server.url.startswith("wss://localhost:")
+        async with oairt_anyio.connect(
+            api_key=KEY, model="m", base_url=server.url, ssl=material.client_context()
+        ) as c:
+            events = [ev async for ev in c]
+        assert len(events) == 1
+        # The default context does not trust the test CA: verification is on.
+        with pytest.raises(ConnectionClosedError) as info:
+            async with oairt_anyio.connect(api_key=KEY, model="m", base_url=server.url):
+                pass
+        assert info.value.code == 1006 and "CERTIFICATE" in str(info.value).upper()

@@ -150,3 +150,25 @@ async def test_cancelled_block_closes() -> None:
         assert c.closed is not None
         with pytest.raises(ConnectionClosedError):
             await c.next_event()
+
+
+async def test_tls_with_verification() -> None:
+    from tests.certs import tls_material
+
+    material = tls_material()
+
+    async def handler(conn: ServerConn) -> None:
+        await conn.accept()
+        await conn.send_event(cleared(1))
+        await conn.close(1000)
+
+    async with serve(handler, material.server_context()) as server:
+        async with oairt_trio.open_realtime(
+            api_key=KEY, model="m", base_url=server.url, ssl=material.client_context()
+        ) as c:
+            events = [ev async for ev in c]
+        assert len(events) == 1
+        with pytest.raises(ConnectionClosedError) as info:
+            async with oairt_trio.open_realtime(api_key=KEY, model="m", base_url=server.url):
+                pass
+        assert "CERTIFICATE" in str(info.value).upper()

@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import json
 import socket
+import ssl
 import struct
 from collections import deque
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
@@ -30,6 +31,7 @@ import anyio
 import anyio.abc
 from anyio.abc import SocketAttribute
 from anyio.from_thread import start_blocking_portal
+from anyio.streams.tls import TLSListener
 from wsproto import ConnectionType, WSConnection
 from wsproto.connection import ConnectionState
 from wsproto.events import (
@@ -68,7 +70,7 @@ def frame(opcode: int, payload: bytes, *, fin: bool = True) -> bytes:
 class ServerConn:
     """The server end of one connection, driven by a test's handler."""
 
-    def __init__(self, stream: anyio.abc.SocketStream, server: WSServer) -> None:
+    def __init__(self, stream: anyio.abc.ByteStream, server: WSServer) -> None:
         self.stream = stream
         self.server = server
         self.ws = WSConnection(ConnectionType.SERVER)
@@ -232,22 +234,33 @@ class ServerConn:
 class WSServer:
     """What the server saw; ``url`` is the base URL to hand to a client."""
 
-    def __init__(self, port: int) -> None:
+    def __init__(self, port: int, secure: bool = False) -> None:
         self.port = port
-        self.url = f"ws://127.0.0.1:{port}/v1"
+        self.url = f"wss://localhost:{port}/v1" if secure else f"ws://127.0.0.1:{port}/v1"
         self.requests: list[Request] = []
         self.handled = 0
         self.connections: list[ServerConn] = []
 
 
 @asynccontextmanager
-async def serve(handler: Handler) -> AsyncIterator[WSServer]:
-    """Run the server on 127.0.0.1 (random port) for the duration of the block."""
-    listener = await anyio.create_tcp_listener(local_host="127.0.0.1", local_port=0)
-    port = listener.extra(SocketAttribute.local_port)
-    server = WSServer(port)
+async def serve(
+    handler: Handler, ssl_context: ssl.SSLContext | None = None
+) -> AsyncIterator[WSServer]:
+    """Run the server on 127.0.0.1 (random port) for the duration of the block.
 
-    async def one(stream: anyio.abc.SocketStream) -> None:
+    With ``ssl_context`` (e.g. ``tests.certs.tls_material().server_context()``) it speaks
+    TLS and ``server.url`` is ``wss://localhost:PORT/v1``.
+    """
+    tcp = await anyio.create_tcp_listener(local_host="127.0.0.1", local_port=0)
+    port = tcp.extra(SocketAttribute.local_port)
+    server = WSServer(port, secure=ssl_context is not None)
+    listener: anyio.abc.Listener[Any] = (
+        tcp
+        if ssl_context is None
+        else TLSListener(tcp, ssl_context, standard_compatible=False, handshake_timeout=10)
+    )
+
+    async def one(stream: anyio.abc.ByteStream) -> None:
         conn = ServerConn(stream, server)
         server.connections.append(conn)
         try:
