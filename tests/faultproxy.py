@@ -128,6 +128,19 @@ _GONE = (
 )
 
 
+def _pause_reading(stream: anyio.abc.ByteStream) -> None:
+    """Really stop reading the socket, so the kernel buffers fill and the peer blocks.
+
+    anyio's asyncio backend reads eagerly into memory while no ``receive()`` is
+    pending (its transport is paused only around a ``receive()``), so not calling
+    ``receive()`` is not enough there; pause the transport. On trio nothing is read
+    unless asked.
+    """
+    transport = getattr(stream, "_transport", None)
+    if transport is not None and hasattr(transport, "pause_reading"):
+        transport.pause_reading()
+
+
 def _parse_frame(buf: bytearray) -> tuple[int, int, bytes] | None:
     """(total length, opcode, unmasked payload) of the first whole frame in ``buf``."""
     if len(buf) < 2:
@@ -256,6 +269,7 @@ class FaultProxy:
                     del buf[: end + 4]
                     in_frames = True
                     if plan.stop_reading_client:
+                        _pause_reading(client)
                         await anyio.sleep_forever()
                 while (parsed := _parse_frame(buf)) is not None:
                     total, opcode, payload = parsed
