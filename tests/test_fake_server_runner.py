@@ -1,0 +1,196 @@
+"""The loopback runner (``oairt_anyio.testing``) with real sockets, on asyncio and trio."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+from typing import Any
+
+import anyio
+import numpy as np
+import pytest
+
+import oairt_anyio
+from oairt_anyio.rest import RealtimeRestClient
+from oairt_anyio.testing import run_fake_server
+from oairt_core.audio import silence, synth_speech
+from oairt_core.errors import ConnectionClosedError, HandshakeError
+from oairt_core.events import (
+    InputAudioBufferAppendEvent,
+    ResponseCancelEvent,
+    ResponseCreateEvent,
+)
+from oairt_core.testing import Faults, Recorder, Script, say
+
+
+def name(event: Any) -> str:
+    """The wire ``type`` of a typed event (the msgspec tag)."""
+    config = getattr(type(event), "__struct_config__", None)
+    tag = getattr(config, "tag", None)
+    return str(tag if isinstance(tag, str) else getattr(event, "type", type(event).__name__))
+
+
+async def collect_until(conn: Any, last: str) -> list[Any]:
+    out: list[Any] = []
+    with anyio.fail_after(10):
+        async for event in conn:
+            out.append(event)
+            if name(event) == last:
+                break
+    return out
+
+
+@pytest.mark.anyio
+async def test_voice_turn_with_oairt_adapter() -> None:
+    audio = (
+        np.concatenate([silence(400), synth_speech(1000, seed=4), silence(600)])
+        .astype("<i2")
+        .tobytes()
+    )
+    rec = Recorder()
+    async with run_fake_server(script=Script(say("Hello from loopback."))) as server:
+        async with oairt_anyio.connect(
+            api_key=server.api_key,
+            model="gpt-realtime",
+            base_url=server.url,
+            on_message=lambda d, text: rec.record(
+                "client" if d == "client" else "server", text, anyio.current_time()
+            ),
+        ) as conn:
+            for i in range(0, len(audio), 4800):
+                await conn.send(InputAudioBufferAppendEvent(audio=audio[i : i + 4800]))
+            events = await collect_until(conn, "response.done")
+        assert not server.violations
+    types = [name(e) for e in events]
+    assert types[:4] == [
+        "session.created",
+        "input_audio_buffer.speech_started",
+        "input_audio_buffer.speech_stopped",
+        "input_audio_buffer.committed",
+    ]
+    done = events[-1]
+    assert done.response.status == "completed"
+    pcm = b"".join(e.delta for e in events if name(e) == "response.output_audio.delta")
+    assert len(pcm) == 55 * len("Hello from loopback.") * 48
+    assert rec.frames and {f.dir for f in rec.frames} == {"client", "server"}
+
+
+@pytest.mark.anyio
+async def test_barge_in_sees_a_partial_response() -> None:
+    script = Script(say("A long reply that goes on", duration_ms=5000))
+    async with (
+        run_fake_server(script=script, pacing="realtime") as server,
+        oairt_anyio.connect(
+            api_key=server.api_key, model="gpt-realtime", base_url=server.url
+        ) as conn,
+    ):
+        await collect_until(conn, "session.created")
+        await conn.send(ResponseCreateEvent())
+        first = await collect_until(conn, "response.output_audio.delta")
+        rid = first[0].response.id
+        await conn.send(ResponseCancelEvent(response_id=rid))
+        rest = await collect_until(conn, "response.done")
+    deltas = [e for e in first + rest if name(e) == "response.output_audio.delta"]
+    assert 1 <= len(deltas) < 50  # 5 s of audio would be 50 chunks of 100 ms
+    done = rest[-1].response
+    assert done.status == "cancelled"
+    assert done.status_details.reason == "client_cancelled"
+
+
+@pytest.mark.anyio
+async def test_handshake_error_and_fault_close() -> None:
+    async with run_fake_server(
+        faults=Faults(close_after="response.created", close_code=1011)
+    ) as server:
+        with pytest.raises(HandshakeError) as info:
+            async with oairt_anyio.connect(
+                api_key="sk-wrong-123456789", model="gpt-realtime", base_url=server.url
+            ):
+                pass
+        assert info.value.status_code == 401
+        async with oairt_anyio.connect(
+            api_key=server.api_key, model="gpt-realtime", base_url=server.url
+        ) as conn:
+            await collect_until(conn, "session.created")
+            await conn.send(ResponseCreateEvent())
+            with pytest.raises(ConnectionClosedError) as closed:
+                await collect_until(conn, "response.done")
+        assert closed.value.code == 1011
+
+
+@pytest.mark.anyio
+async def test_abort_drops_the_connection() -> None:
+    async with run_fake_server(faults=Faults(abort_after="response.created")) as server:
+        async with oairt_anyio.connect(
+            api_key=server.api_key, model="gpt-realtime", base_url=server.url
+        ) as conn:
+            await collect_until(conn, "session.created")
+            await conn.send(ResponseCreateEvent())
+            with pytest.raises(ConnectionClosedError) as closed:
+                await collect_until(conn, "response.done")
+        assert closed.value.code == 1006
+        assert server.connections[0].aborted
+
+
+@pytest.mark.anyio
+async def test_rest_and_websocket_share_the_port() -> None:
+    async with run_fake_server(script=Script(say("ok"))) as server:
+        async with RealtimeRestClient(server.api_key, base_url=server.http_url) as rest:
+            s1 = await rest.create_client_secret()
+            s2 = await rest.create_client_secret()
+            assert rest.connections_opened == 1  # keep-alive
+        secret = s1.value.reveal() if hasattr(s1.value, "reveal") else str(s1.value)
+        assert secret.startswith("ek_") and s1.value != s2.value
+        async with oairt_anyio.connect(
+            api_key=secret, model="gpt-realtime", base_url=server.url
+        ) as conn:
+            events = await collect_until(conn, "session.created")
+        assert name(events[0]) == "session.created"
+
+
+@pytest.mark.parametrize("anyio_backend", ["asyncio"])
+@pytest.mark.anyio
+async def test_openai_sdk_rest_against_http_url(anyio_backend: str) -> None:
+    from openai import AsyncOpenAI
+
+    async with run_fake_server() as server:
+        client = AsyncOpenAI(api_key=server.api_key, base_url=server.http_url)
+        secret = await client.realtime.client_secrets.create(session={"type": "realtime"})
+        await client.close()
+    assert secret.value.startswith("ek_")
+
+
+def test_cli_entry_prints_the_url_and_serves() -> None:
+    code = (
+        "from oairt_anyio.testing import run_fake_server_cli; "
+        "raise SystemExit(run_fake_server_cli(0))"
+    )
+    proc = subprocess.Popen(
+        [sys.executable, "-c", code],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env={**os.environ, "PYTHONUNBUFFERED": "1"},
+    )
+    try:
+        assert proc.stdout is not None
+        line = proc.stdout.readline().strip()
+        assert line.startswith("listening on ws://127.0.0.1:") and line.endswith("/v1")
+        port = int(line.rsplit(":", 1)[1].split("/")[0])
+        assert port > 0
+
+        async def probe() -> str:
+            async with oairt_anyio.connect(
+                api_key="sk-anything", model="gpt-realtime", base_url=line.split()[-1]
+            ) as conn:
+                return name((await collect_until(conn, "session.created"))[0])
+
+        assert anyio.run(probe) == "session.created"
+        proc.send_signal(signal.SIGINT)
+        assert proc.wait(timeout=10) == 0
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
