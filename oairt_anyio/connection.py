@@ -159,8 +159,10 @@ class AnyioConnection:
         # Call with the send lock held. Shielded so cancellation never cuts a frame in half
         # (the server would then misparse everything after it); bounded by write_timeout so
         # the shield cannot hang forever on a peer that stopped reading.
-        if not data or self._stream_closed:
+        if not data:
             return
+        if self._stream_closed:
+            raise ConnectionClosedError(1006, "the connection was aborted")
         with anyio.CancelScope(shield=True):
             with anyio.move_on_after(self._write_timeout) as scope:
                 try:

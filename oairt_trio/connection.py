@@ -128,8 +128,10 @@ class TrioConnection:
     async def _write(self, data: bytes) -> None:
         # Send lock held. Shielded: trio's send_all may stop mid-buffer when cancelled,
         # which would corrupt the frame stream; write_timeout bounds the shield.
-        if not data or self._stream_closed:
+        if not data:
             return
+        if self._stream_closed:
+            raise ConnectionClosedError(1006, "the connection was aborted")
         with trio.CancelScope(shield=True):
             with trio.move_on_after(
                 self._write_timeout if self._write_timeout is not None else float("inf")

@@ -613,3 +613,24 @@ def test_byte_at_a_time_answers_every_ping() -> None:
     frames = client_frames(server_side, out)
     assert PINGS > 5 and sum(isinstance(f, Pong) for f in frames) == PINGS
     assert isinstance(frames[-1], CloseConnection) and frames[-1].code == 1001
+
+
+def test_endless_handshake_headers_are_bounded() -> None:
+    conn = make()
+    conn.initiate()
+    conn.receive_data(b"HTTP/1.1 101 Switching Protocols\r\n")
+    for _ in range(100):
+        conn.receive_data(b"X-Filler: " + b"a" * 1000 + b"\r\n")
+        if conn.state is not ConnectionState.CONNECTING:
+            break
+    (ev,) = drain(conn)
+    assert isinstance(ev, ConnectionClosed) and isinstance(ev.error, RemoteProtocolError)
+
+
+def test_on_message_hook_sees_text_both_ways() -> None:
+    log: list[tuple[str, str]] = []
+    conn, server = opened(on_message=lambda d, t: log.append((d, t)))
+    conn.send(InputAudioBufferClearEvent())
+    conn.receive_data(server.send(TextMessage(data=CLEARED)))
+    drain(conn)
+    assert log == [("client", '{"type":"input_audio_buffer.clear"}'), ("server", CLEARED)]
