@@ -43,8 +43,8 @@ import anyio.abc
 from anyio.streams.memory import MemoryObjectReceiveStream, MemoryObjectSendStream
 
 from oairt_core.connection import (
-    DEFAULT_BASE_URL,
     DEFAULT_MAX_MESSAGE_SIZE,
+    DEFAULT_WS_BASE_URL,
     Connected,
     ConnectionClosed,
     ConnectionState,
@@ -342,7 +342,7 @@ async def serve_connection(
     model: str | None = None,
     call_id: str | None = None,
     intent: Literal["realtime", "transcription"] | None = None,
-    base_url: str = DEFAULT_BASE_URL,
+    base_url: str = DEFAULT_WS_BASE_URL,
     organization: str | None = None,
     project: str | None = None,
     safety_identifier: str | None = None,
@@ -416,7 +416,7 @@ async def connect(
     model: str | None = None,
     call_id: str | None = None,
     intent: Literal["realtime", "transcription"] | None = None,
-    base_url: str = DEFAULT_BASE_URL,
+    base_url: str = DEFAULT_WS_BASE_URL,
     organization: str | None = None,
     project: str | None = None,
     safety_identifier: str | None = None,

@@ -84,7 +84,7 @@ from .rest import NEED_DATA as NEED_DATA
 from .rest import NeedData as NeedData
 
 __all__ = [
-    "DEFAULT_BASE_URL",
+    "DEFAULT_WS_BASE_URL",
     "DEFAULT_MAX_MESSAGE_SIZE",
     "ConnectionClosed",
     "ConnectionEvent",
@@ -97,7 +97,7 @@ __all__ = [
     "resolve_ssl_context",
 ]
 
-DEFAULT_BASE_URL = "wss://api.openai.com/v1"
+DEFAULT_WS_BASE_URL = "wss://api.openai.com/v1"
 
 # 64 MiB. The biggest legitimate server messages are session/response payloads carrying long
 # audio deltas, transcripts or large tool lists: a few MiB at most (client audio appends are
@@ -320,7 +320,7 @@ class RealtimeConnection:
         model: str | None = None,
         call_id: str | None = None,
         intent: Literal["realtime", "transcription"] | None = None,
-        base_url: str = DEFAULT_BASE_URL,
+        base_url: str = DEFAULT_WS_BASE_URL,
         organization: str | None = None,
         project: str | None = None,
         safety_identifier: str | None = None,

@@ -29,8 +29,8 @@ from typing import Any, Literal
 import trio
 
 from oairt_core.connection import (
-    DEFAULT_BASE_URL,
     DEFAULT_MAX_MESSAGE_SIZE,
+    DEFAULT_WS_BASE_URL,
     Connected,
     ConnectionClosed,
     ConnectionState,
@@ -324,7 +324,7 @@ async def connect_realtime(
     model: str | None = None,
     call_id: str | None = None,
     intent: Literal["realtime", "transcription"] | None = None,
-    base_url: str = DEFAULT_BASE_URL,
+    base_url: str = DEFAULT_WS_BASE_URL,
     organization: str | None = None,
     project: str | None = None,
     safety_identifier: str | None = None,
@@ -377,7 +377,7 @@ async def open_realtime(
     model: str | None = None,
     call_id: str | None = None,
     intent: Literal["realtime", "transcription"] | None = None,
-    base_url: str = DEFAULT_BASE_URL,
+    base_url: str = DEFAULT_WS_BASE_URL,
     organization: str | None = None,
     project: str | None = None,
     safety_identifier: str | None = None,
