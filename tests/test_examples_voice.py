@@ -35,7 +35,7 @@ def load(name: str) -> ModuleType:
 
 async def run_example(
     name: str, script: Script, pacing: Pacing = "fast", fn: str = "main"
-) -> object:
+) -> Any:
     module = load(name)
     async with run_fake_server(script=script, api_keys={KEY}, pacing=pacing) as server:
         result = await getattr(module, fn)(server.url, KEY)
