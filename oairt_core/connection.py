@@ -63,8 +63,6 @@ from wsproto.events import (
     Request,
     TextMessage,
 )
-from wsproto.utilities import LocalProtocolError as _WSLocalProtocolError
-from wsproto.utilities import RemoteProtocolError as _WSRemoteProtocolError
 
 from .codec import decode_server_event, encode_client_event
 from .errors import (
@@ -570,29 +568,25 @@ class RealtimeConnection:
                 )
             )
             return
+        # wsproto (and h11 under it) may raise on hostile bytes, and not only its own error
+        # types (non-ASCII handshake headers give UnicodeDecodeError): any exception from it
+        # fails the connection with a typed event. Exceptions from our own handling (an
+        # on_message hook) are not caught.
         try:
             self._ws.receive_data(bytes(data) if isinstance(data, bytearray) else data)
-            for ev in self._ws.events():
-                self._handle(ev)
-                if self._terminal is not None:
-                    break
-        except (_WSRemoteProtocolError, _WSLocalProtocolError) as exc:
-            # Only the handshake raises (a malformed HTTP response, a bad accept token).
-            if data is None:  # the response was cut off by the peer closing TCP
-                self._finish(
-                    ConnectionClosed(1006, "connection lost during the handshake", clean=False)
-                )
-                return
-            self._finish(
-                ConnectionClosed(
-                    1002,
-                    "invalid handshake response",
-                    clean=False,
-                    initiated_locally=True,
-                    error=RemoteProtocolError(f"invalid handshake response: {exc}"),
-                )
-            )
+            events = self._ws.events()
+        except Exception as exc:
+            self._wsproto_failed(exc, data is None)
             return
+        while self._terminal is None:
+            try:
+                ev = next(events)
+            except StopIteration:
+                break
+            except Exception as exc:
+                self._wsproto_failed(exc, data is None)
+                return
+            self._handle(ev)
         if data is None and self._terminal is None:
             if self._state is ConnectionState.CONNECTING and self._reject_status:
                 self._finish_rejection()
@@ -600,6 +594,25 @@ class RealtimeConnection:
                 self._finish(
                     ConnectionClosed(1006, "connection lost during the handshake", clean=False)
                 )
+
+    def _wsproto_failed(self, exc: Exception, eof: bool) -> None:
+        detail = redact_text(str(exc))[:200]
+        if self._state is not ConnectionState.CONNECTING:
+            self._fail(1002, RemoteProtocolError(f"WebSocket protocol violation: {detail}"))
+        elif eof:  # the response was cut off by the peer closing TCP
+            self._finish(
+                ConnectionClosed(1006, "connection lost during the handshake", clean=False)
+            )
+        else:  # a malformed HTTP response, a bad accept token, undecodable headers
+            self._finish(
+                ConnectionClosed(
+                    1002,
+                    "invalid handshake response",
+                    clean=False,
+                    initiated_locally=True,
+                    error=RemoteProtocolError(f"invalid handshake response: {detail}"),
+                )
+            )
 
     def _finish(self, event: ConnectionEvent) -> None:
         self._pending.append(event)
