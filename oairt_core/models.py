@@ -339,7 +339,7 @@ Truncation: TypeAlias = Literal["auto", "disabled"] | TruncationRetentionRatio
 class PromptCacheBreakpoint(_Shared, frozen=True, kw_only=True):
     """Marks the end of a reusable prompt prefix."""
 
-    mode: Literal["explicit"] = "explicit"
+    mode: Literal["explicit"]
     ttl: Literal["30m", "12h"] | None | UnsetType = UNSET
 
 

@@ -8,10 +8,12 @@
 
 from __future__ import annotations
 
+import importlib
 import json
-from typing import Any
+from typing import Any, get_args
 
 import msgspec
+import msgspec.inspect as mi
 import pydantic
 import pytest
 from hypothesis import HealthCheck, given, settings
@@ -256,3 +258,180 @@ def test_generated_client_events_validate_in_the_sdk(event: ev.ClientEvent) -> N
 @given(_server)
 def test_generated_server_events_survive_the_sdk(event: ev.KnownServerEvent) -> None:
     check_server_event_from_sdk(event)
+
+
+# --------------------------------------------------------------------------------------
+# Shapes: every event and nested model has the SDK's field names and required fields.
+# --------------------------------------------------------------------------------------
+
+
+def _required(cls: type) -> set[str]:
+    info = mi.type_info(cls)
+    assert isinstance(info, mi.StructType)
+    return {f.name for f in info.fields if f.required}
+
+
+def _sdk_union_members(union: Any) -> tuple[Any, ...]:
+    return get_args(get_args(union)[0])  # Annotated[Union[...], PropertyInfo]
+
+
+@pytest.mark.parametrize(
+    ("sdk_union", "ours"),
+    [(RealtimeClientEvent, ev.CLIENT_EVENT_TYPES), (RealtimeServerEvent, ev.SERVER_EVENT_TYPES)],
+    ids=["client", "server"],
+)
+def test_event_fields_match_the_sdk(sdk_union: Any, ours: dict[str, type]) -> None:
+    members = _sdk_union_members(sdk_union)
+    assert len(members) == len(ours)
+    for sdk_cls in members:
+        wire_type = get_args(sdk_cls.model_fields["type"].annotation)[0]
+        cls = ours[wire_type]
+        sdk_fields = set(sdk_cls.model_fields) - {"type"}
+        sdk_required = {n for n, f in sdk_cls.model_fields.items() if f.is_required()} - {"type"}
+        fields = set(cls.__struct_fields__)  # type: ignore[attr-defined]
+        if cls is ev.InputAudioBufferDtmfEventReceivedEvent:
+            fields.discard("event_id")  # kept in case a server sends one; never required
+        assert fields == sdk_fields, wire_type
+        assert _required(cls) == sdk_required, wire_type
+
+
+MODEL_PAIRS = [
+    ("realtime_session_create_request:RealtimeSessionCreateRequest", "RealtimeSessionConfig"),
+    (
+        "realtime_transcription_session_create_request:RealtimeTranscriptionSessionCreateRequest",
+        "TranscriptionSessionConfig",
+    ),
+    ("realtime_audio_config:RealtimeAudioConfig", "AudioConfig"),
+    ("realtime_audio_config_input:RealtimeAudioConfigInput", "AudioInputConfig"),
+    ("realtime_audio_config_output:RealtimeAudioConfigOutput", "AudioOutputConfig"),
+    (
+        "realtime_transcription_session_audio:RealtimeTranscriptionSessionAudio",
+        "TranscriptionAudioConfig",
+    ),
+    (
+        "realtime_transcription_session_audio_input:RealtimeTranscriptionSessionAudioInput",
+        "AudioInputConfig",
+    ),
+    ("audio_transcription:AudioTranscription", "InputTranscription"),
+    ("realtime_audio_config_input:NoiseReduction", "NoiseReduction"),
+    ("realtime_audio_input_turn_detection:ServerVad", "ServerVad"),
+    ("realtime_audio_input_turn_detection:SemanticVad", "SemanticVad"),
+    ("realtime_audio_formats:AudioPCM", "PCMFormat"),
+    ("realtime_audio_formats:AudioPCMU", "PCMUFormat"),
+    ("realtime_audio_formats:AudioPCMA", "PCMAFormat"),
+    ("realtime_audio_config_output:VoiceID", "VoiceId"),
+    ("realtime_function_tool:RealtimeFunctionTool", "FunctionTool"),
+    ("realtime_tools_config_union:Mcp", "McpTool"),
+    ("realtime_response_create_mcp_tool:RealtimeResponseCreateMcpTool", "McpTool"),
+    ("realtime_tools_config_union:McpAllowedToolsMcpToolFilter", "McpToolFilter"),
+    ("realtime_tools_config_union:McpRequireApprovalMcpToolApprovalFilter", "McpRequireApproval"),
+    ("tool_choice_function:ToolChoiceFunction", "ToolChoiceFunction"),
+    ("tool_choice_mcp:ToolChoiceMcp", "ToolChoiceMcp"),
+    ("realtime_tracing_config:TracingConfiguration", "TracingConfig"),
+    (
+        "realtime_truncation_retention_ratio:RealtimeTruncationRetentionRatio",
+        "TruncationRetentionRatio",
+    ),
+    ("realtime_truncation_retention_ratio:TokenLimits", "TokenLimits"),
+    ("response_prompt:ResponsePrompt", "Prompt"),
+    ("realtime_reasoning:RealtimeReasoning", "Reasoning"),
+    ("responses.response_input_text:ResponseInputText", "PromptInputText"),
+    ("responses.response_input_image:ResponseInputImage", "PromptInputImage"),
+    ("responses.response_input_file:ResponseInputFile", "PromptInputFile"),
+    ("responses.response_input_text:PromptCacheBreakpoint", "PromptCacheBreakpoint"),
+    ("realtime_conversation_item_user_message:RealtimeConversationItemUserMessage", "MessageItem"),
+    (
+        "realtime_conversation_item_assistant_message:RealtimeConversationItemAssistantMessage",
+        "MessageItem",
+    ),
+    (
+        "realtime_conversation_item_system_message:RealtimeConversationItemSystemMessage",
+        "MessageItem",
+    ),
+    (
+        "realtime_conversation_item_function_call:RealtimeConversationItemFunctionCall",
+        "FunctionCallItem",
+    ),
+    (
+        "realtime_conversation_item_function_call_output:RealtimeConversationItemFunctionCallOutput",
+        "FunctionCallOutputItem",
+    ),
+    ("realtime_mcp_tool_call:RealtimeMcpToolCall", "McpCallItem"),
+    ("realtime_mcp_list_tools:RealtimeMcpListTools", "McpListToolsItem"),
+    ("realtime_mcp_list_tools:Tool", "McpListedTool"),
+    ("realtime_mcp_approval_request:RealtimeMcpApprovalRequest", "McpApprovalRequestItem"),
+    ("realtime_mcp_approval_response:RealtimeMcpApprovalResponse", "McpApprovalResponseItem"),
+    ("realtime_mcp_protocol_error:RealtimeMcpProtocolError", "McpProtocolError"),
+    ("realtime_mcp_tool_execution_error:RealtimeMcpToolExecutionError", "McpToolExecutionError"),
+    ("realtime_mcphttp_error:RealtimeMcphttpError", "McpHttpError"),
+    ("realtime_response_create_params:RealtimeResponseCreateParams", "ResponseCreateParams"),
+    (
+        "realtime_response_create_audio_output:RealtimeResponseCreateAudioOutput",
+        "ResponseAudioConfig",
+    ),
+    ("realtime_response_create_audio_output:Output", "ResponseAudioOutput"),
+    ("realtime_response:RealtimeResponse", "RealtimeResponse"),
+    ("realtime_response:Audio", "ResponseAudioConfig"),
+    ("realtime_response:AudioOutput", "ResponseAudioOutput"),
+    ("realtime_response_status:RealtimeResponseStatus", "ResponseStatusDetails"),
+    ("realtime_response_status:Error", "ResponseError"),
+    ("realtime_response_usage:RealtimeResponseUsage", "Usage"),
+    (
+        "realtime_response_usage_input_token_details:RealtimeResponseUsageInputTokenDetails",
+        "InputTokenDetails",
+    ),
+    ("realtime_response_usage_input_token_details:CachedTokensDetails", "CachedTokensDetails"),
+    (
+        "realtime_response_usage_output_token_details:RealtimeResponseUsageOutputTokenDetails",
+        "OutputTokenDetails",
+    ),
+    ("realtime_error:RealtimeError", "RealtimeError"),
+    ("rate_limits_updated_event:RateLimit", "RateLimit"),
+    ("conversation_created_event:Conversation", "Conversation"),
+    ("conversation_item_input_audio_transcription_failed_event:Error", "TranscriptionError"),
+    (
+        "conversation_item_input_audio_transcription_completed_event:UsageTranscriptTextUsageTokens",
+        "TranscriptionUsageTokens",
+    ),
+    (
+        "conversation_item_input_audio_transcription_completed_event:UsageTranscriptTextUsageDuration",
+        "TranscriptionUsageDuration",
+    ),
+    (
+        "conversation_item_input_audio_transcription_completed_event:UsageTranscriptTextUsageTokensInputTokenDetails",
+        "TranscriptionTokenDetails",
+    ),
+    ("audio.transcription_language:TranscriptionLanguage", "TranscriptionLanguage"),
+    ("log_prob_properties:LogProbProperties", "LogProb"),
+    ("response_content_part_added_event:Part", "ResponseContentPart"),
+    ("response_content_part_done_event:Part", "ResponseContentPart"),
+]
+
+
+def _sdk_class(path: str) -> Any:
+    module, name = path.split(":")
+    module = module.removeprefix("responses.")
+    candidates = (
+        [f"openai.types.{module}"]
+        if module.startswith("audio.")
+        else [f"openai.types.realtime.{module}", f"openai.types.responses.{module}"]
+    )
+    for candidate in candidates:
+        try:
+            return getattr(importlib.import_module(candidate), name)
+        except ModuleNotFoundError:
+            continue
+    raise LookupError(path)
+
+
+@pytest.mark.parametrize(("sdk_path", "ours"), MODEL_PAIRS, ids=[p[0] for p in MODEL_PAIRS])
+def test_model_fields_match_the_sdk(sdk_path: str, ours: str) -> None:
+    sdk_cls = _sdk_class(sdk_path)
+    cls = getattr(m, ours)
+    info = mi.type_info(cls)
+    assert isinstance(info, mi.StructType)
+    # A tagged Struct carries `type` as its tag, not as a field.
+    skip = {"type"} if info.tag_field else set()
+    assert {f.name for f in info.fields} == set(sdk_cls.model_fields) - skip
+    sdk_required = {n for n, f in sdk_cls.model_fields.items() if f.is_required()}
+    assert _required(cls) == sdk_required - skip
