@@ -790,8 +790,7 @@ def test_mcp_approval_approved_runs_the_call_first() -> None:
 
 
 def test_session_update_with_mcp_tool_lists_its_tools() -> None:
-    script = Script()
-    script.mcp_servers = {"docs": [{"name": "search", "input_schema": {}}]}  # type: ignore[attr-defined]
+    script = Script(mcp_servers={"docs": [{"name": "search", "input_schema": {}}]})
     c = MemoryClient(FakeRealtimeService(script=script))
     c.events()
     c.send(

@@ -201,11 +201,24 @@ class Script:
     transcriptions: deque[Transcription] = field(default_factory=deque)
     echo: bool = True
     """With no reply queued, answer ``"You said: ..."`` (otherwise an empty message)."""
+    default_transcript: str = "hello"
+    """What committed user audio "says" when no transcription is queued."""
+    mcp_servers: dict[str, list[Mapping[str, Any]]] = field(default_factory=dict)
+    """Tools of MCP servers by ``server_label``: when ``session.update`` adds an ``mcp`` tool
+    with that label, the server lists them (``mcp_list_tools.*`` events), as the real one does."""
 
-    def __init__(self, *replies: Reply | Step, echo: bool = True) -> None:
+    def __init__(
+        self,
+        *replies: Reply | Step,
+        echo: bool = True,
+        default_transcript: str = "hello",
+        mcp_servers: Mapping[str, Iterable[Mapping[str, Any]]] | None = None,
+    ) -> None:
         self.replies = deque()
         self.transcriptions = deque()
         self.echo = echo
+        self.default_transcript = default_transcript
+        self.mcp_servers = {k: list(v) for k, v in (mcp_servers or {}).items()}
         for r in replies:
             self.reply(r) if not isinstance(r, Reply) else self.replies.append(r)
 

@@ -953,7 +953,8 @@ class FakeRealtimeServer:
     def _list_mcp_tools_for_session(self, tool: dict[str, Any]) -> None:
         """The real server lists an MCP server's tools when the session gains it."""
         label = str(tool.get("server_label"))
-        tools = getattr(self.service.script, "mcp_servers", {}).get(label, [])
+        script = self.service.script
+        tools = script.mcp_servers.get(label, []) if isinstance(script, Script) else []
         item: dict[str, Any] = {
             "type": "mcp_list_tools",
             "id": self._new_id("mcpl"),
@@ -1137,7 +1138,7 @@ class FakeRealtimeServer:
         )
         text = tr.text if tr is not None and tr.text is not None else None
         if text is None and (tr is None or tr.error is None):
-            text = getattr(script, "default_transcript", "hello")
+            text = script.default_transcript if isinstance(script, Script) else "hello"
         self._last_user_text = text or ""
         cfg = self.session.get("audio", {}).get("input", {}).get("transcription")
         if not cfg:
