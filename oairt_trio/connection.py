@@ -165,18 +165,18 @@ class TrioConnection:
         assert self._closed is not None
         raise self._closed.exception()
 
-    def __aiter__(self) -> AsyncIterator[IncomingEvent]:
-        return self._iterate()
+    def __aiter__(self) -> TrioConnection:
+        return self
 
-    async def _iterate(self) -> AsyncIterator[IncomingEvent]:
-        while True:
-            try:
-                event = await self.next_event()
-            except OairtError:
-                if self._closed is not None and self._closed.normal:
-                    return
-                raise
-            yield event
+    async def __anext__(self) -> IncomingEvent:
+        # A plain iterator rather than an async generator: breaking out of ``async for``
+        # leaves nothing suspended to finalise.
+        try:
+            return await self.next_event()
+        except OairtError:
+            if self._closed is not None and self._closed.normal:
+                raise StopAsyncIteration from None
+            raise
 
     async def _run_reader(self) -> None:
         core = self._core
