@@ -476,3 +476,22 @@ async def test_tls_with_verification() -> None:
             async with oairt_anyio.connect(api_key=KEY, model="m", base_url=server.url):
                 pass
         assert info.value.code == 1006 and "CERTIFICATE" in str(info.value).upper()
+
+
+async def test_write_timeout_aborts_a_stuck_write() -> None:
+    stop = anyio.Event()
+
+    async def handler(conn: ServerConn) -> None:
+        await conn.accept()
+        await stop.wait()  # never reads: the client's socket buffers fill up
+
+    async with serve(handler) as server:
+        async with oairt_anyio.connect(
+            api_key=KEY, model="m", base_url=server.url, write_timeout=0.05
+        ) as c:
+            with pytest.raises(ConnectionClosedError) as info:
+                await c.send_raw("x" * 16_000_000)
+            assert info.value.code == 1006
+            with pytest.raises(ConnectionClosedError):
+                await c.next_event()
+        stop.set()
