@@ -18,7 +18,7 @@ b'{"type":"input_audio_buffer.commit"}'
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, TypeAlias
 
 import msgspec
 
@@ -46,6 +46,10 @@ __all__ = [
 _ = InputAudioBufferCommitEvent  # used by the doctest above
 
 
+# What a WebSocket text frame or data-channel message may arrive as.
+_Data: TypeAlias = bytes | bytearray | memoryview | str
+
+
 class _TypeProbe(msgspec.Struct):
     type: str
 
@@ -65,7 +69,7 @@ def _describe(exc: BaseException) -> str:
     return redact_text(text)
 
 
-def _probe_type(data: bytes | str, what: str, exc: BaseException) -> str:
+def _probe_type(data: _Data, what: str, exc: BaseException) -> str:
     """The ``type`` of an event that failed to decode, or a RemoteProtocolError."""
     try:
         return _PROBE.decode(data).type
@@ -73,7 +77,7 @@ def _probe_type(data: bytes | str, what: str, exc: BaseException) -> str:
         raise RemoteProtocolError(f"malformed {what} event: {_describe(exc)}") from exc
 
 
-def decode_server_event(data: bytes | str) -> ServerEvent:
+def decode_server_event(data: _Data) -> ServerEvent:
     """Decode one server event (a WebSocket text frame or data-channel message).
 
     Returns the typed event, or :class:`UnknownServerEvent` for a ``type`` this
@@ -89,7 +93,7 @@ def decode_server_event(data: bytes | str) -> ServerEvent:
         raise RemoteProtocolError(f"malformed server event: {_describe(exc)}") from exc
 
 
-def _server_fallback(data: bytes | str, exc: msgspec.ValidationError) -> ServerEvent:
+def _server_fallback(data: _Data, exc: msgspec.ValidationError) -> ServerEvent:
     event_type = _probe_type(data, "server", exc)
     if event_type in SERVER_EVENT_TYPES:
         raise RemoteProtocolError(f"{event_type}: {_describe(exc)}") from exc
@@ -100,7 +104,7 @@ def _server_fallback(data: bytes | str, exc: msgspec.ValidationError) -> ServerE
     return UnknownServerEvent(type=event_type, raw=raw)
 
 
-def decode_client_event(data: bytes | str) -> ClientEvent:
+def decode_client_event(data: _Data) -> ClientEvent:
     """Decode one client event (what a fake server receives).
 
     Raises :class:`RemoteProtocolError` for malformed JSON, an unknown ``type`` or a

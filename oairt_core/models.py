@@ -52,6 +52,7 @@ __all__ = [
     "InputTextContent",
     "InputTokenDetails",
     "InputTranscription",
+    "ItemStatus",
     "ItemReference",
     "LogProb",
     "McpApprovalRequestItem",
@@ -114,6 +115,9 @@ __all__ = [
     "TranscriptionUsageTokens",
     "Truncation",
     "TruncationRetentionRatio",
+    "TurnDetection",
+    "UNSET",
+    "UnsetType",
     "Usage",
     "VoiceId",
 ]

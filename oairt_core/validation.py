@@ -51,6 +51,7 @@ from .models import (
     InputAudioContent,
     InputImageContent,
     InputTextContent,
+    InputTranscription,
     ItemReference,
     McpApprovalRequestItem,
     McpApprovalResponseItem,
@@ -329,6 +330,17 @@ def _check_transcription_session(s: TranscriptionSessionConfig, path: str) -> No
         if not isinstance(audio, TranscriptionAudioConfig):
             raise _fail(path + ".audio", "must be a TranscriptionAudioConfig")
         _check_audio_input(audio.input, path + ".audio.input")
+        inp = audio.input
+        if (
+            isinstance(inp, AudioInputConfig)
+            and isinstance(inp.transcription, InputTranscription)
+            and inp.transcription.model == "gpt-realtime-whisper"
+            and _set(inp.turn_detection)
+        ):
+            raise _fail(
+                path + ".audio.input.turn_detection",
+                "must be None (manual turns) with gpt-realtime-whisper transcription",
+            )
 
 
 def _check_response_params(r: object, path: str) -> None:

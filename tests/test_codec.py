@@ -245,6 +245,19 @@ def test_unknown_type_becomes_unknown_server_event(raw: bytes) -> None:
     assert codec.decode_server_event(raw.decode()) == event
 
 
+def test_buffers_decode_like_bytes() -> None:
+    raw = b'{"type":"input_audio_buffer.cleared","event_id":"e"}'
+    expected = ev.InputAudioBufferClearedEvent(event_id="e")
+    assert codec.decode_server_event(bytearray(raw)) == expected
+    assert codec.decode_server_event(memoryview(raw)) == expected
+    unknown = codec.decode_server_event(memoryview(b'{"type":"new.thing"}'))
+    assert unknown == ev.UnknownServerEvent(type="new.thing", raw=b'{"type":"new.thing"}')
+    assert type(unknown.raw) is bytes
+    assert codec.decode_client_event(bytearray(b'{"type":"input_audio_buffer.commit"}')) == (
+        ev.InputAudioBufferCommitEvent()
+    )
+
+
 def test_missing_field_names_event_and_field() -> None:
     raw = (
         b'{"type":"response.output_audio.delta","event_id":"e","response_id":"r",'

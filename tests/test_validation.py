@@ -201,6 +201,21 @@ REJECTED: list[tuple[ev.ClientEvent, str, str]] = [
         "JSON Schema",
     ),
     (_session(tools=[m.Reasoning()]), "session.tools[0]", "FunctionTool or McpTool"),
+    # gpt-realtime-whisper transcription sessions need manual turns
+    (
+        ev.SessionUpdateEvent(
+            session=m.TranscriptionSessionConfig(
+                audio=m.TranscriptionAudioConfig(
+                    input=m.AudioInputConfig(
+                        transcription=m.InputTranscription(model="gpt-realtime-whisper"),
+                        turn_detection=m.ServerVad(),
+                    )
+                )
+            )
+        ),
+        "session.audio.input.turn_detection",
+        "gpt-realtime-whisper",
+    ),
     # append: audio must be raw bytes, frame at most 15 MiB
     (ev.InputAudioBufferAppendEvent(audio="AAAA"), "audio", "bytes"),  # type: ignore[arg-type]
 ]
