@@ -411,7 +411,9 @@ class RealtimeConnection:
         default_port = 443 if self.secure else 80
         self._host_header = bracketed if self.port == default_port else f"{bracketed}:{self.port}"
         self._scheme = scheme
-        path = parts.path.rstrip("/")
+        # Percent-encode whatever is not already URL-safe (spaces, non-ASCII, CR/LF), so
+        # the request line can never be split or smuggled.
+        path = quote(parts.path.rstrip("/"), safe="/%:@!$&'()*+,;=-._~")
         # A base URL that already names the endpoint is used as is.
         if not path.endswith("/realtime"):
             path += "/realtime"

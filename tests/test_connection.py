@@ -133,6 +133,10 @@ def client_frames(server: WSConnection, data: bytes) -> list[Any]:
             "wss://api.openai.com/v1/realtime?model=m%26x%3D1&foo=a%2Fb",
         ),
         ({"model": "m", "base_url": "ws://[::1]:9000/v1"}, "ws://[::1]:9000/v1/realtime?model=m"),
+        (
+            {"model": "m", "base_url": "https://gw.example/ü v1\r\nX: y"},
+            "wss://gw.example/%C3%BC%20v1X:%20y/realtime?model=m",  # urlsplit drops CR/LF
+        ),
     ],
 )
 def test_url(kw: dict[str, Any], url: str) -> None:
