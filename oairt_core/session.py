@@ -316,7 +316,7 @@ class VoiceSession:
         self._cancels: deque[str] = deque()
         self._approvals: deque[ApprovalJob] = deque()
         self._responses: dict[str, _Response] = {}
-        self._active: str | None = None
+        self._in_progress: list[str] = []  # response ids, oldest first
         self._dropped: set[str] = set()
         self._cancel_ids: deque[str] = deque(maxlen=_CANCEL_MEMORY)
         self._audio: dict[str, _AudioItem] = {}
@@ -378,8 +378,14 @@ class VoiceSession:
 
     @property
     def active_response_id(self) -> str | None:
-        """The response in progress (``None`` when the model is not producing one)."""
-        return self._active
+        """The response a barge-in would cancel (``None`` when none is in progress).
+
+        The one whose audio is playing if it is still in progress, else the newest.
+        """
+        item = self._audio.get(self._current_audio) if self._current_audio else None
+        if item is not None and item.response_id in self._in_progress:
+            return item.response_id
+        return self._in_progress[-1] if self._in_progress else None
 
     # ------------------------------------------------------------------ inputs
 
@@ -599,7 +605,7 @@ class VoiceSession:
         self._flush_response_request()
 
     def _flush_response_request(self) -> None:
-        if not self._want_response or self._active is not None:
+        if not self._want_response or self._in_progress:
             return
         # Wait until every tool batch is answered: one response.create covers all.
         if any(not c.finished for c in self._calls.values()):
@@ -612,10 +618,11 @@ class VoiceSession:
         now: float,
         reason: Literal["manual", "speech_started", "server"],
         raw: ServerEvent | None,
+        server_cancelled: str | None = None,
     ) -> None:
-        resp_id = self._active
+        resp_id = server_cancelled if server_cancelled is not None else self.active_response_id
         cancelled = False
-        if resp_id is not None and reason != "server":
+        if resp_id is not None and server_cancelled is None:
             resp = self._responses.get(resp_id)
             if resp is not None and resp.in_progress and not resp.interrupted:
                 event_id = self._next_id("evt_cancel")
@@ -629,6 +636,8 @@ class VoiceSession:
         audio_end: int | None = None
         content_index = 0
         item = self._audio.get(self._current_audio) if self._current_audio else None
+        if item is not None and server_cancelled is not None and item.response_id != resp_id:
+            item = None  # the server cancelled another response than the one playing
         if item is not None and not item.truncated:
             heard = self.heard_ms(item.item_id, now)
             still_coming = item.response_id == resp_id
@@ -828,7 +837,8 @@ class VoiceSession:
             self._emit(RawEvent(ev))
             return
         self._responses.setdefault(rid, _Response(rid)).in_progress = True
-        self._active = rid
+        if rid not in self._in_progress:
+            self._in_progress.append(rid)
         self._emit(ResponseStarted(rid, ev))
 
     def _on_audio_delta(self, ev: ResponseOutputAudioDeltaEvent, now: float) -> None:
@@ -941,14 +951,12 @@ class VoiceSession:
         reason = _opt(getattr(details, "reason", None)) if details is not None else None
         resp = self._responses.setdefault(rid, _Response(rid))
         resp.in_progress = False
-        if self._active == rid:
-            self._active = None
+        if rid in self._in_progress:
+            self._in_progress.remove(rid)
         if status == "cancelled" and not resp.interrupted:
             # The server cancelled on its own (interrupt_response / turn_detected):
             # the model's memory must still match what the user heard.
-            saved, self._active = self._active, rid
-            self._interrupt(now, "server", ev)
-            self._active = saved
+            self._interrupt(now, "server", ev, server_cancelled=rid)
         self._emit(ResponseDone(rid, status, reason, _opt(r.usage), r, ev))
         self._maybe_flush_calls(rid)
         self._flush_response_request()

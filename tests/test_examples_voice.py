@@ -33,9 +33,7 @@ def load(name: str) -> ModuleType:
     return module
 
 
-async def run_example(
-    name: str, script: Script, pacing: Pacing = "fast", fn: str = "main"
-) -> Any:
+async def run_example(name: str, script: Script, pacing: Pacing = "fast", fn: str = "main") -> Any:
     module = load(name)
     async with run_fake_server(script=script, api_keys={KEY}, pacing=pacing) as server:
         result = await getattr(module, fn)(server.url, KEY)

@@ -737,3 +737,45 @@ def test_response_builder() -> None:
         "output_modalities": ["audio"],
         "audio": {"output": {"voice": "marin"}},
     }
+
+
+def test_out_of_band_response_does_not_steal_barge_in() -> None:
+    s = tools_session()
+    playing(s, rid="r_voice", item="a1", ms=600)
+    s.handle_event(created("r_oob"), 0.0)  # e.g. a ResponseBuilder().out_of_band() response
+    assert s.active_response_id == "r_voice"  # the one the user hears
+    s.handle_event(done("r_oob"), 0.0)
+    assert s.active_response_id == "r_voice"
+    s.mark_played("a1", 100)
+    (ev,) = s.barge_in(now=0.0)
+    assert isinstance(ev, Interrupted) and ev.response_id == "r_voice"
+    out = sent(s)
+    assert out[0] == {
+        "type": "response.cancel",
+        "response_id": "r_voice",
+        "event_id": out[0]["event_id"],
+    }
+
+
+def test_tool_follow_up_waits_for_every_response_in_progress() -> None:
+    s = tools_session()
+    s.handle_event(created("r1"), 0)
+    s.handle_event(created("r_oob"), 0)
+    s.handle_event(args_done("r1", "c1", "add", '{"a":1,"b":2}'), 0)
+    s.tool_finished("c1", 3)
+    s.handle_event(done("r1"), 0)
+    assert [o["type"] for o in sent(s)] == ["conversation.item.create"]
+    s.handle_event(done("r_oob"), 0)
+    assert [o["type"] for o in sent(s)] == ["response.create"]
+
+
+def test_malformed_event_becomes_error_and_session_goes_on() -> None:
+    from oairt_core.connection import MalformedServerEvent
+    from oairt_core.errors import RemoteProtocolError
+
+    s = fresh()
+    bad = MalformedServerEvent(error=RemoteProtocolError("bad json"), raw=b"{")
+    (ev,) = s.handle_event(bad, 0)
+    assert isinstance(ev, Error) and ev.message == "bad json"
+    assert isinstance(ev.exception, RemoteProtocolError)
+    assert s.handle_event(created("r1"), 0) == [ResponseStarted("r1")]

@@ -531,3 +531,91 @@ async def test_mcp_approval_by_method(connect: Connect, fake: tuple[FakeServer, 
         await session.approve(req)
         events = await collect_until(session, lambda e: isinstance(e, TranscriptDone))
     assert any(isinstance(e, McpCall) and e.output == "rain" for e in events)
+
+
+async def test_barge_in_cancels_running_tools(
+    connect: Connect, fake_realtime: tuple[FakeServer, Script]
+) -> None:
+    server, script = fake_realtime
+    script.reply(call_function("lookup", "{}"), say("While I look that up...", duration_ms=3000))
+    started = anyio.Event()
+    cancelled = anyio.Event()
+
+    async def lookup() -> str:
+        """Never finishes on its own."""
+        started.set()
+        try:
+            await anyio.sleep_forever()
+        finally:
+            cancelled.set()
+        return "unreachable"
+
+    cfg = builder().push_to_talk().tool_desc("lookup", "Look something up.", lookup).build()
+    async with connect(cfg, base_url=server.url) as session:
+        await session.send_text("look it up")
+        chunk = await session.next_audio_chunk()
+        assert chunk is not None
+        with anyio.fail_after(5):
+            await started.wait()
+        interrupted = await session.barge_in()
+        assert interrupted is not None and interrupted.cancelled
+        with anyio.fail_after(5):
+            await cancelled.wait()
+        await collect_until(session, done_with("cancelled"))
+    outputs = [
+        e
+        for e in received(server, "conversation.item.create")
+        if e["item"]["type"] == "function_call_output"
+    ]
+    assert outputs == []
+    assert len(received(server, "response.create")) == 1
+
+
+async def test_invalid_config_fails_before_connecting(
+    connect: Connect, fake: tuple[FakeServer, Script]
+) -> None:
+    from oairt_core.errors import InvalidClientEvent
+
+    server, _ = fake
+    with pytest.raises(InvalidClientEvent) as info:
+        async with connect(builder().build(), base_url=server.url, speed=3.0):
+            pass
+    assert info.value.field == "session.audio.output.speed"
+    assert server.connections == []
+
+
+async def test_connection_loss_gives_error_then_end(connect: Connect) -> None:
+    from oairt_core.errors import ConnectionClosedError
+    from oairt_core.testing.server import Faults
+
+    script = Script().say("This will be cut.")
+    faults = Faults(close_after="response.output_audio.delta", close_code=1011)
+    cfg = builder().push_to_talk().build()
+    events: list[VoiceEvent] = []
+    async with (
+        run_fake_server(script=script, api_keys={KEY}, faults=faults) as server,
+        connect(cfg, base_url=server.url) as session,
+    ):
+        await session.send_text("hi")
+        with anyio.fail_after(10):
+            while (ev := await session.next_voice_event()) is not None:
+                events.append(ev)
+    errors = [e for e in events if isinstance(e, Error)]
+    assert len(errors) == 1 and isinstance(errors[0].exception, ConnectionClosedError)
+    assert errors[0].exception.code == 1011
+
+
+async def test_malformed_frame_is_reported_and_session_goes_on(connect: Connect) -> None:
+    from oairt_core.testing.server import Faults
+
+    script = Script().say("Still here.")
+    faults = Faults(inject_after=("response.created", "{not json"))
+    cfg = builder().push_to_talk().build()
+    async with (
+        run_fake_server(script=script, api_keys={KEY}, faults=faults) as server,
+        connect(cfg, base_url=server.url) as session,
+    ):
+        await session.send_text("hi")
+        events = await collect_until(session, done_with("completed"))
+    assert sum(isinstance(e, Error) for e in events) == 1
+    assert any(isinstance(e, TranscriptDone) and e.text == "Still here." for e in events)
