@@ -257,13 +257,17 @@ def test_replay_empty(tmp_path: Path, capsys):
 DEV_ONLY = ["pytest", "hypothesis", "openai", "websockets", "matplotlib", "mypy", "mkdocs"]
 
 
-def test_demo_runs_without_dev_packages(tmp_path: Path):
-    """`make demo` installs only the [anyio,trio] extras: the demo must not import dev tools."""
+def test_demo_whole_exchange_without_dev_packages(tmp_path: Path):
+    """`make demo` installs only the [anyio,trio] extras: the demo must not import dev tools.
+
+    One run checks the whole exchange: VAD, transcripts, the typed tool call, the barge-in
+    cut point, the latency line, and the WAV of what was played.
+    """
     out = tmp_path / "reply.wav"
     blocker = "; ".join(f"sys.modules[{m!r}] = None" for m in DEV_ONLY)
     code = (
         f"import sys; {blocker}; from oairt_anyio.cli import main; "
-        f"sys.exit(main(['demo', '--offline', '--out', {str(out)!r}]))"
+        f"sys.exit(main(['demo', '--offline', '--json', '--out', {str(out)!r}]))"
     )
     env = {k: v for k, v in os.environ.items() if k not in ("OPENAI_API_KEY", "OAIRT_BASE_URL")}
     result = subprocess.run(
@@ -271,16 +275,48 @@ def test_demo_runs_without_dev_packages(tmp_path: Path):
     )
     assert result.returncode == 0, result.stderr
     assert "Traceback" not in result.stderr
-    with wave.open(str(out), "rb") as w:
-        assert w.getframerate() == 24000
-        assert w.getnframes() > 0
-
-
-def test_demo_json_mode(tmp_path: Path):
-    out = tmp_path / "reply.wav"
-    result = run_cli("demo", "--offline", "--json", "--out", str(out))
-    assert result.returncode == 0, result.stderr
     events = [json.loads(line) for line in result.stdout.splitlines()]
     kinds = [e["event"] for e in events]
-    assert "saved" in kinds
-    assert out.exists()
+    assert kinds[0] == "server" and events[0]["url"].startswith("ws://127.0.0.1:")
+    assert {"speech": "started"}.items() <= next(e for e in events if e["event"] == "vad").items()
+    user = [e["text"] for e in events if e["event"] == "transcript" and e["role"] == "user"]
+    assert user == ["What's the weather like in Paris today?", "Thanks, that's all I needed."]
+    (call,) = [e for e in events if e["event"] == "tool_call"]
+    assert call["name"] == "get_weather" and json.loads(call["arguments"]) == {"city": "Paris"}
+    (result_event,) = [e for e in events if e["event"] == "tool_result"]
+    assert json.loads(result_event["output"])["forecast"] == "sunny"
+    (barge,) = [e for e in events if e["event"] == "barge_in"]
+    assert barge["cancelled"] is True and barge["reason"] == "speech_started"
+    assert isinstance(barge["audio_end_ms"], int) and barge["audio_end_ms"] > 0
+    (latency,) = [e for e in events if e["event"] == "latency"]
+    assert latency["end_of_speech_to_first_audio_ms"] > 0
+    assert kinds.index("latency") < kinds.index("tool_call") < kinds.index("barge_in")
+    assert kinds[-2:] == ["saved", "done"]
+    with wave.open(str(out), "rb") as w:
+        assert w.getframerate() == 24000 and w.getnchannels() == 1
+        played_ms = w.getnframes() * 1000 // 24000
+    assert played_ms == events[-2]["ms"] > barge["audio_end_ms"]
+
+
+def test_demo_speech_helper_uses_the_given_audio():
+    import numpy as np
+
+    from oairt_anyio._cli_demo import _speech
+
+    given = (np.ones(4800, dtype="<i2") * 1000).tobytes()
+    pcm = _speech(given, 0, seed=0)
+    assert pcm.dtype == np.int16
+    assert len(pcm) == 2400 + 4800 + 21600  # 100 ms lead-in, the audio, 900 ms of silence
+    assert (pcm[2400:7200] == 1000).all()
+
+
+def test_demo_live_without_key_is_a_clean_error():
+    result = run_cli("demo", "--live")
+    assert result.returncode == 1
+    assert result.stderr.strip().endswith("set OPENAI_API_KEY or pass --api-key")
+
+
+def test_demo_live_and_offline_conflict():
+    result = run_cli("demo", "--live", "--offline")
+    assert result.returncode == 1
+    assert "exclude each other" in result.stderr
