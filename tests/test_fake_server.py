@@ -9,6 +9,8 @@ from typing import Any
 import h11
 import numpy as np
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from oairt_core.audio import silence, synth_speech
 from oairt_core.testing import (
@@ -965,3 +967,87 @@ def test_vad_speech_turn_via_memory_client() -> None:
         "response.created",
     ]
     assert t[-1] == "response.done"
+
+
+# ------------------------------------------------------------------ robustness
+
+
+json_values = st.recursive(
+    st.none()
+    | st.booleans()
+    | st.integers(-(2**40), 2**40)
+    | st.floats(allow_nan=False)
+    | st.text(max_size=8),
+    lambda inner: (
+        st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=8), inner, max_size=4)
+    ),
+    max_leaves=12,
+)
+CLIENT_TYPES = [
+    "session.update",
+    "input_audio_buffer.append",
+    "input_audio_buffer.commit",
+    "input_audio_buffer.clear",
+    "output_audio_buffer.clear",
+    "conversation.item.create",
+    "conversation.item.retrieve",
+    "conversation.item.truncate",
+    "conversation.item.delete",
+    "response.create",
+    "response.cancel",
+]
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    events=st.lists(
+        st.fixed_dictionaries(
+            {"type": st.sampled_from(CLIENT_TYPES)},
+            optional={
+                "event_id": st.text(max_size=5),
+                "session": json_values,
+                "item": json_values,
+                "item_id": json_values,
+                "audio": st.sampled_from(["", "AAAA", "!!", "AAAAAAAAAAAAAAAA"]),
+                "audio_end_ms": json_values,
+                "content_index": json_values,
+                "response": json_values,
+                "previous_item_id": json_values,
+            },
+        ),
+        max_size=6,
+    )
+)
+def test_random_client_events_never_break_the_server(events: list[dict[str, Any]]) -> None:
+    svc = FakeRealtimeService(pacing="realtime")
+    c = MemoryClient(svc)
+    c.events()
+    for e in events:
+        c.send(e)
+        c.advance(c.now + 0.05)
+    c.events()
+    assert not [v for v in svc.violations if v.code == "internal_error"]
+    assert not c.server.closed
+    c.send({"type": "input_audio_buffer.clear"})
+    assert "input_audio_buffer.cleared" in types(c.events())
+
+
+@settings(max_examples=60, deadline=None)
+@given(data=st.binary(max_size=300))
+def test_random_bytes_before_the_upgrade(data: bytes) -> None:
+    server = FakeRealtimeService().new_connection()
+    server.receive_data(data, 0.0)
+    server.receive_data(b"", 0.0)
+    server.data_to_send()
+    assert not [v for v in server.violations if v.code == "internal_error"]
+
+
+def test_malformed_websocket_handshake_is_a_400() -> None:
+    server = FakeRealtimeService().new_connection()
+    server.receive_data(
+        b"GET /v1/realtime?model=gpt-realtime HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\n"
+        b"Connection: Upgrade\r\nAuthorization: Bearer sk-x\r\n\r\n",
+        0.0,
+    )
+    assert server.data_to_send().startswith(b"HTTP/1.1 400 ")
+    assert server.closed

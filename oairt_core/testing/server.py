@@ -451,11 +451,22 @@ class FakeRealtimeServer:
         self._now = now
         if self.closed:
             return
-        if self.phase is Phase.HTTP:
-            self._receive_http(data)
-        elif self.phase is Phase.WEBSOCKET:
-            self._receive_ws(data)
-        self._pump(now)
+        try:
+            if self.phase is Phase.HTTP:
+                self._receive_http(data)
+            elif self.phase is Phase.WEBSOCKET:
+                self._receive_ws(data)
+            self._pump(now)
+        except Exception as exc:  # noqa: BLE001 - a bug in the fake must not look like a hang
+            self._internal_error(exc)
+
+    def _internal_error(self, exc: BaseException) -> None:
+        """Record a bug of the fake itself as a violation and close with 1011."""
+        self.violations.append(Violation("internal_error", f"{type(exc).__name__}: {exc}"))
+        try:
+            self.close(1011, "internal error")
+        except Exception:  # noqa: BLE001
+            self.abort()
 
     def data_to_send(self) -> bytes:
         """Bytes to write to the socket now (empty while stalled or after an abort)."""
@@ -487,7 +498,10 @@ class FakeRealtimeServer:
             self.phase = Phase.CLOSED
             self.closed = True
         if not self.closed:
-            self._pump(now)
+            try:
+                self._pump(now)
+            except Exception as exc:  # noqa: BLE001
+                self._internal_error(exc)
 
     # ------------------------------------------------------------------ faults and control
 
@@ -621,12 +635,25 @@ class FakeRealtimeServer:
             raw += bytes(k) + b": " + bytes(v) + b"\r\n"
         raw += b"\r\n"
         trailing, _closed = self._h11.trailing_data
-        self._ws = wsproto.WSConnection(ConnectionType.SERVER)
-        self._ws.receive_data(raw)
-        offered: list[str] = []
-        for ev in self._ws.events():
-            if isinstance(ev, wse.Request):
-                offered = list(ev.subprotocols)
+        ws = wsproto.WSConnection(ConnectionType.SERVER)
+        offered: list[str] | None = None
+        try:
+            ws.receive_data(raw)
+            for ev in ws.events():
+                if isinstance(ev, wse.Request):
+                    offered = list(ev.subprotocols)
+        except wsproto.utilities.RemoteProtocolError as exc:
+            self._ws = None
+            self._http_reply(400, _error_body(str(exc), "invalid_request_error", None), close=True)
+            return
+        if offered is None:  # not a valid WebSocket handshake (e.g. no Sec-WebSocket-Key)
+            self._http_reply(
+                400,
+                _error_body("Invalid WebSocket handshake.", "invalid_request_error", None),
+                close=True,
+            )
+            return
+        self._ws = ws
         sub = "realtime" if "realtime" in offered else None
         self._out += self._ws.send(wse.AcceptConnection(subprotocol=sub))
         self.phase = Phase.WEBSOCKET
