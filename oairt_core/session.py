@@ -105,6 +105,7 @@ from .models import (
     McpCallItem,
     McpTool,
     MessageItem,
+    RealtimeSessionConfig,
     ResponseAudioConfig,
     ResponseAudioOutput,
     ResponseCreateParams,
@@ -391,7 +392,12 @@ class VoiceSession:
 
     def start(self) -> None:
         """Queue the ``session.update`` that applies the configuration."""
-        self._outbox.append(self.config.session_update())
+        event = self.config.session_update()
+        if self.sideband and isinstance(event.session, RealtimeSessionConfig):
+            # The call was set up (and its model chosen) when it was accepted.
+            session = msgspec.structs.replace(event.session, model=msgspec.UNSET)
+            event = SessionUpdateEvent(session=session)
+        self._outbox.append(event)
 
     def handle_event(self, event: IncomingEvent, now: float) -> list[VoiceEvent]:
         """Feed one server event; returns the voice events it produced."""

@@ -619,3 +619,36 @@ async def test_malformed_frame_is_reported_and_session_goes_on(connect: Connect)
         events = await collect_until(session, done_with("completed"))
     assert sum(isinstance(e, Error) for e in events) == 1
     assert any(isinstance(e, TranscriptDone) and e.text == "Still here." for e in events)
+
+
+async def test_sideband_barge_in_clears_the_output_buffer(
+    connect: Connect, fake_realtime: tuple[FakeServer, Script]
+) -> None:
+    server, script = fake_realtime
+    script.reply(say("Hello caller, this is a long greeting.", duration_ms=3000))
+    rest = server.rest
+    assert rest is not None
+    status, headers, _ = rest.handle(
+        "POST",
+        "/v1/realtime/calls",
+        [(b"authorization", f"Bearer {KEY}".encode()), (b"content-type", b"application/sdp")],
+        b"v=0\r\nm=audio 9 UDP/TLS/RTP/SAVPF 111\r\na=rtpmap:111 opus/48000/2\r\n",
+    )
+    assert status == 201
+    call_id = dict(headers)[b"location"].decode().rsplit("/", 1)[-1]
+    async with connect(builder().push_to_talk().build(), base_url=server.url, call_id=call_id) as s:
+        assert s.core.sideband
+        await s.send_text("hello?")
+        await collect_until(s, is_raw("output_audio_buffer.started"))
+        interrupted = await s.barge_in()
+        assert interrupted is not None and interrupted.cancelled
+        assert interrupted.audio_end_ms is None
+        events = await collect_until(
+            s, all_of(is_raw("output_audio_buffer.cleared"), done_with("cancelled"))
+        )
+    assert not any(isinstance(e, Error) for e in events)
+    types = [e["type"] for e in conn_of(server).received_events]
+    assert types.index("response.cancel") < types.index("output_audio_buffer.clear")
+    assert "conversation.item.truncate" not in types
+    assert conn_of(server).query.get("call_id") == call_id
+    assert "model" not in received(server, "session.update")[0]["session"]
