@@ -195,6 +195,15 @@ DEFAULT_MAX_APPEND_BYTES = 1 << 20
 # Remember this many of our own response.cancel event ids, to recognise the
 # server's "no active response" error when a cancel raced a response.done.
 _CANCEL_MEMORY = 64
+# Per-item and per-response memory is bounded: a session may run for hours.
+_RECENT = 64
+
+
+def _remember(ordered: dict[str, Any], key: str, value: Any = None) -> None:
+    """Insert into an insertion-ordered dict, forgetting the oldest beyond ``_RECENT``."""
+    ordered[key] = value
+    while len(ordered) > _RECENT:
+        del ordered[next(iter(ordered))]
 
 
 def bytes_per_ms(fmt: AudioFormatName) -> int:
@@ -318,13 +327,13 @@ class VoiceSession:
         self._approvals: deque[ApprovalJob] = deque()
         self._responses: dict[str, _Response] = {}
         self._in_progress: list[str] = []  # response ids, oldest first
-        self._dropped: set[str] = set()
+        self._dropped: dict[str, None] = {}  # interrupted response ids (ordered set)
         self._cancel_ids: deque[str] = deque(maxlen=_CANCEL_MEMORY)
         self._audio: dict[str, _AudioItem] = {}
         self._played: dict[str, float] = {}
         self._current_audio: str | None = None
         self._calls: dict[str, _Call] = {}
-        self._approval_seen: set[str] = set()
+        self._approval_seen: dict[str, None] = {}
         self._want_response = False
         self._input_bytes = 0
         self._counter = 0
@@ -482,7 +491,7 @@ class VoiceSession:
         """The app has played ``ms`` milliseconds of ``item_id``'s audio to the user."""
         if ms < 0:
             raise ValueError("played milliseconds cannot be negative")
-        self._played[item_id] = float(ms)
+        _remember(self._played, item_id, float(ms))
 
     def played_until(self, ms: float) -> None:
         """:meth:`mark_played` for the item currently receiving audio."""
@@ -681,7 +690,7 @@ class VoiceSession:
         )
 
     def _abandon_response(self, response_id: str) -> None:
-        self._dropped.add(response_id)
+        _remember(self._dropped, response_id)
         resp = self._responses.get(response_id)
         if resp is None or resp.interrupted:
             return
@@ -756,6 +765,7 @@ class VoiceSession:
         for c in calls:
             del self._calls[c.call_id]
         resp.calls.clear()
+        self._responses.pop(response_id, None)
         if answered:
             self._request_response()
         else:
@@ -766,7 +776,7 @@ class VoiceSession:
     def _on_approval_request(self, item: McpApprovalRequestItem, raw: ServerEvent) -> None:
         if item.id in self._approval_seen:
             return
-        self._approval_seen.add(item.id)
+        _remember(self._approval_seen, item.id)
         request = McpApprovalRequest(
             id=item.id,
             server_label=item.server_label,
@@ -855,7 +865,7 @@ class VoiceSession:
             item = _AudioItem(
                 ev.item_id, ev.response_id, ev.content_index, self.config.output_format
             )
-            self._audio[ev.item_id] = item
+            _remember(self._audio, ev.item_id, item)
         self._current_audio = ev.item_id
         if item.first_at is None:
             item.first_at = now

@@ -779,3 +779,23 @@ def test_malformed_event_becomes_error_and_session_goes_on() -> None:
     assert isinstance(ev, Error) and ev.message == "bad json"
     assert isinstance(ev.exception, RemoteProtocolError)
     assert s.handle_event(created("r1"), 0) == [ResponseStarted("r1")]
+
+
+def test_memory_stays_bounded_over_a_long_session() -> None:
+    s = tools_session()
+    for i in range(300):
+        rid, item = f"r{i}", f"a{i}"
+        s.handle_event(created(rid), float(i))
+        s.handle_event(audio_delta(rid, item, 20), float(i))
+        s.mark_played(item, 20)
+        s.handle_event(args_done(rid, f"c{i}", "add", '{"a":1,"b":1}'), float(i))
+        s.tool_finished(f"c{i}", 2)
+        if i % 2:
+            s.barge_in(now=float(i))
+        s.handle_event(done(rid, "cancelled" if i % 2 else "completed"), float(i))
+        s.events_to_send()
+        s.voice_events()
+        s.tool_runs()
+        s.tools_to_cancel()
+    sizes = [len(s._audio), len(s._played), len(s._dropped), len(s._responses), len(s._calls)]
+    assert max(sizes) <= 64, sizes
