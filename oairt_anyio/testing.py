@@ -123,11 +123,18 @@ async def serve_connection(
                         break
             if server.aborted:
                 _linger_zero(stream)
-        except (anyio.BrokenResourceError, anyio.ClosedResourceError):
+        except (anyio.BrokenResourceError, anyio.ClosedResourceError, OSError):
             pass
+        except Exception as exc:  # noqa: BLE001 - one broken connection must not stop the server
+            server._internal_error(exc)
         finally:
             if record is not None and server.recorder is not None:
-                server.recorder.write(_record_path(record, server.index))
+                try:
+                    server.recorder.write(_record_path(record, server.index))
+                except OSError as exc:
+                    server.violations.append(
+                        Violation("recording_failed", f"cannot write recording: {exc}")
+                    )
 
 
 def _linger_zero(stream: anyio.abc.ByteStream) -> None:
@@ -135,6 +142,15 @@ def _linger_zero(stream: anyio.abc.ByteStream) -> None:
     sock = stream.extra(SocketAttribute.raw_socket, None)
     if isinstance(sock, socket.socket):
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+
+
+class _AnyKeyRestApi(FakeRestApi):
+    """The REST fake for ``api_keys=None``: any key works, client secrets must be issued."""
+
+    def is_valid_token(self, token: str) -> bool:
+        if token.startswith("ek_"):
+            return super().is_valid_token(token)
+        return bool(token)
 
 
 def _service(
@@ -146,8 +162,11 @@ def _service(
     faults: Faults | None,
     record: Path | None,
 ) -> FakeRealtimeService:
-    if rest is None and api_keys is not None:
-        rest = FakeRestApi([k.reveal() if isinstance(k, Secret) else k for k in api_keys])
+    if rest is None:
+        if api_keys is None:
+            rest = _AnyKeyRestApi([])
+        else:
+            rest = FakeRestApi([k.reveal() if isinstance(k, Secret) else k for k in api_keys])
     factory = (lambda: Recorder(meta={"server": "oairt fake"})) if record is not None else None
     return FakeRealtimeService(
         api_keys=api_keys,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import os
 import signal
 import subprocess
@@ -194,3 +195,24 @@ def test_cli_entry_prints_the_url_and_serves() -> None:
         if proc.poll() is None:
             proc.kill()
             proc.wait()
+
+
+@pytest.mark.anyio
+async def test_serve_forever_and_any_key_mode() -> None:
+    from oairt_anyio.testing import serve_forever
+
+    async with anyio.create_task_group() as tg:
+        server = await tg.start(functools.partial(serve_forever, "127.0.0.1", 0, api_keys=None))
+        assert server.port > 0
+        async with oairt_anyio.connect(
+            api_key="sk-whatever", model="gpt-realtime", base_url=server.url
+        ) as conn:
+            assert name((await collect_until(conn, "session.created"))[0]) == "session.created"
+        tg.cancel_scope.cancel()
+
+    async with run_fake_server(api_keys=None) as server:
+        async with RealtimeRestClient("sk-anything", base_url=server.http_url) as rest:
+            secret = await rest.create_client_secret()
+        assert str(
+            secret.value.reveal() if hasattr(secret.value, "reveal") else secret.value
+        ).startswith("ek_")
