@@ -150,6 +150,7 @@ __all__ = [
     # this module
     "ApprovalJob",
     "DEFAULT_MAX_APPEND_BYTES",
+    "MIN_COMMIT_MS",
     "ResponseBuilder",
     "ToolRun",
     "VoiceSession",
@@ -188,6 +189,9 @@ __all__ = [
     "TranscriptDone",
     "VoiceEvent",
 ]
+
+MIN_COMMIT_MS = 100
+"""The server refuses to commit less input audio than this."""
 
 DEFAULT_MAX_APPEND_BYTES = 1 << 20
 """Raw audio bytes per ``input_audio_buffer.append`` (1 MiB; far under the 15 MiB cap)."""
@@ -470,11 +474,17 @@ class VoiceSession:
     def commit(self, *, respond: bool = True) -> None:
         """Push-to-talk: commit the input buffer (and ask for a reply if ``respond``).
 
-        Raises :class:`LocalProtocolError` when nothing was appended since the
-        last commit in a session without VAD (the server would reject it).
+        Raises :class:`LocalProtocolError` in a session without VAD when less
+        than 100 ms was appended since the last commit (the server would refuse).
         """
-        if self.config.turn_detection is None and self._input_bytes == 0:
-            raise LocalProtocolError("input_audio_buffer.commit: the input buffer is empty")
+        if self.config.turn_detection is None:
+            # Without VAD we know the whole buffer; the server rejects under 100 ms.
+            ms = self._input_bytes / bytes_per_ms(self.config.input_format)
+            if ms < MIN_COMMIT_MS:
+                raise LocalProtocolError(
+                    f"input_audio_buffer.commit: at least {MIN_COMMIT_MS} ms of audio is "
+                    f"needed, the buffer holds {ms:.1f} ms"
+                )
         self._outbox.append(InputAudioBufferCommitEvent())
         self._input_bytes = 0
         if respond and self.config.kind == "realtime":

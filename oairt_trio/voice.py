@@ -38,6 +38,7 @@ import trio
 from oairt_core.config import Realtime, RealtimeBuilder, VoiceConfig
 from oairt_core.errors import OairtError
 from oairt_core.models import ConversationItem, ResponseCreateParams
+from oairt_core.protocols import AsyncRealtimeConnection
 from oairt_core.redact import Secret
 from oairt_core.session import ApprovalJob, ResponseBuilder, ToolRun, VoiceSession
 from oairt_core.voice_events import (
@@ -66,7 +67,7 @@ class RealtimeSession:
 
     def __init__(
         self,
-        conn: Any,
+        conn: AsyncRealtimeConnection,
         core: VoiceSession,
         tg: trio.Nursery,
         event_buffer: int,
@@ -147,7 +148,7 @@ class RealtimeSession:
             try:
                 await self.send_pcm16(chunk, sample_rate=sample_rate)
             except (OairtError, *_GONE):
-                if self.closed or getattr(self._conn, "closed", None) is not None:
+                if self.closed or self._conn.closed is not None:
                     return
                 raise
 
@@ -292,7 +293,7 @@ class RealtimeSession:
                 try:
                     event = await self._conn.next_event()
                 except OairtError as exc:
-                    closed = getattr(self._conn, "closed", None)
+                    closed = self._conn.closed
                     if not (closed is not None and closed.normal):
                         await self._deliver([Error(message=str(exc), exception=exc)])
                     return

@@ -688,13 +688,16 @@ def test_push_to_talk_commit() -> None:
     s = fresh(turn_detection=None)
     with pytest.raises(LocalProtocolError):
         s.commit()
-    s.send_pcm16(np.zeros(240, dtype=np.int16))
+    s.send_pcm16(np.zeros(2399, dtype=np.int16))  # 99.96 ms: the server would refuse
+    with pytest.raises(LocalProtocolError, match="100 ms"):
+        s.commit()
+    s.send_pcm16(np.zeros(1, dtype=np.int16))
     s.commit()
     assert [type(e) for e in s.events_to_send()] == [
         InputAudioBufferCommitEvent,
         ResponseCreateEvent,
     ]
-    s.send_pcm16(np.zeros(240, dtype=np.int16))
+    s.send_pcm16(np.zeros(2400, dtype=np.int16))
     s.commit(respond=False)
     assert [type(e) for e in s.events_to_send()] == [InputAudioBufferCommitEvent]
     s.clear_input()
