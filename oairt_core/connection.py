@@ -111,6 +111,7 @@ _SENDABLE_CLOSE_CODES = frozenset({1000, 1001, 1002, 1003, 1007, 1008, 1009, 101
 
 _TOKEN = re.compile(r"^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$")
 _BAD_HEADER_CHARS = re.compile(r"[\x00-\x08\x0a-\x1f\x7f]")
+_BAD_URL_CHARS = re.compile(r"[\x00-\x20\x7f]")
 _BAD_CALL_ID_CHARS = re.compile(r"[\x00-\x20\x7f/?#%\\&=+]")
 
 # Headers the handshake itself sets; a user may not override them.
@@ -390,6 +391,12 @@ class RealtimeConnection:
     # -- URL ---------------------------------------------------------------------------
 
     def _parse_base_url(self, base_url: str) -> None:
+        # urlsplit would silently drop CR/LF/TAB; refuse anything but printable ASCII
+        # instead (percent-encode it, or punycode a host).
+        if not base_url.isascii() or _BAD_URL_CHARS.search(base_url):
+            raise LocalProtocolError(
+                "base_url must be printable ASCII without spaces (percent-encode the rest)"
+            )
         try:
             parts = urlsplit(base_url)
             port = parts.port

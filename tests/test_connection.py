@@ -134,8 +134,8 @@ def client_frames(server: WSConnection, data: bytes) -> list[Any]:
         ),
         ({"model": "m", "base_url": "ws://[::1]:9000/v1"}, "ws://[::1]:9000/v1/realtime?model=m"),
         (
-            {"model": "m", "base_url": "https://gw.example/ü v1\r\nX: y"},
-            "wss://gw.example/%C3%BC%20v1X:%20y/realtime?model=m",  # urlsplit drops CR/LF
+            {"model": "m", "base_url": "https://gw.example/a%20b/<v1>"},
+            "wss://gw.example/a%20b/%3Cv1%3E/realtime?model=m",
         ),
     ],
 )
@@ -187,6 +187,10 @@ def test_host_port_secure_and_host_header() -> None:
         {"model": "m", "base_url": "wss://x/v1#frag"},
         {"model": "m", "base_url": "wss://x:99999/v1"},
         {"model": "m", "base_url": "wss://x/v1?model=y"},
+        {"model": "m", "base_url": "wss://x/v1\r\nX-Evil: 1"},
+        {"model": "m", "base_url": "wss://x/v 1"},
+        {"model": "m", "base_url": "wss://x/v1\x00"},
+        {"model": "m", "base_url": "wss://x/v1\u00e9"},
         {"model": "m", "subprotocols": ["openai-beta.realtime-v1"]},
         {"model": "m", "max_message_size": 0},
     ],
