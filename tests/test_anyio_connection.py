@@ -495,3 +495,13 @@ async def test_write_timeout_aborts_a_stuck_write() -> None:
             with pytest.raises(ConnectionClosedError):
                 await c.next_event()
         stop.set()
+
+
+async def test_start_connection_raises_handshake_error_from_start() -> None:
+    async def handler(conn: ServerConn) -> None:
+        await conn.reject(403, {"error": {"message": "no access", "type": "permission_error"}})
+
+    async with serve(handler) as server, anyio.create_task_group() as tg:
+        with pytest.raises(HandshakeError) as info:
+            await oairt_anyio.start_connection(tg, api_key=KEY, model="m", base_url=server.url)
+    assert info.value.status_code == 403 and info.value.error_type == "permission_error"
