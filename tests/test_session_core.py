@@ -802,3 +802,64 @@ def test_memory_stays_bounded_over_a_long_session() -> None:
         s.tools_to_cancel()
     sizes = [len(s._audio), len(s._played), len(s._dropped), len(s._responses), len(s._calls)]
     assert max(sizes) <= 64, sizes
+
+
+# ---------------------------------------------------------------- properties
+
+_op = st.one_of(
+    st.tuples(st.just("created"), st.integers(0, 3)),
+    st.tuples(st.just("audio"), st.integers(0, 3), st.integers(1, 300)),
+    st.tuples(st.just("done"), st.integers(0, 3), st.sampled_from(["completed", "cancelled"])),
+    st.tuples(st.just("speech"), st.integers(0, 0)),
+    st.tuples(st.just("call"), st.integers(0, 3), st.integers(0, 5)),
+    st.tuples(st.just("finish"), st.integers(0, 5)),
+    st.tuples(st.just("barge"), st.integers(0, 0)),
+    st.tuples(st.just("played"), st.integers(0, 3), st.integers(0, 5000)),
+)
+
+
+@settings(max_examples=150, deadline=None)
+@given(ops=st.lists(_op, max_size=40), auto=st.booleans())
+def test_random_event_sequences_keep_the_invariants(ops: list[tuple[Any, ...]], auto: bool) -> None:
+    s = tools_session(auto_barge_in=auto)
+    in_progress: set[str] = set()
+    received_ms: dict[str, float] = {}
+    now = 0.0
+    for op in ops:
+        now += 0.05
+        kind = op[0]
+        if kind == "created":
+            rid = f"r{op[1]}"
+            s.handle_event(created(rid), now)
+            in_progress.add(rid)
+        elif kind == "audio":
+            rid, item = f"r{op[1]}", f"a{op[1]}"
+            s.handle_event(audio_delta(rid, item, op[2]), now)
+            received_ms[item] = received_ms.get(item, 0.0) + op[2]
+        elif kind == "done":
+            rid = f"r{op[1]}"
+            s.handle_event(done(rid, op[2], "turn_detected" if op[2] == "cancelled" else None), now)
+            in_progress.discard(rid)
+        elif kind == "speech":
+            s.handle_event(
+                srv("input_audio_buffer.speech_started", audio_start_ms=0, item_id="u"), now
+            )
+        elif kind == "call":
+            s.handle_event(args_done(f"r{op[1]}", f"c{op[2]}", "add", '{"a":1,"b":2}'), now)
+        elif kind == "finish":
+            s.tool_finished(f"c{op[1]}", 3)
+        elif kind == "barge":
+            s.barge_in(now)
+        else:
+            s.mark_played(f"a{op[1]}", op[2])
+        s.voice_events()
+        s.tool_runs()
+        for e in s.events_to_send():
+            if isinstance(e, ResponseCancelEvent):
+                # Only what the session saw in progress is cancelled.
+                assert e.response_id in in_progress
+            elif isinstance(e, ConversationItemTruncateEvent):
+                assert 0 <= e.audio_end_ms <= received_ms.get(e.item_id, 0.0)
+            elif isinstance(e, ResponseCreateEvent):
+                # Automatic follow-ups never overlap a response the session knows about.
+                assert not in_progress
