@@ -27,7 +27,7 @@ from __future__ import annotations
 import dataclasses
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, Literal, TypeAlias
+from typing import TYPE_CHECKING, Any, Literal, TypeAlias, TypeVar
 
 import msgspec
 
@@ -190,6 +190,8 @@ def mcp_tool(
     }
     return McpTool(**{k: v for k, v in kw.items() if v is not None})
 
+
+_B = TypeVar("_B", bound="RealtimeBuilder")
 
 ToolSpec: TypeAlias = TypedTool[Any, Any] | FunctionTool | McpTool
 
@@ -431,46 +433,46 @@ class RealtimeBuilder:
                 self._kw[f.name] = getattr(config, f.name)
             self._tools = list(config.tools)
 
-    def _set(self, **kw: Any) -> RealtimeBuilder:
+    def _set(self: _B, **kw: Any) -> _B:
         self._kw.update(kw)
         return self
 
-    def api_key(self, key: str | Secret) -> RealtimeBuilder:
+    def api_key(self: _B, key: str | Secret) -> _B:
         return self._set(api_key=Secret(key))
 
-    def model(self, model: str) -> RealtimeBuilder:
+    def model(self: _B, model: str) -> _B:
         return self._set(model=model)
 
-    def voice_session(self) -> RealtimeBuilder:
+    def voice_session(self: _B) -> _B:
         """A speech-to-speech session (audio output)."""
         return self._set(kind="realtime", output_modality="audio")
 
-    def text_session(self) -> RealtimeBuilder:
+    def text_session(self: _B) -> _B:
         """A realtime session that answers in text."""
         return self._set(kind="realtime", output_modality="text")
 
-    def transcription_session(self) -> RealtimeBuilder:
+    def transcription_session(self: _B) -> _B:
         """A transcription-only session (no model replies)."""
         return self._set(kind="transcription")
 
-    def voice(self, voice: str) -> RealtimeBuilder:
+    def voice(self: _B, voice: str) -> _B:
         return self._set(voice=voice)
 
-    def instructions(self, text: str) -> RealtimeBuilder:
+    def instructions(self: _B, text: str) -> _B:
         return self._set(instructions=text)
 
-    def output_text(self) -> RealtimeBuilder:
+    def output_text(self: _B) -> _B:
         return self._set(output_modality="text")
 
-    def output_audio(self) -> RealtimeBuilder:
+    def output_audio(self: _B) -> _B:
         return self._set(output_modality="audio")
 
-    def vad_server_default(self) -> RealtimeBuilder:
+    def vad_server_default(self: _B) -> _B:
         """Server VAD with the server's default parameters."""
         return self._set(turn_detection=server_vad())
 
     def vad_server(
-        self,
+        self: _B,
         *,
         threshold: float | None = None,
         prefix_padding_ms: int | None = None,
@@ -478,7 +480,7 @@ class RealtimeBuilder:
         idle_timeout_ms: int | None = None,
         create_response: bool | None = None,
         interrupt_response: bool | None = None,
-    ) -> RealtimeBuilder:
+    ) -> _B:
         return self._set(
             turn_detection=server_vad(
                 threshold=threshold,
@@ -491,47 +493,47 @@ class RealtimeBuilder:
         )
 
     def vad_semantic(
-        self,
+        self: _B,
         eagerness: Literal["low", "medium", "high", "auto"] | None = None,
         *,
         create_response: bool | None = None,
         interrupt_response: bool | None = None,
-    ) -> RealtimeBuilder:
+    ) -> _B:
         return self._set(
             turn_detection=semantic_vad(
                 eagerness, create_response=create_response, interrupt_response=interrupt_response
             )
         )
 
-    def no_vad(self) -> RealtimeBuilder:
+    def no_vad(self: _B) -> _B:
         """Push-to-talk: no turn detection; the app calls ``commit()``."""
         return self._set(turn_detection=None)
 
     push_to_talk = no_vad
 
     def transcription(
-        self, model: str, *, language: str | None = None, prompt: str | None = None
-    ) -> RealtimeBuilder:
+        self: _B, model: str, *, language: str | None = None, prompt: str | None = None
+    ) -> _B:
         return self._set(
             transcription=model, transcription_language=language, transcription_prompt=prompt
         )
 
-    def noise_reduction(self, kind: Literal["near_field", "far_field"] | None) -> RealtimeBuilder:
+    def noise_reduction(self: _B, kind: Literal["near_field", "far_field"] | None) -> _B:
         return self._set(noise_reduction=kind)
 
-    def input_format(self, fmt: str) -> RealtimeBuilder:
+    def input_format(self: _B, fmt: str) -> _B:
         return self._set(input_format=fmt)
 
-    def output_format(self, fmt: str) -> RealtimeBuilder:
+    def output_format(self: _B, fmt: str) -> _B:
         return self._set(output_format=fmt)
 
-    def speed(self, speed: float) -> RealtimeBuilder:
+    def speed(self: _B, speed: float) -> _B:
         return self._set(speed=speed)
 
-    def max_output_tokens(self, n: int | Literal["inf"]) -> RealtimeBuilder:
+    def max_output_tokens(self: _B, n: int | Literal["inf"]) -> _B:
         return self._set(max_output_tokens=n)
 
-    def tool(self, fn: ToolSpec | Callable[..., Any]) -> RealtimeBuilder:
+    def tool(self: _B, fn: ToolSpec | Callable[..., Any]) -> _B:
         """Add a typed tool (a plain function is turned into one), a FunctionTool or an McpTool."""
         if isinstance(fn, (TypedTool, FunctionTool, McpTool)):
             self._tools.append(fn)
@@ -539,32 +541,32 @@ class RealtimeBuilder:
             self._tools.append(_make_tool(fn))
         return self
 
-    def tool_desc(self, name: str, description: str, fn: Callable[..., Any]) -> RealtimeBuilder:
+    def tool_desc(self: _B, name: str, description: str, fn: Callable[..., Any]) -> _B:
         """The seed's ``tool_desc(name, description, fn)``."""
         self._tools.append(_make_tool(fn, name=name, description=description))
         return self
 
-    def mcp(self, server_label: str, **kw: Any) -> RealtimeBuilder:
+    def mcp(self: _B, server_label: str, **kw: Any) -> _B:
         """Add an MCP server (see :func:`mcp_tool` for the keywords)."""
         self._tools.append(mcp_tool(server_label, **kw))
         return self
 
-    def mcp_approval(self, callback: ApprovalCallback) -> RealtimeBuilder:
+    def mcp_approval(self: _B, callback: ApprovalCallback) -> _B:
         return self._set(mcp_approval=callback)
 
-    def tool_choice(self, choice: Any) -> RealtimeBuilder:
+    def tool_choice(self: _B, choice: Any) -> _B:
         return self._set(tool_choice=choice)
 
-    def tracing(self, tracing: Any = "auto") -> RealtimeBuilder:
+    def tracing(self: _B, tracing: Any = "auto") -> _B:
         return self._set(tracing=tracing)
 
-    def truncation(self, truncation: Any) -> RealtimeBuilder:
+    def truncation(self: _B, truncation: Any) -> _B:
         return self._set(truncation=truncation)
 
-    def auto_barge_in(self, on: bool) -> RealtimeBuilder:
+    def auto_barge_in(self: _B, on: bool) -> _B:
         return self._set(auto_barge_in=on)
 
-    def auto_tool_response(self, on: bool) -> RealtimeBuilder:
+    def auto_tool_response(self: _B, on: bool) -> _B:
         return self._set(auto_tool_response=on)
 
     def build(self) -> VoiceConfig:

@@ -29,13 +29,14 @@ from __future__ import annotations
 import inspect
 import os
 from collections.abc import AsyncIterable, AsyncIterator, Callable
-from contextlib import asynccontextmanager
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from typing import Any
 
 import numpy.typing as npt
 import trio
 
-from oairt_core.config import Realtime, RealtimeBuilder, VoiceConfig
+from oairt_core.config import RealtimeBuilder as _CoreBuilder
+from oairt_core.config import VoiceConfig
 from oairt_core.errors import OairtError
 from oairt_core.models import ConversationItem, ResponseCreateParams
 from oairt_core.protocols import AsyncRealtimeConnection
@@ -51,7 +52,7 @@ from oairt_core.voice_events import (
     VoiceEvent,
 )
 
-__all__ = ["Realtime", "RealtimeSession", "connect_voice"]
+__all__ = ["Realtime", "RealtimeBuilder", "RealtimeSession", "connect_voice"]
 
 _GONE = (trio.ClosedResourceError, trio.BrokenResourceError)
 
@@ -308,7 +309,7 @@ class RealtimeSession:
 
 @asynccontextmanager
 async def connect_voice(
-    config: VoiceConfig | RealtimeBuilder | None = None,
+    config: VoiceConfig | _CoreBuilder | None = None,
     *,
     base_url: str | None = None,
     ssl: Any = None,
@@ -350,9 +351,9 @@ async def connect_voice(
 
 
 def _resolve_config(
-    config: VoiceConfig | RealtimeBuilder | None, options: dict[str, Any]
+    config: VoiceConfig | _CoreBuilder | None, options: dict[str, Any]
 ) -> VoiceConfig:
-    if isinstance(config, RealtimeBuilder):
+    if isinstance(config, _CoreBuilder):
         config = config.build()
     cfg = (config or VoiceConfig()).replace(**options) if options else (config or VoiceConfig())
     cfg.to_session_config()  # invalid combinations fail before connecting
@@ -375,3 +376,25 @@ def _connect_kwargs(
     if ssl is not None:
         kwargs["ssl"] = ssl
     return kwargs
+
+
+class RealtimeBuilder(_CoreBuilder):
+    """The seed's builder, ending in :meth:`connect_ws`.
+
+    >>> session_cm = (Realtime.builder().api_key("sk-test-123456789").voice_session()
+    ...               .voice("alloy").vad_server_default().connect_ws())
+    >>> hasattr(session_cm, "__aenter__")
+    True
+    """
+
+    def connect_ws(self, **kwargs: Any) -> AbstractAsyncContextManager[RealtimeSession]:
+        """``async with builder.connect_ws() as session``: see :func:`connect_voice`."""
+        return connect_voice(self, **kwargs)
+
+
+class Realtime:
+    """``Realtime.builder()...connect_ws()``, as in the seed SDK."""
+
+    @staticmethod
+    def builder() -> RealtimeBuilder:
+        return RealtimeBuilder()

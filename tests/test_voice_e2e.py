@@ -652,3 +652,26 @@ async def test_sideband_barge_in_clears_the_output_buffer(
     assert "conversation.item.truncate" not in types
     assert conn_of(server).query.get("call_id") == call_id
     assert "model" not in received(server, "session.update")[0]["session"]
+
+
+async def test_seed_style_builder_connect_ws(
+    connect: Connect, fake: tuple[FakeServer, Script]
+) -> None:
+    import sys
+
+    server, script = fake
+    script.say("Seed style.")
+    realtime = sys.modules[connect.__module__].Realtime
+    async with (
+        realtime.builder()
+        .api_key(KEY)
+        .model("gpt-realtime")
+        .voice_session()
+        .voice("alloy")
+        .push_to_talk()
+        .connect_ws(base_url=server.url) as session
+    ):
+        await session.send_text("hi")
+        tx = await session.next_transcript()
+    assert tx is not None and tx.text == "Seed style."
+    assert conn_of(server).session["audio"]["output"]["voice"] == "alloy"

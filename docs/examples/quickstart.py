@@ -9,14 +9,15 @@ from __future__ import annotations
 import anyio
 import numpy as np
 
-from oairt_anyio.voice import connect_voice
+from oairt_anyio.voice import Realtime
 from oairt_core import audio
-from oairt_core.session import AudioDelta, Realtime, ResponseDone, TranscriptDone
+from oairt_core.session import AudioDelta, ResponseDone, TranscriptDone
 from oairt_core.testing import Script
 
 
 async def main(base_url: str | None, api_key: str) -> list[str]:
-    config = (
+    said: list[str] = []
+    async with (
         Realtime.builder()
         .api_key(api_key)
         .model("gpt-realtime")
@@ -25,10 +26,8 @@ async def main(base_url: str | None, api_key: str) -> list[str]:
         .vad_server_default()
         .transcription("gpt-4o-transcribe")
         .auto_barge_in(True)
-        .build()
-    )
-    said: list[str] = []
-    async with connect_voice(config, base_url=base_url) as session:
+        .connect_ws(base_url=base_url) as session
+    ):
         # The "microphone": half a second of speech-like sound, then silence, so VAD
         # ends the user's turn and the model answers.
         mic = np.concatenate([audio.synth_speech(600), audio.silence(800)])
