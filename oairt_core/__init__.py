@@ -16,6 +16,7 @@ from . import (
     errors,
     events,
     models,
+    protocols,
     redact,
     rest,
     session,
@@ -29,6 +30,7 @@ from .connection import *  # noqa: F403
 from .errors import *  # noqa: F403
 from .events import *  # noqa: F403
 from .models import *  # noqa: F403
+from .protocols import *  # noqa: F403
 from .redact import *  # noqa: F403
 from .rest import *  # noqa: F403
 from .session import *  # noqa: F403
@@ -46,6 +48,7 @@ __all__ += codec.__all__
 __all__ += validation.__all__
 __all__ += redact.__all__
 __all__ += connection.__all__
+__all__ += protocols.__all__
 __all__ += session.__all__
 __all__ += audio.__all__
 __all__ += tools.__all__
