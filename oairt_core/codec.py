@@ -11,7 +11,7 @@ whatever the bytes.
 >>> ev
 InputAudioBufferClearedEvent(event_id='e1')
 >>> decode_server_event(b'{"type":"brand.new","x":1}')
-UnknownServerEvent(type='brand.new', raw=b'{"type":"brand.new","x":1}')
+UnknownServerEvent(type='brand.new', raw='{"type":"brand.new","x":1}')
 >>> encode_client_event(InputAudioBufferCommitEvent())
 b'{"type":"input_audio_buffer.commit"}'
 """

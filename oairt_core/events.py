@@ -31,7 +31,9 @@ from .models import (
     TranscriptionError,
     TranscriptionLanguage,
     TranscriptionUsage,
+    _compact_repr,
 )
+from .redact import redact_text
 
 __all__ = [
     "CLIENT_EVENT_TYPES",
@@ -180,6 +182,8 @@ class InputAudioBufferAppendEvent(
     """Append audio (raw bytes in the input format; base64 on the wire). No reply."""
 
     audio: bytes
+
+    __repr__ = _compact_repr
 
 
 class InputAudioBufferClearEvent(
@@ -397,6 +401,8 @@ class ResponseOutputAudioDeltaEvent(
     output_index: Int64
     content_index: Int64
     delta: bytes
+
+    __repr__ = _compact_repr
 
 
 class ResponseOutputAudioDoneEvent(
@@ -698,10 +704,16 @@ class UnknownServerEvent(Struct, frozen=True, kw_only=True):
     """A server event whose ``type`` this library does not know; ``raw`` is its JSON.
 
     Decoding never fails on a new event type: it lands here so the session goes on.
+    The repr shows at most 200 bytes of ``raw``, with anything credential-like redacted.
     """
 
     type: str
     raw: bytes
+
+    def __repr__(self) -> str:
+        head = redact_text(self.raw[:200].decode("utf-8", "replace"))
+        more = f" ... <{len(self.raw)} bytes>" if len(self.raw) > 200 else ""
+        return f"UnknownServerEvent(type={redact_text(self.type)!r}, raw={head!r}{more})"
 
 
 KnownServerEvent: TypeAlias = (

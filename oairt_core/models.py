@@ -128,6 +128,32 @@ __all__ = [
 Int64: TypeAlias = Annotated[int, Meta(ge=-(2**63), le=2**63 - 1)]
 
 
+_NO_DEFAULT = object()
+_REPR_BYTES_MAX = 32
+
+
+def _compact_repr(obj: Struct) -> str:
+    """A repr that shows long audio as ``<N bytes>`` and leaves out unsent fields.
+
+    Audio-bearing events are logged a lot; 20 ms of audio would otherwise fill a line.
+    """
+    fields = obj.__struct_fields__
+    defaults = obj.__struct_defaults__
+    first_default = len(fields) - len(defaults)
+    parts = []
+    for i, name in enumerate(fields):
+        value = getattr(obj, name)
+        default = defaults[i - first_default] if i >= first_default else _NO_DEFAULT
+        if value is UNSET or (default is not _NO_DEFAULT and value == default):
+            continue
+        if isinstance(value, (bytes, bytearray)) and len(value) > _REPR_BYTES_MAX:
+            shown = f"<{len(value)} bytes>"
+        else:
+            shown = repr(value)
+        parts.append(f"{name}={shown}")
+    return f"{type(obj).__name__}({', '.join(parts)})"
+
+
 class _Shared(Struct, frozen=True, kw_only=True, repr_omit_defaults=True):
     """Base of models the client sends: UNSET fields are omitted on encode."""
 
@@ -451,6 +477,8 @@ class InputAudioContent(_Shared, frozen=True, kw_only=True, tag_field="type", ta
     audio: bytes | None | UnsetType = UNSET
     transcript: str | None | UnsetType = UNSET
 
+    __repr__ = _compact_repr
+
 
 class InputImageContent(_Shared, frozen=True, kw_only=True, tag_field="type", tag="input_image"):
     """An image as a data URL."""
@@ -470,6 +498,8 @@ class OutputAudioContent(_Shared, frozen=True, kw_only=True, tag_field="type", t
 
     audio: bytes | None | UnsetType = UNSET
     transcript: str | None | UnsetType = UNSET
+
+    __repr__ = _compact_repr
 
 
 class TextContent(OutputTextContent, frozen=True, kw_only=True, tag="text"):
@@ -855,3 +885,5 @@ class ResponseContentPart(_Received, frozen=True, kw_only=True):
     text: str | None = None
     audio: bytes | None = None
     transcript: str | None = None
+
+    __repr__ = _compact_repr

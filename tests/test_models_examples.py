@@ -511,3 +511,29 @@ def test_events_are_frozen() -> None:
 def test_events_are_keyword_only() -> None:
     with pytest.raises(TypeError):
         ev.ConversationItemDeleteEvent("item_1")  # type: ignore[call-arg]
+
+
+def test_audio_reprs_stay_short() -> None:
+    delta = SERVER_EXAMPLES[15]
+    assert isinstance(delta, ev.ResponseOutputAudioDeltaEvent)
+    assert repr(delta) == (
+        "ResponseOutputAudioDeltaEvent(event_id='s16', response_id='resp_1', item_id='item_a1', "
+        "output_index=0, content_index=0, delta=<1024 bytes>)"
+    )
+    assert repr(ev.InputAudioBufferAppendEvent(audio=AUDIO)) == (
+        "InputAudioBufferAppendEvent(audio=<1024 bytes>)"
+    )
+    assert repr(ev.InputAudioBufferAppendEvent(audio=b"ab", event_id="e")) == (
+        "InputAudioBufferAppendEvent(event_id='e', audio=b'ab')"
+    )
+    assert "<1024 bytes>" in repr(USER_MSG)
+    assert repr(m.ResponseContentPart(type="audio", transcript="")) == (
+        "ResponseContentPart(type='audio', transcript='')"
+    )
+
+
+def test_unknown_event_repr_is_short_and_redacted() -> None:
+    event = ev.UnknownServerEvent(type="x", raw=b'{"k":"sk-abcdefghijklmnop"' + b" " * 500 + b"}")
+    text = repr(event)
+    assert "sk-abcdefghijklmnop" not in text
+    assert "<527 bytes>" in text and len(text) < 300
