@@ -113,6 +113,13 @@ def read_recording(path: str) -> Iterator[TimelineEntry]:
                         break
             if event is None and isinstance(record.get("type"), str):
                 event = record
+            if "oairt_recording" in record:
+                meta = record.get("meta") or {}
+                text = (
+                    ", ".join(f"{k}={v}" for k, v in meta.items()) if isinstance(meta, dict) else ""
+                )
+                yield TimelineEntry(lineno, None, "note", "recording", None, text)
+                continue
             t: float | None = None
             for key in _TIME_KEYS:
                 v = record.get(key)
@@ -120,8 +127,13 @@ def read_recording(path: str) -> Iterator[TimelineEntry]:
                     t = float(v)
                     break
             who = _who(record, event)
-            etype = str(event.get("type", "?")) if event else str(record.get("kind", "note"))
-            note = "" if event else str(record.get("note") or record.get("msg") or record)
+            if event is not None:
+                etype, note = str(event.get("type", "?")), ""
+            elif isinstance(record.get("raw"), str):
+                etype, note = "(not JSON)", repr(record["raw"][:60])
+            else:
+                etype = str(record.get("kind", "note"))
+                note = str(record.get("note") or record.get("msg") or record)
             yield TimelineEntry(lineno, t, who, etype, event, note)
 
 
@@ -132,7 +144,8 @@ def summarise_event(event: dict[str, Any]) -> str:
     for key in ("delta", "audio"):
         v = event.get(key)
         if isinstance(v, str) and etype.endswith(("audio.delta", "append")):
-            parts.append(f"{len(v) * 3 // 4} bytes of audio")
+            # Recordings may blank audio payloads to keep files small.
+            parts.append(f"{len(v) * 3 // 4} bytes of audio" if v else "audio (not recorded)")
         elif isinstance(v, str):
             parts.append(repr(v if len(v) <= 60 else v[:57] + "..."))
     for key in ("transcript", "text", "arguments", "name", "call_id", "audio_end_ms"):

@@ -70,6 +70,13 @@ class Output:
         self._out.write(redact_text(line) + "\n")
         self._out.flush()
 
+    def stream(self, text: str, *, end: bool = False) -> None:
+        """Text that arrives piece by piece (a reply being streamed); text mode only."""
+        if self.json_mode:
+            return
+        self._out.write(redact_text(text) + ("\n" if end else ""))
+        self._out.flush()
+
     def status(self, text: str) -> None:
         """Progress for a human watching (stderr; silent with ``--quiet``)."""
         if self.quiet:

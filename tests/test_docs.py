@@ -71,11 +71,8 @@ def fake_server_url() -> Iterator[str | None]:
         return
     with start_blocking_portal() as portal:
         cm = run_fake_server(api_keys={"sk-test"})
-        server = portal.call(cm.__aenter__)
-        try:
+        with portal.wrap_async_context_manager(cm) as server:
             yield str(server.url)
-        finally:
-            portal.call(cm.__aexit__, None, None, None)
 
 
 @pytest.mark.parametrize("page", PAGES_WITH_CODE, ids=lambda p: p.name)
