@@ -1051,3 +1051,64 @@ def test_malformed_websocket_handshake_is_a_400() -> None:
     )
     assert server.data_to_send().startswith(b"HTTP/1.1 400 ")
     assert server.closed
+
+
+# ------------------------------------------------------------------ calls, formats, delays
+
+
+def test_sideband_session_comes_from_the_accepted_call() -> None:
+    rest = FakeRestApi({"sk-test"})
+    call_id, _webhook_headers, _body = rest.simulate_incoming_sip_call()
+    svc = FakeRealtimeService(api_keys={"sk-test"}, rest=rest, script=Script(say("Hello caller")))
+    assert MemoryClient(svc, target=f"/v1/realtime?call_id={call_id}").rejected_status == 404
+    status, _, _ = rest.handle(
+        "POST",
+        f"/v1/realtime/calls/{call_id}/accept",
+        [(b"authorization", b"Bearer sk-test"), (b"content-type", b"application/json")],
+        json.dumps({"type": "realtime", "instructions": "Answer the phone."}).encode(),
+    )
+    assert status == 200
+    c = MemoryClient(svc, target=f"/v1/realtime?call_id={call_id}")
+    assert c.accepted
+    assert c.events()[0]["session"]["instructions"] == "Answer the phone."
+    c.send({"type": "response.create"})
+    t = types(c.events())
+    # Audio goes to the call's media, not over the sideband socket.
+    assert "response.output_audio.delta" not in t
+    assert "output_audio_buffer.started" in t and t[-1] == "output_audio_buffer.stopped"
+    c.server.send_dtmf("5", 1750000000)
+    c.advance(0.0)
+    dtmf = c.events()[0]
+    assert dtmf == {
+        "type": "input_audio_buffer.dtmf_event_received",
+        "event": "5",
+        "received_at": 1750000000,
+    }
+
+
+def test_g711_output_audio() -> None:
+    c = MemoryClient(FakeRealtimeService(script=Script(say("abc", duration_ms=600))))
+    manual(c, audio={"output": {"format": {"type": "audio/pcmu"}}})
+    c.send({"type": "response.create"})
+    ev = c.events()
+    audio = b"".join(
+        base64.b64decode(e["delta"]) for e in ev if e["type"] == "response.output_audio.delta"
+    )
+    assert len(audio) == 600 * 8  # 8 kHz, one byte per sample
+    assert ev[0]["response"]["audio"]["output"]["format"] == {"type": "audio/pcmu"}
+
+
+def test_reply_delay_in_realtime_pacing() -> None:
+    script = Script()
+    script.reply(say("late", duration_ms=200), delay_ms=700)
+    c = MemoryClient(FakeRealtimeService(script=script, pacing="realtime"), now=0.0)
+    manual(c)
+    c.send({"type": "response.create"})
+    assert types(c.events()) == ["response.created", "rate_limits.updated"]
+    assert c.server.next_deadline() == pytest.approx(0.7)
+    c.advance(0.69)
+    assert c.events() == []
+    c.advance(0.7)
+    assert "response.output_item.added" in types(c.events())
+    c.run_until_idle()
+    assert types(c.events())[-1] == "response.done"

@@ -12,6 +12,7 @@ import pytest
 from oairt_core.audio import silence, synth_speech
 from oairt_core.testing import (
     FakeRealtimeService,
+    FakeRestApi,
     MemoryClient,
     Script,
     call_function,
@@ -131,6 +132,67 @@ def full_session() -> list[dict[str, Any]]:
     c.send({"type": "response.cancel"})  # error: nothing active
     events += c.events()
     assert [v.code for v in svc.violations] == ["input_audio_buffer_commit_empty"]
+    # A SIP sideband connection: output_audio_buffer.* and DTMF events.
+    rest = FakeRestApi({"sk-test"})
+    call_id, _, _ = rest.simulate_incoming_sip_call()
+    rest.handle(
+        "POST",
+        f"/v1/realtime/calls/{call_id}/accept",
+        [(b"authorization", b"Bearer sk-test"), (b"content-type", b"application/json")],
+        b'{"type": "realtime"}',
+    )
+    side = MemoryClient(
+        FakeRealtimeService(rest=rest, script=Script(say("Hi caller"), say("again"))),
+        target=f"/v1/realtime?call_id={call_id}",
+    )
+    side.send({"type": "response.create"})
+    side.send({"type": "output_audio_buffer.clear"})
+    side.server.send_dtmf("7", 1750000000)
+    side.advance(0.0)
+    events += side.events()
+    # Item truncate/delete, a failed MCP listing and the idle timeout.
+    more = MemoryClient(
+        FakeRealtimeService(
+            script=Script(say("Long enough", duration_ms=800), mcp_list_tools("x", failed=True))
+        )
+    )
+    more.send(
+        {
+            "type": "session.update",
+            "session": {
+                "type": "realtime",
+                "audio": {
+                    "input": {"turn_detection": {"type": "server_vad", "idle_timeout_ms": 1000}}
+                },
+            },
+        }
+    )
+    more.send({"type": "response.create"})
+    got = more.events()
+    item_id = next(e for e in got if e["type"] == "response.output_item.done")["item"]["id"]
+    more.send(
+        {
+            "type": "conversation.item.truncate",
+            "item_id": item_id,
+            "content_index": 0,
+            "audio_end_ms": 300,
+        }
+    )
+    more.send({"type": "conversation.item.delete", "item_id": item_id})
+    more.advance(5.0)  # idle timeout -> timeout_triggered + a response (the failed MCP listing)
+    diarize = MemoryClient(target="/v1/realtime?intent=transcription")
+    diarize.send(
+        {
+            "type": "session.update",
+            "session": {
+                "type": "transcription",
+                "audio": {"input": {"transcription": {"model": "gpt-4o-transcribe-diarize"}}},
+            },
+        }
+    )
+    append_all(diarize, speech_turn())
+    events += diarize.events()
+    events += got + more.events()
     return events
 
 
@@ -178,6 +240,16 @@ def test_every_emitted_event_validates_in_sdk_union() -> None:
         "response.mcp_call.failed",
         "error",
         "input_audio_buffer.cleared",
+        "output_audio_buffer.started",
+        "output_audio_buffer.stopped",
+        "output_audio_buffer.cleared",
+        "input_audio_buffer.dtmf_event_received",
+        "conversation.item.retrieved",
+        "conversation.item.truncated",
+        "conversation.item.deleted",
+        "mcp_list_tools.failed",
+        "input_audio_buffer.timeout_triggered",
+        "conversation.item.input_audio_transcription.segment",
     }
     assert expected <= types, expected - types
 
@@ -277,3 +349,13 @@ async def test_official_sdk_completes_a_voice_turn(anyio_backend: str) -> None:
     assert not server.violations
     sent = json.dumps(server.connections[0].received_events)
     assert "session.update" in sent
+
+
+def test_every_emitted_event_decodes_with_oairt_codec() -> None:
+    from oairt_core.codec import decode_server_event
+    from oairt_core.events import UnknownServerEvent
+
+    for e in full_session():
+        ev = decode_server_event(json.dumps(e))
+        assert not isinstance(ev, UnknownServerEvent), e["type"]
+        assert type(ev).__struct_config__.tag == e["type"]

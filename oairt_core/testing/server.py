@@ -532,6 +532,17 @@ class FakeRealtimeServer:
         """Stop (or resume) sending; queued bytes are kept."""
         self.stalled = stalled
 
+    def send_dtmf(self, digit: str, received_at: int) -> None:
+        """SIP only: a keypad press, ``input_audio_buffer.dtmf_event_received`` (the one server
+        event without an ``event_id``)."""
+        ev: dict[str, Any] = {
+            "type": "input_audio_buffer.dtmf_event_received",
+            "event": digit,
+            "received_at": received_at,
+        }
+        self.send_raw(json.dumps(ev, separators=(",", ":")))
+        self.sent_events.append(ev)
+
     def send_raw(self, text: str) -> None:
         """Send an arbitrary text frame (for malformed-frame tests)."""
         ws = self._ws
@@ -859,6 +870,11 @@ class FakeRealtimeServer:
             self.session = default_session(model or "gpt-realtime", sid, expires)
             secret_session = getattr(self.service.rest, "client_secret_session", None)
             bound = secret_session(self._token) if secret_session is not None else None
+            if self.sideband:
+                # A sideband connection controls the session the call was accepted with.
+                calls = getattr(self.service.rest, "calls", None)
+                call = calls.get(self.query.get("call_id")) if isinstance(calls, dict) else None
+                bound = getattr(call, "session", None)
             if isinstance(bound, dict):
                 # An ek_ client secret carries the session config it was minted with.
                 _merge_session(
@@ -1196,6 +1212,20 @@ class FakeRealtimeServer:
                     "item_id": item_id,
                     "content_index": 0,
                     "delta": text[i : i + step],
+                }
+            )
+        if str(cfg.get("model", "")).endswith("diarize") if isinstance(cfg, dict) else False:
+            # Diarization models also report who spoke when (one speaker here).
+            self._emit(
+                {
+                    "type": "conversation.item.input_audio_transcription.segment",
+                    "id": self._new_id("seg"),
+                    "item_id": item_id,
+                    "content_index": 0,
+                    "text": text,
+                    "speaker": "A",
+                    "start": 0.0,
+                    "end": round(ms / 1000.0, 3),
                 }
             )
         for it in self.conversation:
