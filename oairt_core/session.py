@@ -665,7 +665,8 @@ class VoiceSession:
             item = None  # the server cancelled another response than the one playing
         if item is not None and not item.truncated:
             heard = self.heard_ms(item.item_id, now)
-            still_coming = item.response_id == resp_id
+            # More audio may still come for a response we are cancelling now.
+            still_coming = item.response_id == resp_id and server_cancelled is None
             if still_coming or heard < item.received_ms:
                 item.truncated = True
                 item_id, content_index = item.item_id, item.content_index
@@ -679,8 +680,10 @@ class VoiceSession:
                             audio_end_ms=audio_end,
                         )
                     )
-        if self.sideband and (cancelled or self._sideband_playing or item_id is not None):
+        clear = cancelled or self._sideband_playing or item_id is not None
+        if self.sideband and server_cancelled is None and clear:
             # WebRTC/SIP: the server plays the audio; clear its buffer (after the cancel).
+            # (When the server cancels on its own it clears the buffer itself.)
             self._outbox.append(OutputAudioBufferClearEvent())
             self._sideband_playing = False
         elif not cancelled and item_id is None:

@@ -863,3 +863,20 @@ def test_random_event_sequences_keep_the_invariants(ops: list[tuple[Any, ...]], 
             elif isinstance(e, ResponseCreateEvent):
                 # Automatic follow-ups never overlap a response the session knows about.
                 assert not in_progress
+
+
+def test_server_cancel_after_everything_was_heard_needs_no_truncate() -> None:
+    s = fresh(auto_barge_in=False)
+    playing(s, ms=300)
+    s.mark_played("a1", 300)
+    evs = s.handle_event(done("r1", "cancelled", "turn_detected"), 1.0)
+    assert [type(e) for e in evs] == [ResponseDone]
+    assert sent(s) == []
+
+
+def test_sideband_server_cancel_sends_nothing() -> None:
+    s = VoiceSession(VoiceConfig(), sideband=True)
+    s.handle_event(created("r1"), 0.0)
+    s.handle_event(srv("output_audio_buffer.started", response_id="r1"), 0.0)
+    s.handle_event(done("r1", "cancelled", "turn_detected"), 1.0)
+    assert s.events_to_send() == []
