@@ -133,9 +133,10 @@ class RealtimeSession:
     ) -> None:
         """Send microphone audio: int16 or float32 numpy array, or PCM16 bytes."""
         events = self.core.send_pcm16(samples, sample_rate=sample_rate)
-        async with self._lock:
-            for event in events:
-                await self._conn.send(event)
+        # Not under the session lock: a long upload must not delay the reader (and an
+        # automatic barge-in); each append is still one whole frame.
+        for event in events:
+            await self._conn.send(event)
 
     async def stream_audio_pcm16(
         self,
