@@ -102,6 +102,8 @@ __all__ = [
 ]
 
 
+# gc=False: events are acyclic trees of immutable data, so the garbage collector never
+# needs to track them; that saves time on the audio hot path (50 events a second).
 class _ClientEventBase(
     Struct, frozen=True, kw_only=True, tag_field="type", repr_omit_defaults=True, gc=False
 ):
