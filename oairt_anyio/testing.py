@@ -161,6 +161,7 @@ def _service(
     rest: RestHandler | None,
     faults: Faults | None,
     record: Path | None,
+    history: bool = True,
 ) -> FakeRealtimeService:
     if rest is None:
         if api_keys is None:
@@ -175,6 +176,7 @@ def _service(
         rest=rest,
         faults=faults,
         recorder_factory=factory,
+        history=history,
     )
 
 
@@ -190,15 +192,25 @@ async def run_fake_server(
     faults: Faults | None = None,
     record: str | os.PathLike[str] | None = None,
     service: FakeRealtimeService | None = None,
+    history: bool = True,
 ) -> AsyncIterator[FakeServer]:
     """Serve the fake Realtime API (WebSocket and REST) on ``host:port`` for the block.
 
     ``api_keys=None`` accepts any key. ``rest`` defaults to a ``FakeRestApi`` with the same
-    keys. ``record`` writes each connection's frames to a JSONL file when it ends.
+    keys. ``record`` writes each connection's frames to a JSONL file when it ends
+    (``name-2.jsonl``, ... for later connections). ``history=False`` stops keeping every
+    event in ``connection.sent_events``/``received_events``. ``service`` replaces all the
+    other settings with a prepared :class:`FakeRealtimeService`.
     """
     rec_path = Path(record) if record is not None else None
     svc = service or _service(
-        script=script, api_keys=api_keys, pacing=pacing, rest=rest, faults=faults, record=rec_path
+        script=script,
+        api_keys=api_keys,
+        pacing=pacing,
+        rest=rest,
+        faults=faults,
+        record=rec_path,
+        history=history,
     )
     keys = list(api_keys or ["sk-test"])
     key = keys[0].reveal() if isinstance(keys[0], Secret) else str(keys[0])
@@ -233,7 +245,9 @@ def run_fake_server_cli(port: int, *, record: str | None = None, host: str = "12
     """``oairt fake-server``: print ``listening on ws://127.0.0.1:N/v1`` and serve until ^C."""
 
     async def main() -> None:
-        async with run_fake_server(host=host, port=port, api_keys=None, record=record) as server:
+        async with run_fake_server(
+            host=host, port=port, api_keys=None, record=record, history=False
+        ) as server:
             print(f"listening on {server.url}", flush=True)
             await anyio.sleep_forever()
 

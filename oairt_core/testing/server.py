@@ -265,7 +265,10 @@ class FakeRealtimeService:
         models: Iterable[str] | None = None,
         recorder_factory: Callable[[], Any] | None = None,
         base_path: str = "/v1",
+        history: bool = True,
     ) -> None:
+        # Keep sent_events/received_events per connection (off for long-running servers).
+        self.history = history
         self.api_keys: list[Secret] | None = (
             None if api_keys is None else [Secret(k) for k in api_keys]
         )
@@ -399,7 +402,10 @@ class FakeRealtimeServer:
     """
 
     def __init__(self, service: FakeRealtimeService | None = None, **config: Any) -> None:
-        self.service = service if service is not None else FakeRealtimeService(**config)
+        if service is None:
+            service = FakeRealtimeService(**config)
+            service.connections.append(self)
+        self.service = service
         self.index = self.service._next_index()
         self.phase = Phase.HTTP
         self.closed = False
@@ -541,7 +547,8 @@ class FakeRealtimeServer:
             "received_at": received_at,
         }
         self.send_raw(json.dumps(ev, separators=(",", ":")))
-        self.sent_events.append(ev)
+        if self.service.history:
+            self.sent_events.append(ev)
 
     def send_raw(self, text: str) -> None:
         """Send an arbitrary text frame (for malformed-frame tests)."""
@@ -808,7 +815,8 @@ class FakeRealtimeServer:
             # Keep event_id first on the wire, like the real server.
             event = {"type": event["type"], "event_id": event["event_id"], **event}
         text = json.dumps(event, separators=(",", ":"))
-        self.sent_events.append(event)
+        if self.service.history:
+            self.sent_events.append(event)
         self._out += self._ws.send(wse.TextMessage(data=text))
         if self.recorder is not None:
             self.recorder.record("server", text, self._now)
@@ -822,7 +830,7 @@ class FakeRealtimeServer:
             parsed = json.loads(text)
         except ValueError:
             parsed = None
-        if isinstance(parsed, dict):
+        if isinstance(parsed, dict) and self.service.history:
             self.sent_events.append(parsed)
         self._out += self._ws.send(wse.TextMessage(data=text))
         if self.recorder is not None:
@@ -912,7 +920,8 @@ class FakeRealtimeServer:
         if not isinstance(event, dict):
             self._client_error(_ApiError("Expected an object.", code="invalid_event"), None, None)
             return
-        self.received_events.append(event)
+        if self.service.history:
+            self.received_events.append(event)
         event_id = event.get("event_id") if isinstance(event.get("event_id"), str) else None
         etype = event.get("type") if isinstance(event.get("type"), str) else None
         problems = check_client_event(event)
@@ -1854,6 +1863,9 @@ class FakeRealtimeServer:
         resp.status_details = {"type": "cancelled", "reason": reason}
         self._close_item(resp, "incomplete")
         self._finish(resp, "cancelled")
+        if reason == "turn_detected" and self.sideband and resp.sent_audio:
+            # On WebRTC/SIP the server also drops the audio not yet played.
+            self._emit({"type": "output_audio_buffer.cleared", "response_id": resp.id})
 
     def _stop_responses(self) -> None:
         for r in self._responses:
