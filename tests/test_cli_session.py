@@ -160,7 +160,8 @@ def test_fake_server_command_and_replay(tmp_path: Path) -> None:
         chat = oairt("chat", "--base-url", url, "--api-key", KEY, stdin=f"my key is {KEY}-abcdef\n")
         assert chat.returncode == 0, chat.stderr
     finally:
-        proc.send_signal(signal.SIGINT)
+        # SIGTERM stops it cleanly too: the recording is written on the way out.
+        proc.send_signal(signal.SIGTERM)
         assert proc.wait(timeout=10) == 0
     deadline = time.monotonic() + 5
     while not record.exists() and time.monotonic() < deadline:  # written as the session ends
