@@ -154,7 +154,10 @@ async def _demo(args: argparse.Namespace, out: Output, live: bool, question: byt
             raise CliError("--live needs an API key: set OPENAI_API_KEY or pass --api-key")
         url = resolve_base_url(args)
         out.status(f"talking to the real API at {url} (model {args.model})")
-        await _exchange(args, out, url, key.reveal(), question, started, live=True)
+        try:
+            await _exchange(args, out, url, key.reveal(), question, started, live=True)
+        except TimeoutError:
+            raise CliError(f"the exchange did not finish within {TIME_LIMIT_S:.0f} s") from None
         return 0
     from oairt_anyio.testing import run_fake_server
 
@@ -163,7 +166,10 @@ async def _demo(args: argparse.Namespace, out: Output, live: bool, question: byt
         script=_fake_script(), api_keys={"sk-test"}, pacing="realtime"
     ) as server:
         out.event("server", f"fake Realtime server listening on {server.url}", url=server.url)
-        await _exchange(args, out, server.url, "sk-test", question, started, live=False)
+        try:
+            await _exchange(args, out, server.url, "sk-test", question, started, live=False)
+        except TimeoutError:
+            raise CliError(f"the exchange did not finish within {TIME_LIMIT_S:.0f} s") from None
     return 0
 
 
@@ -358,6 +364,20 @@ async def _exchange(
                     state["responses"] += 1
                     out.status(f"{elapsed()} response {event.status}")
                     if state["interrupted"] is not None and event.status == "completed":
+                        done.set()
+                        break
+                    if (
+                        live
+                        and event.status == "completed"
+                        and len(state["audio_items"]) >= 2
+                        and not barge.is_set()
+                    ):
+                        # A real model may answer more briefly than the barge-in point.
+                        out.event(
+                            "note",
+                            f"{elapsed()} the reply ended before the barge-in point: "
+                            "no barge-in this time",
+                        )
                         done.set()
                         break
                 elif isinstance(event, Error):
