@@ -46,7 +46,6 @@ from oairt_core.redact import Secret
 from oairt_core.session import ApprovalJob, ResponseBuilder, ToolRun, VoiceSession
 from oairt_core.voice_events import (
     AudioDelta,
-    Error,
     InputTranscriptDone,
     Interrupted,
     McpApprovalRequest,
@@ -234,6 +233,13 @@ class RealtimeSession:
             # Delivered by a task: the caller may be the one reading the buffer.
             self._tg.start_soon(self._deliver, events)
 
+    async def _locked(self, fn: Callable[..., Any], *args: Any, **kw: Any) -> None:
+        """Like ``_call`` for the session's own tasks: deliver here, with backpressure."""
+        async with self._lock:
+            fn(*args, **kw)
+            events = await self._after()
+        await self._deliver(events)
+
     async def _after(self) -> list[VoiceEvent]:
         """Send what the core produced, hand work to the task group (lock held)."""
         # Shielded: a cancelled caller must not leave drained events unsent.
@@ -273,10 +279,7 @@ class RealtimeSession:
                 error = exc
         self._tool_scopes.pop(run.call_id, None)
         if not scope.cancel_called:
-            async with self._lock:
-                self.core.tool_finished(run.call_id, result, error=error)
-                events = await self._after()
-            await self._deliver(events)
+            await self._locked(self.core.tool_finished, run.call_id, result, error=error)
 
     async def _run_approval(self, job: ApprovalJob) -> None:
         try:
@@ -285,13 +288,9 @@ class RealtimeSession:
                 answer = await answer
             approve, reason = answer if isinstance(answer, tuple) else (bool(answer), None)
         except Exception as exc:
-            err = Error(message=f"MCP approval callback failed: {exc!r}", exception=exc)
-            await self._deliver([err])
+            await self._locked(self.core.approval_failed, job.request, exc)
             return
-        async with self._lock:
-            (self.core.approve if approve else self.core.deny)(job.request, reason)
-            events = await self._after()
-        await self._deliver(events)
+        await self._locked(self.core.approve if approve else self.core.deny, job.request, reason)
 
     async def _reader(self) -> None:
         try:
@@ -301,7 +300,7 @@ class RealtimeSession:
                 except OairtError as exc:
                     closed = self._conn.closed
                     if not (closed is not None and closed.normal):
-                        await self._deliver([Error(message=str(exc), exception=exc)])
+                        await self._locked(self.core.connection_lost, exc)
                     return
                 async with self._lock:
                     self.core.receive_event(event, anyio.current_time())

@@ -110,6 +110,7 @@ from .models import (
     ResponseAudioOutput,
     ResponseCreateParams,
 )
+from .redact import redact_text
 from .tools import (
     ToolRegistry,
     TypedTool,
@@ -606,6 +607,17 @@ class VoiceSession:
             self._finish_call(call, error_output(f"tool {call.name!r} failed: {exc}"), True)
             return
         self._finish_call(call, text, is_error=False)
+
+    def approval_failed(self, request: McpApprovalRequest, error: BaseException) -> None:
+        """The approval callback raised: deny (fail closed) and report an ``Error``."""
+        self._emit(
+            Error(message=redact_text(f"MCP approval callback failed: {error!r}"), exception=error)
+        )
+        self.deny(request, reason="the approval check failed")
+
+    def connection_lost(self, error: BaseException) -> None:
+        """The connection ended abnormally: report it as an ``Error`` event."""
+        self._emit(Error(message=redact_text(str(error)), exception=error))
 
     def approve(self, request: McpApprovalRequest | str, reason: str | None = None) -> None:
         """Approve an MCP tool call (``mcp_approval_response`` with ``approve: true``)."""

@@ -880,3 +880,16 @@ def test_sideband_server_cancel_sends_nothing() -> None:
     s.handle_event(srv("output_audio_buffer.started", response_id="r1"), 0.0)
     s.handle_event(done("r1", "cancelled", "turn_detected"), 1.0)
     assert s.events_to_send() == []
+
+
+def test_failing_approval_callback_denies_and_reports() -> None:
+    s = fresh()
+    s.handle_event(created("r1"), 0)
+    (req,) = s.handle_event(approval_item_event(), 0)
+    assert isinstance(req, McpApprovalRequest)
+    s.approval_failed(req, RuntimeError("token sk-live-abcdefghijklmnop leaked"))
+    (err,) = s.voice_events()
+    assert isinstance(err, Error) and "sk-live" not in err.message
+    (ev,) = s.events_to_send()
+    item = ev.item  # type: ignore[union-attr]
+    assert isinstance(item, McpApprovalResponseItem) and item.approve is False

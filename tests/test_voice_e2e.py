@@ -675,3 +675,33 @@ async def test_seed_style_builder_connect_ws(
         tx = await session.next_transcript()
     assert tx is not None and tx.text == "Seed style."
     assert conn_of(server).session["audio"]["output"]["voice"] == "alloy"
+
+
+async def test_failing_approval_callback_fails_closed(
+    connect: Connect, fake: tuple[FakeServer, Script]
+) -> None:
+    server, script = fake
+    script.reply(mcp_approval_request("weather", "get_forecast", "{}", output="x"))
+    script.say("I could not check the weather.")
+
+    def broken(request: McpApprovalRequest) -> bool:
+        raise RuntimeError("policy service down")
+
+    cfg = (
+        builder()
+        .push_to_talk()
+        .mcp("weather", server_url="https://mcp.example.com", require_approval="always")
+        .mcp_approval(broken)
+        .build()
+    )
+    async with connect(cfg, base_url=server.url) as session:
+        await session.send_text("weather?")
+        events = await collect_until(session, lambda e: isinstance(e, TranscriptDone))
+    errors = [e for e in events if isinstance(e, Error)]
+    assert len(errors) == 1 and "policy service down" in errors[0].message
+    (answer,) = [
+        e["item"]
+        for e in received(server, "conversation.item.create")
+        if e["item"]["type"] == "mcp_approval_response"
+    ]
+    assert answer["approve"] is False
