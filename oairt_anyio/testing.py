@@ -17,6 +17,7 @@ import os
 import socket
 import struct
 import sys
+import time
 from collections.abc import AsyncIterator, Iterable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
@@ -177,6 +178,7 @@ def _service(
         faults=faults,
         recorder_factory=factory,
         history=history,
+        clock=time.time,
     )
 
 

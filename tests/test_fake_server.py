@@ -1112,3 +1112,12 @@ def test_reply_delay_in_realtime_pacing() -> None:
     assert "response.output_item.added" in types(c.events())
     c.run_until_idle()
     assert types(c.events())[-1] == "response.done"
+
+
+def test_tracing_cannot_change_once_enabled_and_expires_at() -> None:
+    c = MemoryClient(FakeRealtimeService(clock=lambda: 1_800_000_000.0))
+    assert c.events()[0]["session"]["expires_at"] == 1_800_000_000 + 3600
+    c.send({"type": "session.update", "session": {"type": "realtime", "tracing": "auto"}})
+    assert c.events()[0]["session"]["tracing"] == "auto"
+    c.send({"type": "session.update", "session": {"type": "realtime", "tracing": None}})
+    assert c.events()[0]["error"]["param"] == "session.tracing"

@@ -50,15 +50,13 @@ async def test_voice_turn_with_oairt_adapter() -> None:
         .astype("<i2")
         .tobytes()
     )
-    rec = Recorder()
+    rec = Recorder(clock=anyio.current_time)
     async with run_fake_server(script=Script(say("Hello from loopback."))) as server:
         async with oairt_anyio.connect(
             api_key=server.api_key,
             model="gpt-realtime",
             base_url=server.url,
-            on_message=lambda d, text: rec.record(
-                "client" if d == "client" else "server", text, anyio.current_time()
-            ),
+            on_message=rec.on_message,
         ) as conn:
             for i in range(0, len(audio), 4800):
                 await conn.send(InputAudioBufferAppendEvent(audio=audio[i : i + 4800]))

@@ -204,3 +204,13 @@ async def test_runner_records_to_a_file(tmp_path: Path) -> None:
     assert (
         rec.types("server")[0] == "session.created" and rec.types("server")[-1] == "response.done"
     )
+
+
+def test_on_message_hook_needs_a_clock() -> None:
+    with pytest.raises(ValueError):
+        Recorder().on_message("client", "{}")
+    times = iter([5.0, 5.5])
+    r = Recorder(clock=lambda: next(times))
+    r.on_message("client", '{"type":"response.create"}')
+    r.on_message("server", '{"type":"response.created"}')
+    assert [(f.t, f.dir) for f in r.frames] == [(0.0, "client"), (0.5, "server")]

@@ -23,6 +23,7 @@ import base64
 import binascii
 import json
 import os
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Literal
 
@@ -103,11 +104,22 @@ class Recorder:
         meta: dict[str, Any] | None = None,
         keep_audio: bool = True,
         start: float | None = None,
+        clock: Callable[[], float] | None = None,
     ) -> None:
         self.meta = _redact(dict(meta or {}))
         self.keep_audio = keep_audio
         self._start = start
+        self._clock = clock
         self.frames: list[RecordedFrame] = []
+
+    def on_message(self, direction: str, text: str) -> None:
+        """Adapter hook, e.g. ``oairt_anyio.connect(on_message=Recorder(clock=...).on_message)``.
+
+        Needs the ``clock`` given at construction (the adapter's monotonic clock).
+        """
+        if self._clock is None:
+            raise ValueError("Recorder.on_message needs Recorder(clock=...)")
+        self.record("client" if direction == "client" else "server", text, self._clock())
 
     def record(self, direction: Direction, raw: str | bytes, now: float) -> None:
         """Add one frame as sent or received at time ``now`` (seconds, any epoch)."""

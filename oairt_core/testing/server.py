@@ -246,6 +246,10 @@ def default_transcription_session(session_id: str, expires_at: int) -> dict[str,
 # --------------------------------------------------------------------------- service
 
 
+def _fixed_clock() -> float:
+    return 1_750_000_000.0
+
+
 class FakeRealtimeService:
     """Configuration and state shared by every connection of one fake server.
 
@@ -266,7 +270,11 @@ class FakeRealtimeService:
         recorder_factory: Callable[[], Any] | None = None,
         base_path: str = "/v1",
         history: bool = True,
+        clock: Callable[[], float] | None = None,
     ) -> None:
+        # Wall-clock time (epoch seconds) for expires_at fields only; the state machine's
+        # own timing always comes from the `now` the adapter passes in.
+        self.clock: Callable[[], float] = clock or getattr(rest, "clock", None) or _fixed_clock
         # Keep sent_events/received_events per connection (off for long-running servers).
         self.history = history
         self.api_keys: list[Secret] | None = (
@@ -869,7 +877,7 @@ class FakeRealtimeServer:
         if isinstance(self.service.script, ReplayScript):
             self._replay = self.service.script.start(self)
             return
-        expires = int(SESSION_TTL_S)
+        expires = int(self.service.clock()) + SESSION_TTL_S
         sid = self._new_id("sess")
         if self.query.get("intent") == "transcription":
             self.session = default_transcription_session(sid, expires)
@@ -991,6 +999,13 @@ class FakeRealtimeServer:
                 "Cannot update a conversation's voice if assistant audio is present.",
                 code="cannot_update_voice",
                 param="session.audio.output.voice",
+            )
+        tracing = self.session.get("tracing")
+        if "tracing" in upd and tracing is not None and upd["tracing"] != tracing:
+            raise _ApiError(
+                "Tracing cannot be modified once it is enabled.",
+                code="invalid_value",
+                param="session.tracing",
             )
         old_tools = {
             t.get("server_label") for t in self.session.get("tools") or [] if t.get("type") == "mcp"
