@@ -6,5 +6,16 @@ True
 """
 
 from .connection import AnyioConnection, connect, serve_connection, start_connection
+from .rest import RealtimeRestClient
+from .voice import Realtime, RealtimeSession, connect_voice
 
-__all__: list[str] = ["AnyioConnection", "connect", "serve_connection", "start_connection"]
+__all__: list[str] = [
+    "AnyioConnection",
+    "Realtime",
+    "RealtimeRestClient",
+    "RealtimeSession",
+    "connect",
+    "connect_voice",
+    "serve_connection",
+    "start_connection",
+]

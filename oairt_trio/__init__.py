@@ -6,5 +6,15 @@ True
 """
 
 from .connection import TrioConnection, connect_realtime, open_realtime
+from .rest import RealtimeRestClient
+from .voice import Realtime, RealtimeSession, connect_voice
 
-__all__: list[str] = ["TrioConnection", "connect_realtime", "open_realtime"]
+__all__: list[str] = [
+    "Realtime",
+    "RealtimeRestClient",
+    "RealtimeSession",
+    "TrioConnection",
+    "connect_realtime",
+    "connect_voice",
+    "open_realtime",
+]
