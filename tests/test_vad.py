@@ -279,3 +279,26 @@ def test_speech_resets_idle_timeout() -> None:
     append(c, pcm_bytes(turn(("speech", 300), seed=4)))
     assert c.events()[0]["type"] == "input_audio_buffer.speech_started"
     assert c.server.next_deadline() is None
+
+
+def test_one_big_append_with_two_turns_commits_each_turn_exactly() -> None:
+    c = MemoryClient()
+    c.events()
+    session(c, turn_detection={"type": "server_vad", "create_response": False})
+    audio = turn(
+        ("silence", 300), ("speech", 600), ("silence", 400), ("speech", 600), ("silence", 500)
+    )
+    append(c, pcm_bytes(audio), chunk=len(audio) * 2)  # a single append
+    ev = c.events()
+    started = [e["audio_start_ms"] for e in ev if e["type"] == "input_audio_buffer.speech_started"]
+    stopped = [e["audio_end_ms"] for e in ev if e["type"] == "input_audio_buffer.speech_stopped"]
+    assert len(started) == len(stopped) == 2
+    assert abs(stopped[0] - 1100) <= 2 * FRAME_MS and abs(stopped[1] - 2100) <= 2 * FRAME_MS
+    assert started[1] == stopped[0]  # padding never reaches into the committed turn
+    lengths = []
+    for e in ev:
+        if e["type"] == "input_audio_buffer.committed":
+            c.send({"type": "conversation.item.retrieve", "item_id": e["item_id"]})
+            part = c.events()[0]["item"]["content"][0]
+            lengths.append(len(base64.b64decode(part["audio"])) // 48)
+    assert lengths == [stopped[0], stopped[1] - stopped[0]]

@@ -447,7 +447,6 @@ class FakeRealtimeServer:
         self._timeline_ms = 0.0
         self._vad = EnergyVad()
         self._vad_item: str | None = None
-        self._vad_speech_start = 0
         self._responses: list[_Response] = []
         self._audio_started = False
         self._approvals: dict[str, McpApprovalRequest] = {}
@@ -457,6 +456,8 @@ class FakeRealtimeServer:
         self._last_user_text = ""
         self._replay: Any = None
         self._closing_deadline: float | None = None
+        self._last_response_id: str | None = None
+        self._token = ""
 
     # ------------------------------------------------------------------ adapter API
 
@@ -1097,7 +1098,6 @@ class FakeRealtimeServer:
             if isinstance(ev, SpeechStarted):
                 self._idle_deadline = None
                 self._vad_item = self._new_id("item")
-                self._vad_speech_start = ev.audio_start_ms
                 self._emit(
                     {
                         "type": "input_audio_buffer.speech_started",
@@ -1118,7 +1118,7 @@ class FakeRealtimeServer:
                         "item_id": item_id,
                     }
                 )
-                self._commit(item_id, vad=True)
+                self._commit(item_id, upto_ms=ev.audio_end_ms)
                 if (
                     td.get("create_response", True)
                     and self.session.get("type") == "realtime"
@@ -1136,8 +1136,7 @@ class FakeRealtimeServer:
                 param=None,
             )
         self._commit(
-            self._vad_item if self._vad.in_speech and self._vad_item else self._new_id("item"),
-            vad=False,
+            self._vad_item if self._vad.in_speech and self._vad_item else self._new_id("item")
         )
 
     def _on_input_audio_buffer_clear(self, event: dict[str, Any]) -> None:
@@ -1159,15 +1158,20 @@ class FakeRealtimeServer:
             self._cancel(r, "client_cancelled")
         self._emit({"type": "output_audio_buffer.cleared", "response_id": rid})
 
-    _last_response_id: str | None = None
-    _token: str = ""
-
-    def _commit(self, item_id: str, *, vad: bool) -> None:
-        audio = bytes(self._buffer)
+    def _commit(self, item_id: str, *, upto_ms: float | None = None) -> None:
+        """Commit the buffer (VAD: only the audio up to ``upto_ms``; the rest stays)."""
         fmt = self._input_format()
-        self._buffer.clear()
-        self._buffer_start_ms = self._timeline_ms
-        self._vad.reset(floor_ms=int(self._timeline_ms))
+        cut = len(self._buffer)
+        if upto_ms is not None:
+            bpm = _audio.bytes_per_ms(fmt)
+            cut = int(round((upto_ms - self._buffer_start_ms) * bpm))
+            cut = min(len(self._buffer), max(0, cut - cut % (2 if fmt == "audio/pcm" else 1)))
+        audio = bytes(self._buffer[:cut])
+        del self._buffer[:cut]
+        self._buffer_start_ms = (
+            self._timeline_ms if upto_ms is None else self._buffer_start_ms + _audio.ms_of(cut, fmt)
+        )
+        self._vad.reset(floor_ms=int(self._buffer_start_ms))
         self._vad_item = None
         prev = self._last_item_id()
         item: dict[str, Any] = {
@@ -1926,7 +1930,7 @@ class FakeRealtimeServer:
                 "item_id": item_id,
             }
         )
-        self._commit(item_id, vad=True)
+        self._commit(item_id)
         self._start_response({}, None)
 
 

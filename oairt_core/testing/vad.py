@@ -8,10 +8,11 @@ threshold. ``threshold`` (0..1, as in ``server_vad``) maps linearly onto dBFS::
 so the default 0.5 ignores a quiet room (below -40 dBFS) and hears normal speech (around
 -30 to -15 dBFS). Speech starts after two consecutive speech frames (20 ms, so a click does not
 count); ``audio_start_ms`` is the first speech frame minus ``prefix_padding_ms``, never before
-``floor_ms`` (the start of the uncommitted buffer). Speech stops once ``silence_duration_ms``
-of non-speech has followed; as on the real server, ``audio_end_ms`` is the end of the audio
-consumed at that point, so it *includes* the silence duration. Times are milliseconds on the
-session's input audio timeline (all audio ever appended).
+``floor_ms`` (the start of the uncommitted buffer, which moves to the end of each turn).
+Speech stops once ``silence_duration_ms`` of non-speech has followed; as on the real server,
+``audio_end_ms`` is the end of the audio consumed at that point, so it *includes* the silence
+duration. Times are milliseconds on the session's input audio timeline (all audio ever
+appended).
 
 >>> import numpy as np
 >>> vad = EnergyVad(threshold=0.5, prefix_padding_ms=300, silence_duration_ms=200)
@@ -142,5 +143,7 @@ class EnergyVad:
                 if self._run * FRAME_MS >= self.silence_duration_ms:
                     self.in_speech = False
                     self._run = 0
+                    # The server commits the turn here, so the next padding stops at it.
+                    self.floor_ms = self.position_ms
                     events.append(SpeechStopped(audio_end_ms=self.position_ms))
         return events
