@@ -378,7 +378,8 @@ class _Response:
     audio_ms: float = 0.0
     text_tokens: int = 0
     audio_tokens: int = 0
-    input_tokens: int = 0
+    input_text_tokens: int = 0
+    input_audio_tokens: int = 0
     sent_audio: bool = False
     status: str = "in_progress"
     status_details: dict[str, Any] | None = None
@@ -1464,7 +1465,7 @@ class FakeRealtimeServer:
             max_tokens=None if mt in (None, "inf") else int(mt),
             metadata=params.get("metadata"),
         )
-        resp.input_tokens = self._input_token_estimate(params)
+        resp.input_text_tokens, resp.input_audio_tokens = self._input_token_estimate(params)
         script = self.service.script
         reply = script.next_reply() if isinstance(script, Script) else None
         if reply is None:
@@ -1494,14 +1495,15 @@ class FakeRealtimeServer:
         self._last_response_id = resp.id
         self._step(resp, self._now)
 
-    def _input_token_estimate(self, params: dict[str, Any]) -> int:
+    def _input_token_estimate(self, params: dict[str, Any]) -> tuple[int, int]:
         chars = len(str(self.session.get("instructions") or ""))
         audio_ms = 0.0
         for it in self.conversation:
             for part in it.data.get("content") or []:
                 chars += len(str(part.get("text") or part.get("transcript") or ""))
             audio_ms += sum(_audio.ms_of(len(a), it.audio_format) for a in it.audio.values())
-        return chars // 4 + int(audio_ms / 100)
+        # Rough but stable: 4 characters per text token, 10 audio tokens per second.
+        return chars // 4, int(audio_ms / 100)
 
     def _run_response(
         self,
@@ -1846,13 +1848,14 @@ class FakeRealtimeServer:
         header["output"] = copy.deepcopy(resp.output)
         header["conversation_id"] = self._conversation_id() if resp.conversation != "none" else None
         out_tokens = resp.text_tokens + resp.audio_tokens
+        in_tokens = resp.input_text_tokens + resp.input_audio_tokens
         header["usage"] = {
-            "total_tokens": resp.input_tokens + out_tokens,
-            "input_tokens": resp.input_tokens,
+            "total_tokens": in_tokens + out_tokens,
+            "input_tokens": in_tokens,
             "output_tokens": out_tokens,
             "input_token_details": {
-                "text_tokens": resp.input_tokens,
-                "audio_tokens": 0,
+                "text_tokens": resp.input_text_tokens,
+                "audio_tokens": resp.input_audio_tokens,
                 "image_tokens": 0,
                 "cached_tokens": 0,
                 "cached_tokens_details": {"text_tokens": 0, "audio_tokens": 0, "image_tokens": 0},
