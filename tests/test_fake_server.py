@@ -391,7 +391,7 @@ def test_voice_cannot_change_after_audio_and_model_and_type_cannot_change() -> N
     c.send(
         {
             "type": "session.update",
-            "session": {"type": "realtime", "audio": {"output": {"voice": "marin"}}},
+            "session": {"type": "realtime", "audio": {"output": {"voice": "alloy"}}},
         }
     )
     assert types(c.events()) == ["session.updated"]

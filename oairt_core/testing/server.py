@@ -212,7 +212,7 @@ def default_session(model: str, session_id: str, expires_at: int) -> dict[str, A
             },
             "output": {
                 "format": {"type": "audio/pcm", "rate": 24000},
-                "voice": "marin",
+                "voice": "alloy",
                 "speed": 1.0,
             },
         },
@@ -1458,7 +1458,7 @@ class FakeRealtimeServer:
             modalities=list(
                 params.get("output_modalities") or s.get("output_modalities") or ["audio"]
             ),
-            voice=p_out.get("voice", out.get("voice", "marin")),
+            voice=p_out.get("voice", out.get("voice", "alloy")),
             out_format=dict(
                 p_out.get("format") or out.get("format") or {"type": "audio/pcm", "rate": 24000}
             ),
