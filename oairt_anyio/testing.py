@@ -18,9 +18,9 @@ import socket
 import struct
 import sys
 import time
-from collections.abc import AsyncIterator, Iterable
+from collections.abc import AsyncIterator, Callable, Iterable
 from contextlib import asynccontextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -52,6 +52,20 @@ __all__ = [
 _READ_SIZE = 65536
 
 
+class _Changes:
+    """Wakes waiters whenever any connection moved (bytes in, bytes out, time passed)."""
+
+    def __init__(self) -> None:
+        self._event = anyio.Event()
+
+    def notify(self) -> None:
+        self._event.set()
+        self._event = anyio.Event()
+
+    async def wait(self) -> None:
+        await self._event.wait()
+
+
 @dataclass
 class FakeServer:
     """A running fake server: where it listens and what it saw."""
@@ -60,6 +74,40 @@ class FakeServer:
     host: str
     port: int
     api_key: str
+    changes: _Changes = field(default_factory=_Changes, repr=False)
+
+    async def wait_for(self, predicate: Callable[[], bool], timeout: float = 10.0) -> None:
+        """Wait until ``predicate()`` is true; it is re-checked whenever a connection moves.
+
+        Raises ``TimeoutError`` after ``timeout`` seconds (a safety net, not a timing).
+        """
+        with anyio.fail_after(timeout):
+            while not predicate():
+                await self.changes.wait()
+
+    async def wait_for_client_event(self, type: str, timeout: float = 10.0) -> dict[str, Any]:
+        """The first client event of this ``type`` any connection received (waits for it)."""
+        found: list[dict[str, Any]] = []
+
+        def seen() -> bool:
+            found[:] = [
+                e for c in self.connections for e in c.received_events if e.get("type") == type
+            ]
+            return bool(found)
+
+        await self.wait_for(seen, timeout)
+        return found[0]
+
+    async def wait_for_server_event(self, type: str, timeout: float = 10.0) -> dict[str, Any]:
+        """The first event of this ``type`` the server sent on any connection (waits for it)."""
+        found: list[dict[str, Any]] = []
+
+        def seen() -> bool:
+            found[:] = [e for c in self.connections for e in c.sent_events if e.get("type") == type]
+            return bool(found)
+
+        await self.wait_for(seen, timeout)
+        return found[0]
 
     @property
     def url(self) -> str:
@@ -97,11 +145,14 @@ async def serve_connection(
     server: FakeRealtimeServer,
     *,
     record: Path | None = None,
+    notify: Callable[[], None] | None = None,
 ) -> None:
     """Pump one accepted connection through its state machine until it closes."""
     async with stream:
         try:
             while True:
+                if notify is not None:
+                    notify()
                 out = server.data_to_send()
                 if out:
                     await stream.send(out)
@@ -219,13 +270,20 @@ async def run_fake_server(
     listener = await anyio.create_tcp_listener(local_host=host, local_port=port)
     bound = listener.extra(SocketAttribute.local_port)
 
+    changes = _Changes()
+
     async def handle(stream: anyio.abc.SocketStream) -> None:
-        await serve_connection(stream, svc.new_connection(), record=rec_path)
+        try:
+            await serve_connection(
+                stream, svc.new_connection(), record=rec_path, notify=changes.notify
+            )
+        finally:
+            changes.notify()
 
     async with listener, anyio.create_task_group() as tg:
         tg.start_soon(listener.serve, handle)
         try:
-            yield FakeServer(svc, host, bound, key)
+            yield FakeServer(svc, host, bound, key, changes)
         finally:
             tg.cancel_scope.cancel()
 

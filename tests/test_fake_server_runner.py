@@ -214,3 +214,29 @@ async def test_serve_forever_and_any_key_mode() -> None:
         assert str(
             secret.value.reveal() if hasattr(secret.value, "reveal") else secret.value
         ).startswith("ek_")
+
+
+@pytest.mark.anyio
+async def test_wait_for_events_and_rules() -> None:
+    script = Script().when("weather", say("Sunny all day."))
+    async with run_fake_server(script=script) as server:
+
+        async def app() -> None:
+            async with oairt_anyio.connect(
+                api_key=server.api_key, model="gpt-realtime", base_url=server.url
+            ) as conn:
+                await collect_until(conn, "session.created")
+                await conn.send_raw(
+                    '{"type":"conversation.item.create","item":{"type":"message","role":"user",'
+                    '"content":[{"type":"input_text","text":"How is the weather?"}]}}'
+                )
+                await conn.send(ResponseCreateEvent())
+                await collect_until(conn, "response.done")
+
+        async with anyio.create_task_group() as tg:
+            tg.start_soon(app)
+            created = await server.wait_for_client_event("response.create")
+            done = await server.wait_for_server_event("response.done")
+        assert created == {"type": "response.create"}
+        assert done["response"]["output"][0]["content"][0]["transcript"] == "Sunny all day."
+        await server.wait_for(lambda: all(c.closed for c in server.connections))

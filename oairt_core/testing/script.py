@@ -21,7 +21,7 @@ differ in name.
 from __future__ import annotations
 
 from collections import deque
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Union
 
@@ -207,6 +207,9 @@ class Script:
     """Tools of MCP servers by ``server_label``: when ``session.update`` adds an ``mcp`` tool
     with that label, the server lists them (``mcp_list_tools.*`` events), as the real one does."""
 
+    rules: list[tuple[str | Callable[[str], bool], Reply]] = field(default_factory=list)
+    """Standing rules added with :meth:`when`."""
+
     def __init__(
         self,
         *replies: Reply | Step,
@@ -219,6 +222,7 @@ class Script:
         self.echo = echo
         self.default_transcript = default_transcript
         self.mcp_servers = {k: list(v) for k, v in (mcp_servers or {}).items()}
+        self.rules = []
         for r in replies:
             self.reply(r) if not isinstance(r, Reply) else self.replies.append(r)
 
@@ -260,7 +264,29 @@ class Script:
         self.transcriptions.append(transcription(text, **kw))
         return self
 
-    def next_reply(self) -> Reply | None:
+    def when(self, match: str | Callable[[str], bool], *steps: Step, delay_ms: int = 0) -> Script:
+        """A standing rule: whenever the user's last words match, answer with ``steps``.
+
+        ``match`` is a case-insensitive substring or a predicate on the user's last text
+        (the transcript of committed audio, or the text of the last user message). Rules are
+        checked before the queue, in the order they were added, and are never used up.
+
+        >>> s = Script().when("weather", say("Sunny."))
+        >>> s.next_reply("What's the weather like?").steps[0].text
+        'Sunny.'
+        >>> s.next_reply("hello") is None
+        True
+        """
+        self.rules.append((match, Reply(*steps, delay_ms=delay_ms)))
+        return self
+
+    def next_reply(self, user_text: str = "") -> Reply | None:
+        """The reply for the next response: a matching rule, else the queue's head."""
+        for match, reply in self.rules:
+            if callable(match) and match(user_text):
+                return reply
+            if isinstance(match, str) and match.lower() in user_text.lower():
+                return reply
         return self.replies.popleft() if self.replies else None
 
     def next_transcription(self) -> Transcription | None:

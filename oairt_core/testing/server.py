@@ -1467,7 +1467,7 @@ class FakeRealtimeServer:
         )
         resp.input_text_tokens, resp.input_audio_tokens = self._input_token_estimate(params)
         script = self.service.script
-        reply = script.next_reply() if isinstance(script, Script) else None
+        reply = script.next_reply(self._last_user_text) if isinstance(script, Script) else None
         if reply is None:
             if isinstance(script, Script) and not script.echo:
                 reply = Reply(Say(""))
