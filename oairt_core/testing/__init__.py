@@ -4,6 +4,8 @@
   (one connection's state machine: HTTP/REST routing, WebSocket upgrade, the GA session).
 * :mod:`.script`: :class:`Script` and the reply steps (``say``, ``call_function``, MCP, ``fail``).
 * :mod:`.vad`: the energy-based server VAD.
+* ``check_client_event``: would the real server accept this JSON client event? (strict,
+  generated from the official SDK's models).
 * :mod:`.recording`: :class:`Recorder`, :func:`load_recording`, :class:`ReplayScript`.
 * :mod:`.rest_fake`: the REST endpoints (client secrets, WebRTC/SIP calls).
 * ``oairt_anyio.testing.run_fake_server``: the loopback runner; ``pytest_plugin``: the fixture.
@@ -13,7 +15,8 @@
 Script(replies=1, transcriptions=0)
 """
 
-from . import memory, recording, rest_fake, script, server, vad
+from . import _strict, memory, recording, rest_fake, script, server, vad
+from ._strict import *  # noqa: F403
 from .memory import *  # noqa: F403
 from .recording import *  # noqa: F403
 from .rest_fake import *  # noqa: F403
@@ -28,3 +31,4 @@ __all__ += vad.__all__
 __all__ += recording.__all__
 __all__ += memory.__all__
 __all__ += rest_fake.__all__
+__all__ += _strict.__all__
