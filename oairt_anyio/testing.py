@@ -171,7 +171,10 @@ async def serve_connection(
                 else:
                     server.receive_data(data, anyio.current_time())
                     if data == b"":
+                        # The peer shut its side: send what is left (e.g. a close reply).
                         out = server.data_to_send()
+                        if out:
+                            await stream.send(out)
                         break
             if server.aborted:
                 _linger_zero(stream)
