@@ -203,7 +203,9 @@ def test_every_emitted_event_validates_in_sdk_union() -> None:
         model = ADAPTER.validate_python(e)
         assert model.type == e["type"]
         # No field the SDK does not know (extra="allow" would hide typos).
-        extra = getattr(model, "model_extra", None) or {}
+        extra = dict(getattr(model, "model_extra", None) or {})
+        # The wire's padding on deltas (GA_PROTOCOL.md i and x.1), not declared by the SDK.
+        extra.pop("obfuscation", None)
         assert not extra, (e["type"], extra)
     expected = {
         "session.created",
@@ -262,6 +264,7 @@ def test_nested_objects_have_no_unknown_fields() -> None:
             extra = m.model_extra or {}
             # The session object carries id/object/expires_at on the wire (GA_PROTOCOL x.1).
             allowed = {"id", "object", "expires_at"} if path.endswith("session") else set()
+            allowed.add("obfuscation")
             assert set(extra) <= allowed, (path, extra)
             for name in type(m).model_fields:
                 walk(getattr(m, name), f"{path}.{name}")
@@ -359,3 +362,11 @@ def test_every_emitted_event_decodes_with_oairt_codec() -> None:
         ev = decode_server_event(json.dumps(e))
         assert not isinstance(ev, UnknownServerEvent), e["type"]
         assert type(ev).__struct_config__.tag == e["type"]
+
+
+def test_obfuscation_padding_is_on_by_default_and_can_be_turned_off() -> None:
+    for flag in (True, False):
+        c = MemoryClient(FakeRealtimeService(script=Script(say("Padded words")), obfuscation=flag))
+        c.send({"type": "response.create"})
+        deltas = [e for e in c.events() if e["type"] == "response.output_audio_transcript.delta"]
+        assert deltas and all(("obfuscation" in d) is flag for d in deltas)

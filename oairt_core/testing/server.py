@@ -113,6 +113,14 @@ DEFAULT_INSTRUCTIONS = (
     "playful tone."
 )
 
+_OBFUSCATED = frozenset(
+    {
+        "response.output_audio_transcript.delta",
+        "conversation.item.input_audio_transcription.delta",
+        "response.mcp_call_arguments.delta",
+    }
+)
+
 MAX_APPEND_BYTES = 15 * 1024 * 1024
 MAX_MESSAGE_BYTES = 16 * 1024 * 1024
 MIN_COMMIT_MS = 100.0
@@ -271,7 +279,11 @@ class FakeRealtimeService:
         base_path: str = "/v1",
         history: bool = True,
         clock: Callable[[], float] | None = None,
+        obfuscation: bool = True,
     ) -> None:
+        # Add the wire's "obfuscation" padding to transcript/argument deltas, as the real
+        # server does (off: exactly the SDK-declared fields).
+        self.obfuscation = obfuscation
         # Wall-clock time (epoch seconds) for expires_at fields only; the state machine's
         # own timing always comes from the `now` the adapter passes in.
         self.clock: Callable[[], float] = clock or getattr(rest, "clock", None) or _fixed_clock
@@ -820,6 +832,11 @@ class FakeRealtimeServer:
         """Send one server event now (fault hooks run here)."""
         if self.closed or self._ws is None or self._closing_deadline is not None:
             return
+        if self.service.obfuscation and event["type"] in _OBFUSCATED:
+            # The real server pads some deltas against length side channels; clients must
+            # ignore the extra key (GA_PROTOCOL.md x.1).
+            n = self._ids.get("event", 0) % 7 + 3
+            event["obfuscation"] = "xQ3vT9kLmZ2p"[:n]
         event.setdefault("event_id", self._new_id("event"))
         if "event_id" in event:
             # Keep event_id first on the wire, like the real server.
