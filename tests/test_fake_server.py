@@ -1121,3 +1121,20 @@ def test_tracing_cannot_change_once_enabled_and_expires_at() -> None:
     assert c.events()[0]["session"]["tracing"] == "auto"
     c.send({"type": "session.update", "session": {"type": "realtime", "tracing": None}})
     assert c.events()[0]["error"]["param"] == "session.tracing"
+
+
+@pytest.mark.parametrize(
+    ("model", "usage_type"), [("whisper-1", "duration"), ("gpt-4o-transcribe", "tokens")]
+)
+def test_transcription_usage_and_logprobs(model: str, usage_type: str) -> None:
+    c = MemoryClient(FakeRealtimeService(script=Script().transcribe("two words")))
+    manual(
+        c,
+        audio={"input": {"transcription": {"model": model}}},
+        include=["item.input_audio_transcription.logprobs"],
+    )
+    c.send({"type": "input_audio_buffer.append", "audio": b64(pcm(500))})
+    c.send({"type": "input_audio_buffer.commit"})
+    done = first(c.events(), "conversation.item.input_audio_transcription.completed")
+    assert done["usage"]["type"] == usage_type
+    assert [lp["token"] for lp in done["logprobs"]] == ["two ", "words"]

@@ -70,6 +70,7 @@ def full_session() -> list[dict[str, Any]]:
             "session": {
                 "type": "realtime",
                 "audio": {"input": {"transcription": {"model": "gpt-4o-transcribe"}}},
+                "include": ["item.input_audio_transcription.logprobs"],
                 "tools": [
                     {"type": "function", "name": "get_weather", "parameters": {"type": "object"}},
                 ],

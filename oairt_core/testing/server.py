@@ -1250,16 +1250,19 @@ class FakeRealtimeServer:
             )
             return
         assert text is not None
+        model = str(cfg.get("model") or "") if isinstance(cfg, dict) else ""
+        logprobs = "item.input_audio_transcription.logprobs" in (self.session.get("include") or [])
         step = tr.chunk_chars if tr is not None else 12
         for i in range(0, len(text), step):
-            self._emit(
-                {
-                    "type": "conversation.item.input_audio_transcription.delta",
-                    "item_id": item_id,
-                    "content_index": 0,
-                    "delta": text[i : i + step],
-                }
-            )
+            delta: dict[str, Any] = {
+                "type": "conversation.item.input_audio_transcription.delta",
+                "item_id": item_id,
+                "content_index": 0,
+                "delta": text[i : i + step],
+            }
+            if logprobs:
+                delta["logprobs"] = _logprobs(text[i : i + step])
+            self._emit(delta)
         if str(cfg.get("model", "")).endswith("diarize") if isinstance(cfg, dict) else False:
             # Diarization models also report who spoke when (one speaker here).
             self._emit(
@@ -1277,15 +1280,27 @@ class FakeRealtimeServer:
         for it in self.conversation:
             if it.id == item_id:
                 it.data["content"][0]["transcript"] = text
-        self._emit(
-            {
-                "type": "conversation.item.input_audio_transcription.completed",
-                "item_id": item_id,
-                "content_index": 0,
-                "transcript": text,
-                "usage": {"type": "duration", "seconds": round(ms / 1000.0, 3)},
+        if model.startswith("whisper"):
+            usage: dict[str, Any] = {"type": "duration", "seconds": round(ms / 1000.0, 3)}
+        else:
+            audio_tokens, text_tokens = int(ms / 100), len(text) // 4 + 1
+            usage = {
+                "type": "tokens",
+                "input_tokens": audio_tokens,
+                "output_tokens": text_tokens,
+                "total_tokens": audio_tokens + text_tokens,
+                "input_token_details": {"text_tokens": 0, "audio_tokens": audio_tokens},
             }
-        )
+        completed: dict[str, Any] = {
+            "type": "conversation.item.input_audio_transcription.completed",
+            "item_id": item_id,
+            "content_index": 0,
+            "transcript": text,
+            "usage": usage,
+        }
+        if logprobs:
+            completed["logprobs"] = _logprobs(text)
+        self._emit(completed)
 
     # conversation items ---------------------------------------------------------------
 
@@ -1967,6 +1982,14 @@ def _error_body(
     return json.dumps(
         {"error": {"message": message, "type": type, "param": param, "code": code}}
     ).encode()
+
+
+def _logprobs(text: str) -> list[dict[str, Any]]:
+    """Confident per-word log probabilities (the fake is always sure)."""
+    return [
+        {"token": w, "bytes": list(w.encode("utf-8")), "logprob": -0.01}
+        for w in _split_words(text, 1)
+    ]
 
 
 def _split_words(text: str, per: int) -> list[str]:
