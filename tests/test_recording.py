@@ -214,3 +214,39 @@ def test_on_message_hook_needs_a_clock() -> None:
     r.on_message("client", '{"type":"response.create"}')
     r.on_message("server", '{"type":"response.created"}')
     assert [(f.t, f.dir) for f in r.frames] == [(0.0, "client"), (0.5, "server")]
+
+
+@pytest.mark.anyio
+async def test_record_with_the_adapter_then_replay_as_the_server() -> None:
+    import anyio
+
+    import oairt_anyio
+    from oairt_anyio.testing import run_fake_server
+    from oairt_core.events import InputAudioBufferAppendEvent, ResponseDoneEvent
+
+    async def client(url: str, key: str, recorder: Recorder | None) -> list[str]:
+        seen: list[str] = []
+        audio = voice_turn()
+        async with oairt_anyio.connect(
+            api_key=key,
+            model="gpt-realtime",
+            base_url=url,
+            on_message=recorder.on_message if recorder else None,
+        ) as conn:
+            for i in range(0, len(audio), 9600):
+                await conn.send(InputAudioBufferAppendEvent(audio=audio[i : i + 9600]))
+            with anyio.fail_after(10):
+                async for event in conn:
+                    seen.append(type(event).__name__)
+                    if isinstance(event, ResponseDoneEvent):
+                        break
+        return seen
+
+    recorder = Recorder(clock=anyio.current_time)
+    async with run_fake_server(script=Script(say("Recorded."))) as live:
+        first = await client(live.url, live.api_key, recorder)
+    recording = loads_recording(recorder.dumps())
+    async with run_fake_server(script=ReplayScript(recording)) as replay:
+        second = await client(replay.url, replay.api_key, None)
+        assert replay.violations == []
+    assert first == second
