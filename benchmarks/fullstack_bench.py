@@ -41,6 +41,8 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
+from msgspec import Struct as msgspec_Struct
+
 __all__ = [
     "LIBS",
     "BenchServer",
@@ -55,7 +57,7 @@ FRAME_MS = 20
 RATE = 24000
 CHUNK_BYTES = RATE * 2 * FRAME_MS // 1000  # 960 bytes of PCM16 per 20 ms
 MODEL = "gpt-realtime"
-LIBS = ("oairt-asyncio", "oairt-trio", "oairt-trio-native", "sdk")
+LIBS = ("oairt-asyncio", "oairt-trio", "oairt-trio-native", "sdk", "floor")
 WARMUP_S = float(os.environ.get("OAIRT_BENCH_WARMUP_S", "0.5"))
 
 _GUID = b"258EAFA5-E914-47DA-95CA-C5AB0DC85B11"
@@ -484,6 +486,124 @@ async def _sdk_session(
                 await task
 
 
+# -- the floor: what any Python client on asyncio must pay ------------------------------
+
+
+class _FloorDelta(msgspec_Struct):
+    type: str
+    event_id: str = ""
+    delta: bytes = b""
+
+
+class _FloorAppend(msgspec_Struct, tag_field="type", tag="input_audio_buffer.append"):
+    audio: bytes
+
+
+class _FloorClient(asyncio.Protocol):
+    """A bare asyncio Protocol: HTTP upgrade by hand, frame headers by hand, msgspec for JSON.
+
+    No validation, no buffering policy, no cancellation safety, a zero masking key: the
+    least work a Python client on asyncio can do per message. Not a usable client; it
+    shows how much of each figure is the event loop and the system calls.
+    """
+
+    def __init__(self, stats: _Stats, opened: asyncio.Future[None]) -> None:
+        import msgspec
+
+        self.stats = stats
+        self.opened = opened
+        self.buf = bytearray()
+        self.open = False
+        self.transport: asyncio.Transport | None = None
+        self.decode = msgspec.json.Decoder(_FloorDelta).decode
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        assert isinstance(transport, asyncio.Transport)
+        self.transport = transport
+
+    def data_received(self, data: bytes) -> None:
+        self.buf += data
+        if not self.open:
+            end = self.buf.find(b"\r\n\r\n")
+            if end < 0:
+                return
+            del self.buf[: end + 4]
+            self.open = True
+            if not self.opened.done():
+                self.opened.set_result(None)
+        buf = self.buf
+        pos, n = 0, len(buf)
+        while n - pos >= 2:
+            length = buf[pos + 1] & 0x7F
+            head = 2
+            if length == 126:
+                if n - pos < 4:
+                    break
+                length = int.from_bytes(buf[pos + 2 : pos + 4], "big")
+                head = 4
+            elif length == 127:
+                if n - pos < 10:
+                    break
+                length = int.from_bytes(buf[pos + 2 : pos + 10], "big")
+                head = 10
+            if n - pos < head + length:
+                break
+            if buf[pos] & 0x0F == 0x1:
+                event = self.decode(buf[pos + head : pos + head + length])
+                if event.type == "response.output_audio.delta":
+                    self.stats.on_delta(event.event_id, len(event.delta))
+            pos += head + length
+        if pos:
+            del buf[:pos]
+
+    def send_append(self, payload: bytes) -> None:
+        n = len(payload)
+        header = bytes((0x81, 0x80 | 126)) + n.to_bytes(2, "big") if n < 65536 else b""
+        assert self.transport is not None
+        self.transport.write(header + b"\0\0\0\0" + payload)
+
+
+async def _floor_session(plan: _Plan, stats: _Stats, ready: Any, go: Any, phase: float) -> None:
+    from urllib.parse import urlsplit
+
+    import msgspec
+
+    parts = urlsplit(plan.url)
+    loop = asyncio.get_running_loop()
+    opened: asyncio.Future[None] = loop.create_future()
+    transport, proto = await loop.create_connection(
+        lambda: _FloorClient(stats, opened), parts.hostname or "127.0.0.1", parts.port or 80
+    )
+    try:
+        key = base64.b64encode(os.urandom(16)).decode()
+        transport.write(
+            (
+                f"GET {parts.path}/realtime?model={MODEL} HTTP/1.1\r\nHost: {parts.netloc}\r\n"
+                "Upgrade: websocket\r\nConnection: Upgrade\r\n"
+                f"Sec-WebSocket-Key: {key}\r\nSec-WebSocket-Version: 13\r\n"
+                "Authorization: Bearer sk-test\r\n\r\n"
+            ).encode()
+        )
+        await opened
+        ready()
+        await go.wait()
+        encode = msgspec.json.encode
+        t0 = plan.start_ns / 1e9 + phase
+        k = 0
+        while True:
+            deadline = t0 + k * FRAME_MS / 1000
+            delay = deadline - time.monotonic()
+            if delay > 0:
+                await asyncio.sleep(delay)
+            proto.send_append(encode(_FloorAppend(audio=plan.chunk)))
+            stats.sent += 1
+            if stats.measuring:
+                stats.send_lag_us.append((time.monotonic() - deadline) * 1e6)
+            k += 1
+    finally:
+        transport.close()
+
+
 # -- warm-up: one whole session through the same code paths before the baseline ---------
 
 
@@ -594,7 +714,7 @@ async def _drive_asyncio(lib: str, plan: _Plan, idle: bool) -> tuple[_Stats, dic
 
         client = AsyncOpenAI(api_key="sk-test", websocket_base_url=plan.url)
         await _warmup_sdk(client, plan)
-    else:
+    elif lib == "oairt-asyncio":
         await _warmup_oairt(plan)
     # Baseline after one full session, so lazy imports and caches are not counted per session.
     timings["rss0"] = _rss_bytes()
@@ -604,6 +724,8 @@ async def _drive_asyncio(lib: str, plan: _Plan, idle: bool) -> tuple[_Stats, dic
         await gate.acquire()
         if lib == "sdk":
             await _sdk_session(client, plan, stats, ready, go, phase)
+        elif lib == "floor":
+            await _floor_session(plan, stats, ready, go, phase)
         else:
             await _oairt_session(plan, stats, ready, go, phase)
 
@@ -706,7 +828,7 @@ def run_client(
     """Run one client workload in this process and return its figures."""
     plan = _Plan(url=url, sessions=sessions, duration=duration, idle_hold=idle_hold)
     plan.chunk = _chunk()
-    if lib == "sdk":
+    if lib in ("sdk", "floor"):
         stats, timings = asyncio.run(_drive_asyncio(lib, plan, idle))
     elif lib == "oairt-asyncio":
         import anyio
@@ -742,6 +864,7 @@ def available_libs() -> list[str]:
         pass
     if importlib.util.find_spec("openai") is not None:
         libs.append("sdk")
+    libs.append("floor")
     return libs
 
 

@@ -18,6 +18,7 @@ STYLE = {
     "oairt-trio": ("tab:green", "s"),
     "oairt-trio-native": ("tab:olive", "^"),
     "sdk": ("tab:red", "x"),
+    "floor": ("tab:gray", "."),
 }
 
 
@@ -57,7 +58,14 @@ def plot_scale(report: dict[str, Any], path: str | Path) -> Path:
     lat_ax.set_ylabel("delivery latency p99 (ms)")
     lat_ax.axhline(100, color="gray", linewidth=0.8, linestyle="--")
     lat_ax.set_title("Latency (circled: fell behind real time)")
+    from matplotlib.ticker import NullFormatter, ScalarFormatter
+
+    steps = sorted({s["sessions"] for e in report["libs"].values() for s in e["steps"]})
     for ax in (cpu_ax, lat_ax):
+        if steps:
+            ax.set_xticks(steps)
+        ax.xaxis.set_major_formatter(ScalarFormatter())
+        ax.xaxis.set_minor_formatter(NullFormatter())
         ax.grid(True, which="both", alpha=0.3)
         ax.legend(fontsize=8)
     fig.suptitle("24 kHz audio both ways, 20 ms frames, one client core")

