@@ -73,6 +73,7 @@ __all__ = [
     "FakeRealtimeServer",
     "FakeRealtimeService",
     "Faults",
+    "Phase",
     "Pacing",
     "RestHandler",
     "Violation",
@@ -330,6 +331,8 @@ class FakeRealtimeService:
 
 
 class Phase(enum.Enum):
+    """What a connection is: HTTP until an upgrade, then a Realtime WebSocket."""
+
     HTTP = "http"
     WEBSOCKET = "websocket"
     CLOSED = "closed"
@@ -450,7 +453,6 @@ class FakeRealtimeServer:
         self._frag: list[str] = []
         self._frag_size = 0
         self._now = 0.0
-        self._start = 0.0
         self._ids: dict[str, int] = {}
         self._fired: set[str] = set()
         # conversation state
@@ -697,7 +699,6 @@ class FakeRealtimeServer:
         sub = "realtime" if "realtime" in offered else None
         self._out += self._ws.send(wse.AcceptConnection(subprotocol=sub))
         self.phase = Phase.WEBSOCKET
-        self._start = self._now
         self._on_open()
         if trailing:
             self._receive_ws(bytes(trailing))
@@ -1142,7 +1143,7 @@ class FakeRealtimeServer:
                     and self.session.get("type") == "realtime"
                     and not any(r.conversation != "none" for r in self._responses)
                 ):
-                    self._start_response({}, None)
+                    self._start_response({})
 
     def _on_input_audio_buffer_commit(self, event: dict[str, Any]) -> None:
         ms = _audio.ms_of(len(self._buffer), self._input_format())
@@ -1462,7 +1463,7 @@ class FakeRealtimeServer:
                     code="conversation_already_has_active_response",
                     param=None,
                 )
-        self._start_response(params, event.get("event_id"))
+        self._start_response(params)
 
     def _on_response_cancel(self, event: dict[str, Any]) -> None:
         rid = event.get("response_id")
@@ -1478,7 +1479,7 @@ class FakeRealtimeServer:
             )
         self._cancel(targets[0], "client_cancelled")
 
-    def _start_response(self, params: dict[str, Any], client_event_id: Any) -> None:
+    def _start_response(self, params: dict[str, Any]) -> None:
         s = self.session
         out = s.get("audio", {}).get("output", {})
         p_out = (params.get("audio") or {}).get("output") or {}
@@ -1966,7 +1967,7 @@ class FakeRealtimeServer:
             }
         )
         self._commit(item_id)
-        self._start_response({}, None)
+        self._start_response({})
 
 
 # --------------------------------------------------------------------------- helpers
