@@ -470,7 +470,7 @@ def test_item_create_positions_and_errors() -> None:
     assert types(ev) == ["conversation.item.added", "conversation.item.done"] * 4
     assert ev[0]["item"]["status"] == "completed" and ev[0]["item"]["object"] == "realtime.item"
     assert [e["previous_item_id"] for e in ev[::2]] == [None, "item_a", None, "item_a"]
-    assert [it.id for it in c.server.conversation] == ["item_z", "item_a", "item_m", "item_b"]
+    assert [it["id"] for it in c.server.items] == ["item_z", "item_a", "item_m", "item_b"]
     for event, code in [
         (
             {

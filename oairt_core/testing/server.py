@@ -421,7 +421,7 @@ class FakeRealtimeServer:
 
     Public state for assertions: ``sent_events`` (every JSON event sent), ``received_events``
     (every client event that parsed as JSON), ``violations``, ``session`` (the effective
-    config), ``conversation`` (items in order), ``phase``, ``closed``, ``aborted``,
+    config), ``items`` (the conversation, in order), ``phase``, ``closed``, ``aborted``,
     ``close_code``, ``query`` (the upgrade's query parameters).
     """
 
@@ -473,6 +473,11 @@ class FakeRealtimeServer:
         self._closing_deadline: float | None = None
         self._last_response_id: str | None = None
         self._token = ""
+
+    @property
+    def items(self) -> list[dict[str, Any]]:
+        """The conversation as the server holds it: item dicts in order, audio as base64."""
+        return [it.public(with_audio=True) for it in self.conversation]
 
     # ------------------------------------------------------------------ adapter API
 
