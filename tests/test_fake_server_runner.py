@@ -240,3 +240,20 @@ async def test_wait_for_events_and_rules() -> None:
         assert created == {"type": "response.create"}
         assert done["response"]["output"][0]["content"][0]["transcript"] == "Sunny all day."
         await server.wait_for(lambda: all(c.closed for c in server.connections))
+
+
+@pytest.mark.parametrize("anyio_backend", ["trio"])
+@pytest.mark.anyio
+async def test_trio_adapter_against_the_runner(anyio_backend: str) -> None:
+    from oairt_trio import open_realtime
+
+    async with run_fake_server(script=Script(say("Hello, trio."))) as server:
+        async with open_realtime(
+            api_key=server.api_key, model="gpt-realtime", base_url=server.url
+        ) as conn:
+            await collect_until(conn, "session.created")
+            await conn.send(ResponseCreateEvent())
+            events = await collect_until(conn, "response.done")
+        assert not server.violations
+    transcript = next(e for e in events if name(e) == "response.output_audio_transcript.done")
+    assert transcript.transcript == "Hello, trio."
