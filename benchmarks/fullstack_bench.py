@@ -57,7 +57,7 @@ FRAME_MS = 20
 RATE = 24000
 CHUNK_BYTES = RATE * 2 * FRAME_MS // 1000  # 960 bytes of PCM16 per 20 ms
 MODEL = "gpt-realtime"
-LIBS = ("oairt-asyncio", "oairt-trio", "oairt-trio-native", "sdk", "floor")
+LIBS = ("oairt-asyncio", "oairt-trio", "oairt-trio-native", "oairt-core-protocol", "sdk", "floor")
 WARMUP_S = float(os.environ.get("OAIRT_BENCH_WARMUP_S", "0.5"))
 
 _GUID = b"258EAFA5-E914-47DA-95CA-C5AB0DC85B11"
@@ -486,6 +486,85 @@ async def _sdk_session(
                 await task
 
 
+# -- the sans-IO core embedded in an asyncio Protocol (no adapter) ------------------------
+
+
+class _CoreClient(asyncio.Protocol):
+    """``oairt_core.RealtimeConnection`` driven from a plain asyncio Protocol.
+
+    The embedding pattern (see docs/embedding.md) with no task, lock or buffer per
+    message: what the core costs by itself, next to the full anyio adapter.
+    """
+
+    def __init__(self, core: Any, stats: _Stats, opened: asyncio.Future[None]) -> None:
+        from oairt_core.connection import Connected, NeedData
+        from oairt_core.events import ResponseOutputAudioDeltaEvent
+
+        self.core = core
+        self.stats = stats
+        self.opened = opened
+        self.transport: asyncio.Transport | None = None
+        self._need, self._connected = NeedData, Connected
+        self._delta = ResponseOutputAudioDeltaEvent
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        assert isinstance(transport, asyncio.Transport)
+        self.transport = transport
+        transport.write(self.core.initiate())
+
+    def data_received(self, data: bytes) -> None:
+        core = self.core
+        core.receive_data(data)
+        while True:
+            event = core.next_event()
+            if isinstance(event, self._need):
+                break
+            if isinstance(event, self._delta):
+                self.stats.on_delta(event.event_id, len(event.delta))
+            elif isinstance(event, self._connected) and not self.opened.done():
+                self.opened.set_result(None)
+        out = core.data_to_send()
+        if out and self.transport is not None:
+            self.transport.write(out)
+
+    def send(self, event: Any) -> None:
+        assert self.transport is not None
+        self.transport.write(self.core.send(event))
+
+
+async def _core_session(plan: _Plan, stats: _Stats, ready: Any, go: Any, phase: float) -> None:
+    from urllib.parse import urlsplit
+
+    from oairt_core.connection import RealtimeConnection
+    from oairt_core.events import InputAudioBufferAppendEvent
+
+    parts = urlsplit(plan.url)
+    loop = asyncio.get_running_loop()
+    opened: asyncio.Future[None] = loop.create_future()
+    core = RealtimeConnection(api_key="sk-test", model=MODEL, base_url=plan.url)
+    transport, proto = await loop.create_connection(
+        lambda: _CoreClient(core, stats, opened), parts.hostname or "127.0.0.1", parts.port or 80
+    )
+    try:
+        await opened
+        ready()
+        await go.wait()
+        t0 = plan.start_ns / 1e9 + phase
+        k = 0
+        while True:
+            deadline = t0 + k * FRAME_MS / 1000
+            delay = deadline - time.monotonic()
+            if delay > 0:
+                await asyncio.sleep(delay)
+            proto.send(InputAudioBufferAppendEvent(audio=plan.chunk))
+            stats.sent += 1
+            if stats.measuring:
+                stats.send_lag_us.append((time.monotonic() - deadline) * 1e6)
+            k += 1
+    finally:
+        transport.close()
+
+
 # -- the floor: what any Python client on asyncio must pay ------------------------------
 
 
@@ -726,6 +805,8 @@ async def _drive_asyncio(lib: str, plan: _Plan, idle: bool) -> tuple[_Stats, dic
             await _sdk_session(client, plan, stats, ready, go, phase)
         elif lib == "floor":
             await _floor_session(plan, stats, ready, go, phase)
+        elif lib == "oairt-core-protocol":
+            await _core_session(plan, stats, ready, go, phase)
         else:
             await _oairt_session(plan, stats, ready, go, phase)
 
@@ -828,7 +909,7 @@ def run_client(
     """Run one client workload in this process and return its figures."""
     plan = _Plan(url=url, sessions=sessions, duration=duration, idle_hold=idle_hold)
     plan.chunk = _chunk()
-    if lib in ("sdk", "floor"):
+    if lib in ("sdk", "floor", "oairt-core-protocol"):
         stats, timings = asyncio.run(_drive_asyncio(lib, plan, idle))
     elif lib == "oairt-asyncio":
         import anyio
@@ -862,6 +943,7 @@ def available_libs() -> list[str]:
             libs.append("oairt-trio-native")
     except ImportError:
         pass
+    libs.append("oairt-core-protocol")
     if importlib.util.find_spec("openai") is not None:
         libs.append("sdk")
     libs.append("floor")

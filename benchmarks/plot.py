@@ -18,6 +18,7 @@ STYLE = {
     "oairt-trio": ("tab:green", "s"),
     "oairt-trio-native": ("tab:olive", "^"),
     "sdk": ("tab:red", "x"),
+    "oairt-core-protocol": ("tab:cyan", "D"),
     "floor": ("tab:gray", "."),
 }
 

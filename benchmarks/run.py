@@ -126,7 +126,10 @@ def render_section(report: dict[str, Any]) -> str:
         "*floor* is not a client: a bare asyncio `Protocol` that frames by hand with a zero "
         "masking key and decodes with msgspec into a one-field struct. It is the least a Python "
         "client on asyncio can spend per message (event loop wake-ups and socket system calls), "
-        "so *client − floor* is what the library itself costs.",
+        "so *client − floor* is what the library itself costs. *oairt-core-protocol* is "
+        "oairt's sans-IO core driven from a plain asyncio `Protocol` (the embedding pattern, "
+        "no adapter): the difference to *oairt-asyncio* is what the anyio adapter's tasks, "
+        "locks and bounded buffers cost.",
         "",
         "## Scale, memory and latency under load",
         "",
@@ -180,7 +183,7 @@ def _goal_lines(full: dict[str, Any], scale: dict[str, Any]) -> list[str]:
     lines: list[str] = []
     results = full["results"]
     sdk, floor = _ok(results, "sdk"), _ok(results, "floor")
-    for lib in ("oairt-asyncio", "oairt-trio", "oairt-trio-native"):
+    for lib in ("oairt-asyncio", "oairt-trio", "oairt-trio-native", "oairt-core-protocol"):
         ours = _ok(results, lib)
         if ours is None or sdk is None:
             continue
@@ -199,7 +202,7 @@ def _goal_lines(full: dict[str, Any], scale: dict[str, Any]) -> list[str]:
             )
         lines.append(text + ".")
     libs = scale["libs"]
-    for lib in ("oairt-asyncio", "oairt-trio", "oairt-trio-native"):
+    for lib in ("oairt-asyncio", "oairt-trio", "oairt-trio-native", "oairt-core-protocol"):
         entry = libs.get(lib)
         if not entry:
             continue
