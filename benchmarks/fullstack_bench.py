@@ -369,6 +369,7 @@ class _Plan:
     idle_hold: float
     start_ns: int = 0  # set once every session is connected
     chunk: bytes = b""
+    stopping: bool = False  # teardown: a session seeing its connection go is expected
 
 
 def _percentile(values: array[float] | list[float], q: float) -> float:
@@ -824,6 +825,7 @@ async def _drive_asyncio(lib: str, plan: _Plan, idle: bool) -> tuple[_Stats, dic
         if not idle:
             await _stream_window(plan, stats, timings, go.set, asyncio.sleep)
     finally:
+        plan.stopping = True
         for t in tasks:
             t.cancel()
         await asyncio.gather(*tasks, return_exceptions=True)
@@ -878,10 +880,16 @@ async def _drive_anyio(lib: str, plan: _Plan, idle: bool) -> tuple[_Stats, dict[
     async def one(i: int) -> None:
         phase = (i % 20) / 1000
         await gate.acquire()
-        if lib == "oairt-trio-native":
-            await _oairt_trio_native_session(plan, stats, ready, go, phase)
-        else:
-            await _oairt_session(plan, stats, ready, go, phase)
+        try:
+            if lib == "oairt-trio-native":
+                await _oairt_trio_native_session(plan, stats, ready, go, phase)
+            else:
+                await _oairt_session(plan, stats, ready, go, phase)
+        except Exception:
+            # Cancelling every session at the end races the sender against the reader
+            # closing the socket; only errors before the teardown count.
+            if not plan.stopping:
+                raise
 
     async with anyio.create_task_group() as tg:
         t_connect = time.perf_counter()
@@ -893,6 +901,7 @@ async def _drive_anyio(lib: str, plan: _Plan, idle: bool) -> tuple[_Stats, dict[
         timings["rss_idle"] = _rss_bytes()
         if not idle:
             await _stream_window(plan, stats, timings, go.set, anyio.sleep)
+        plan.stopping = True
         tg.cancel_scope.cancel()
     return stats, timings
 
@@ -984,10 +993,18 @@ def client_in_subprocess(
     except subprocess.TimeoutExpired:
         return {"lib": lib, "sessions": sessions, "error": f"timed out after {timeout} s"}
     if proc.returncode != 0:
-        tail = (proc.stderr.strip().splitlines() or ["?"])[-1]
-        return {"lib": lib, "sessions": sessions, "error": tail}
+        return {"lib": lib, "sessions": sessions, "error": _error_line(proc.stderr)}
     result: dict[str, Any] = json.loads(proc.stdout.strip().splitlines()[-1])
     return result
+
+
+def _error_line(stderr: str) -> str:
+    """The most telling line of a worker's traceback (the innermost ``...Error: ...``)."""
+    import re
+
+    found = re.findall(r"^[\s|+-]*([\w.]+(?:Error|Exception|Timeout)\b.*)$", stderr, re.M)
+    lines = [ln.strip() for ln in stderr.strip().splitlines() if ln.strip()]
+    return found[-1] if found else (lines[-1] if lines else "?")
 
 
 def cpus() -> tuple[int | None, int | None]:
