@@ -372,6 +372,14 @@ def main(argv: Sequence[str] | None = None) -> int:
         if isinstance(leaf, KeyboardInterrupt):
             sys.stderr.write("oairt: interrupted\n")
             return EXIT_INTERRUPTED
+        if isinstance(leaf, BrokenPipeError):
+            # The reader went away (`oairt ... | head`): stop quietly, like other tools.
+            try:
+                devnull = os.open(os.devnull, os.O_WRONLY)
+                os.dup2(devnull, sys.stdout.fileno())
+            except (OSError, ValueError):
+                pass
+            return EXIT_ERROR
         if isinstance(leaf, SystemExit):
             code = leaf.code
             return code if isinstance(code, int) else EXIT_ERROR

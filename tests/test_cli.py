@@ -320,3 +320,21 @@ def test_demo_live_and_offline_conflict():
     result = run_cli("demo", "--live", "--offline")
     assert result.returncode == 1
     assert "exclude each other" in result.stderr
+
+
+def test_broken_pipe_is_quiet(tmp_path: Path):
+    """`oairt replay big.jsonl | head -1`: no error message, no traceback."""
+    rec = tmp_path / "big.jsonl"
+    _write_recording(rec, RECORDING * 3000)
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "oairt_anyio.cli", "replay", str(rec)],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    assert proc.stdout is not None and proc.stderr is not None
+    assert "session.created" in proc.stdout.readline()
+    proc.stdout.close()
+    err = proc.stderr.read()
+    assert proc.wait(timeout=30) == 1
+    assert err == ""
