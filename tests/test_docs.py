@@ -186,3 +186,20 @@ def test_nav_lists_only_existing_pages() -> None:
     text = (ROOT / "mkdocs.yml").read_text(encoding="utf-8")
     for name in re.findall(r":\s*([\w/-]+\.md)\s*$", text, re.MULTILINE):
         assert (DOCS / name).exists(), name
+
+
+def test_cli_page_documents_every_command_and_option() -> None:
+    """docs/cli.md keeps up with the parser: every subcommand and long option appears."""
+    import argparse
+
+    from oairt_anyio.cli import build_parser
+
+    page = (DOCS / "cli.md").read_text(encoding="utf-8")
+    parser = build_parser()
+    subparsers = next(a for a in parser._actions if isinstance(a, argparse._SubParsersAction))
+    for name, sub in subparsers.choices.items():
+        assert f"## `oairt {name}`" in page, name
+        for action in sub._actions:
+            for opt in action.option_strings:
+                if opt.startswith("--") and opt != "--help":
+                    assert f"`{opt}" in page, (name, opt)
