@@ -6,6 +6,7 @@ when the checked-in page is out of date (tests/test_docs.py runs it).
 
 from __future__ import annotations
 
+import re
 import sys
 import types
 import typing
@@ -106,11 +107,21 @@ def _wire_type(cls: type[msgspec.Struct]) -> str:
     return str(tag)
 
 
+def _summary(cls: type) -> str:
+    """The first sentence of the class docstring (what the event means)."""
+    doc = (cls.__doc__ or "").strip()
+    first = " ".join(doc.split("\n\n")[0].split())
+    # reST to Markdown: ``code`` and :class:`~x.Name` become `code` and `Name`.
+    first = re.sub(r"``([^`]+)``", r"`\1`", first)
+    first = re.sub(r":\w+:`~?(?:[\w.]+\.)?([^`]+)`", r"`\1`", first)
+    return first.replace("|", "\\|") or "—"
+
+
 def _table(classes: list[type[msgspec.Struct]]) -> list[str]:
-    lines = ["| wire `type` | class | fields |", "| --- | --- | --- |"]
+    lines = ["| wire `type` | class | meaning | fields |", "| --- | --- | --- | --- |"]
     for cls in sorted(classes, key=_wire_type):
         fields = "<br>".join(_fields(cls)) or "—"
-        lines.append(f"| `{_wire_type(cls)}` | `{cls.__name__}` | {fields} |")
+        lines.append(f"| `{_wire_type(cls)}` | `{cls.__name__}` | {_summary(cls)} | {fields} |")
     return lines
 
 
