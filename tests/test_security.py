@@ -229,9 +229,9 @@ def test_cli_json_output_never_contains_the_key(tmp_path: Path) -> None:
         assert_clean(result.stderr)
     assert wrong.returncode != 0
     for result in (by_flag, by_env):
-        if result.returncode == 0:  # once `oairt chat` is implemented it emits JSON lines
-            lines = [json.loads(line) for line in result.stdout.splitlines() if line.strip()]
-            assert lines and all("event" in line for line in lines)
+        assert result.returncode == 0, result.stderr
+        lines = [json.loads(line) for line in result.stdout.splitlines() if line.strip()]
+        assert any(line.get("event") == "assistant" for line in lines)
     files = sorted(tmp_path.glob("cli*.jsonl"))
     for f in files:
         replayed = run_cli("replay", "--json", str(f))
