@@ -59,13 +59,13 @@ def test_every_seed_decodes_to_its_type() -> None:
     assert len({json.loads(s)["type"] for s in SERVER_EVENT_SEEDS} & set(SERVER_EVENT_TYPES)) == 46
 
 
-@settings(slow, max_examples=600)
+@settings(slow, max_examples=300)
 @given(seed=seeds, ops=ops)
 def test_byte_mutations(seed: bytes, ops: list[tuple[int, int, int]]) -> None:
     decode_checked(mutate_bytes(seed, ops))
 
 
-@settings(slow, max_examples=400)
+@settings(slow, max_examples=200)
 @given(seed=seeds, which=st.integers(0, 500), value=st.sampled_from(HOSTILE_VALUES))
 def test_hostile_values_in_real_events(seed: bytes, which: int, value: bytes) -> None:
     decode_checked(replace_value(seed, which, value))
@@ -78,7 +78,7 @@ json_values = st.recursive(
 )
 
 
-@settings(slow, max_examples=200)
+@settings(slow, max_examples=100)
 @given(seed=seeds, which=st.integers(0, 500), value=json_values)
 def test_wrong_types_in_real_events(seed: bytes, which: int, value: object) -> None:
     decode_checked(replace_value(seed, which, json.dumps(value).encode()))
@@ -96,7 +96,7 @@ def test_random_text(text: str) -> None:
     decode_checked(text)
 
 
-@settings(slow, max_examples=100)
+@settings(slow, max_examples=60)
 @given(
     event_type=st.sampled_from(sorted(SERVER_EVENT_TYPES)) | st.text(max_size=30),
     body=st.dictionaries(st.text(max_size=12), json_values, max_size=6),

@@ -126,6 +126,7 @@ configs = st.builds(
 )
 
 
+@settings(max_examples=50)
 @given(st.lists(configs, min_size=1, max_size=6))
 def test_merge_is_last_writer_wins_per_leaf(updates: list[RealtimeSessionConfig]) -> None:
     merged = None

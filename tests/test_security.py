@@ -289,12 +289,6 @@ def test_websocket_injection_is_refused_before_sending(kwargs: dict[str, Any]) -
     assert_clean(str(info.value))
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="oairt_core.connection: urlsplit drops CR/LF/TAB from base_url, then initiate() "
-    "raises h11's own LocalProtocolError (or UnicodeEncodeError for non-ASCII) instead of "
-    "oairt's; no bytes are produced, but the error type is not the library's",
-)
 @pytest.mark.parametrize(
     "base_url",
     [

@@ -48,7 +48,7 @@ from oairt_core.models import AudioConfig, AudioInputConfig, RealtimeSessionConf
 pytestmark = pytest.mark.anyio
 
 SESSIONS = int(os.environ.get("OAIRT_SOAK_SESSIONS", "200"))
-SECONDS = float(os.environ.get("OAIRT_SOAK_SECONDS", "1.5"))
+SECONDS = float(os.environ.get("OAIRT_SOAK_SECONDS", "1"))
 KEY = "sk-test-soak-0123456789abcdef"
 CHUNK = 960  # 20 ms of PCM16 at 24 kHz
 CHUNKS_PER_TURN = 6  # 120 ms, over the fake server's 100 ms commit minimum
