@@ -20,6 +20,7 @@ from oairt_core.errors import ConnectionClosedError, HandshakeError
 from oairt_core.events import (
     ConversationItemAddedEvent,
     ConversationItemCreateEvent,
+    InputAudioBufferAppendEvent,
     ResponseCreatedEvent,
     ResponseCreateEvent,
     ResponseDoneEvent,
@@ -27,8 +28,9 @@ from oairt_core.events import (
     SessionUpdatedEvent,
     SessionUpdateEvent,
 )
-from oairt_core.models import MessageItem, RealtimeSessionConfig
+from oairt_core.models import AudioConfig, AudioInputConfig, MessageItem, RealtimeSessionConfig
 from oairt_core.reconnect import (
+    InputAudioLost,
     ItemsLost,
     Reconnected,
     ReconnectFailed,
@@ -275,4 +277,62 @@ async def test_close_during_backoff_returns_promptly() -> None:
                     await until(conn, lambda e: isinstance(e, Reconnecting), seen)
                     # leaving the block now must not wait for the 45-60 s backoff
                 assert proxy.connections == 1
+    assert census.leaked() == []
+
+
+async def test_unacknowledged_audio_is_reported_lost() -> None:
+    census = TaskCensus()
+    manual = RealtimeSessionConfig(audio=AudioConfig(input=AudioInputConfig(turn_detection=None)))
+    with anyio.fail_after(20):
+        async with run_fake_server(script=Script(say("x")), api_keys={KEY}) as server:
+            plans = [at_first("conversation.item.added", Reset())]
+            async with run_fault_proxy(("127.0.0.1", server.port), plans=plans) as proxy:
+                url = f"ws://127.0.0.1:{proxy.port}/v1"
+                seen: list[ResilientEvent] = []
+                async with connect_resilient(
+                    api_key=KEY, model="gpt-realtime", base_url=url, policy=FAST
+                ) as conn:
+                    await conn.send(SessionUpdateEvent(session=manual))
+                    await until(conn, lambda e: isinstance(e, SessionUpdatedEvent), seen)
+                    for _ in range(5):  # 5 x 20 ms of PCM16 at 24 kHz, never committed
+                        await conn.send(InputAudioBufferAppendEvent(audio=b"\x01\x00" * 480))
+                    await conn.send(ConversationItemCreateEvent(item=MessageItem.user_text("x")))
+                    await until(conn, lambda e: isinstance(e, Reconnected), seen)
+                    lost = [e for e in seen if isinstance(e, InputAudioLost)]
+                    assert lost == [InputAudioLost(bytes=4800, ms=100.0)]
+                    # Not committed on the old connection, not sent again on the new one:
+                    # the notice is how the application learns it must re-send.
+                    updated = await until(conn, lambda e: isinstance(e, SessionUpdatedEvent), seen)
+                    assert isinstance(updated, SessionUpdatedEvent)
+                    assert conn.state.mirror.unacknowledged_audio_bytes == 0
+                sent = [json.loads(p)["type"] for p in proxy.records[1].sent_text]
+                assert "input_audio_buffer.append" not in sent
+                assert sent[0] == "session.update"
+    assert census.leaked() == []
+
+
+async def test_budget_refills_after_each_healthy_reconnect() -> None:
+    census = TaskCensus()
+    policy = ReconnectPolicy(max_attempts=1, base_delay=0.001, max_delay=0.002)
+    script = Script(say("a"), say("b"), say("c"))
+    with anyio.fail_after(20):
+        async with run_fake_server(script=script, api_keys={KEY}) as server:
+            drop = at_first("response.created", Close(1012))
+            plans = [drop, drop, ConnectionPlan()]
+            async with run_fault_proxy(("127.0.0.1", server.port), plans=plans) as proxy:
+                url = f"ws://127.0.0.1:{proxy.port}/v1"
+                seen: list[ResilientEvent] = []
+                async with connect_resilient(
+                    api_key=KEY, model="gpt-realtime", base_url=url, policy=policy
+                ) as conn:
+                    for _ in range(2):
+                        await conn.send(ResponseCreateEvent())
+                        again = await until(conn, lambda e: isinstance(e, Reconnected), seen)
+                        assert again == Reconnected(attempt=1)
+                    await conn.send(ResponseCreateEvent())
+                    done = await until(conn, lambda e: isinstance(e, ResponseDoneEvent), seen)
+                    assert isinstance(done, ResponseDoneEvent)
+                    assert conn.connections == 3
+                assert [type(e).__name__ for e in seen].count("ResponseLost") == 2
+                assert proxy.connections == 3
     assert census.leaked() == []
