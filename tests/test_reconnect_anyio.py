@@ -336,3 +336,45 @@ async def test_budget_refills_after_each_healthy_reconnect() -> None:
                 assert [type(e).__name__ for e in seen].count("ResponseLost") == 2
                 assert proxy.connections == 3
     assert census.leaked() == []
+
+
+async def test_stalled_peer_write_timeout_then_reconnect() -> None:
+    """A server that stops reading: the write times out, the wrapper reconnects and the
+    blocked send completes on the new connection; the audio the dead one swallowed is
+    reported lost."""
+    census = TaskCensus()
+    chunk = InputAudioBufferAppendEvent(audio=b"\x00" * (256 * 1024))
+    with anyio.fail_after(20):
+        async with run_fake_server(api_keys={KEY}) as server:
+            plans = [ConnectionPlan(stop_reading_client=True)]
+            async with run_fault_proxy(
+                ("127.0.0.1", server.port), plans=plans, rcvbuf=64 * 1024
+            ) as proxy:
+                url = f"ws://127.0.0.1:{proxy.port}/v1"
+                seen: list[ResilientEvent] = []
+                sends = 0
+                async with connect_resilient(
+                    api_key=KEY, model="gpt-realtime", base_url=url, policy=FAST, write_timeout=0.3
+                ) as conn:
+
+                    async def reader() -> None:
+                        async for ev in conn:
+                            seen.append(ev)
+
+                    async with anyio.create_task_group() as tg:
+                        tg.start_soon(reader)
+                        while conn.connections == 1:
+                            await conn.send(chunk)
+                            sends += 1
+                        await conn.send(chunk)  # goes out on the new connection
+                        sends += 1
+                        tg.cancel_scope.cancel()
+                assert any(isinstance(e, Reconnected) for e in seen)
+                lost = [e for e in seen if isinstance(e, InputAudioLost)]
+                assert len(lost) == 1 and lost[0].bytes > 0
+                reconnecting = [e for e in seen if isinstance(e, Reconnecting)]
+                assert reconnecting[0].close_code == 1006  # the adapter aborted the socket
+                on_new = [json.loads(p)["type"] for p in proxy.records[1].sent_text]
+                assert on_new.count("input_audio_buffer.append") >= 1
+                assert sends < 400
+    assert census.leaked() == []
