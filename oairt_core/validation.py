@@ -84,6 +84,7 @@ __all__ = [
     "MAX_METADATA_KEY_CHARS",
     "MAX_METADATA_PAIRS",
     "MAX_METADATA_VALUE_CHARS",
+    "MCP_CONNECTOR_IDS",
     "validate_client_event",
 ]
 
@@ -99,6 +100,21 @@ MAX_METADATA_VALUE_CHARS = 512
 _APPEND_OVERHEAD = 47 + 16 + 6 * 256
 # Largest raw audio whose frame certainly fits: 4 * ceil(n / 3) + overhead <= limit.
 _APPEND_FAST_MAX_RAW = (MAX_APPEND_FRAME_BYTES - _APPEND_OVERHEAD) // 4 * 3
+
+
+# The connectors GA accepts for an MCP tool's ``connector_id``.
+MCP_CONNECTOR_IDS = frozenset(
+    {
+        "connector_dropbox",
+        "connector_gmail",
+        "connector_googlecalendar",
+        "connector_googledrive",
+        "connector_microsoftteams",
+        "connector_outlookcalendar",
+        "connector_outlookemail",
+        "connector_sharepoint",
+    }
+)
 
 
 def _fail(field: str, rule: str) -> InvalidClientEvent:
@@ -223,6 +239,9 @@ def _check_tools(value: object, path: str) -> None:
             ]
             if len(chosen) != 1:
                 raise _fail(tpath, "exactly one of server_url, connector_id, tunnel_id is required")
+            if chosen == ["connector_id"] and tool.connector_id not in MCP_CONNECTOR_IDS:
+                known = ", ".join(sorted(MCP_CONNECTOR_IDS))
+                raise _fail(tpath + ".connector_id", "must be one of " + known)
             if not tool.server_label:
                 raise _fail(tpath + ".server_label", "must not be empty")
         elif isinstance(tool, FunctionTool):
@@ -283,6 +302,9 @@ _ITEM_CLASSES = (
 
 
 def _check_item(item: object, path: str, *, allow_reference: bool = False) -> None:
+    # The server accepts only this value; the models stay lenient so decoding never fails on it.
+    if getattr(item, "object", None) not in (UNSET, None, "realtime.item"):
+        raise _fail(path + ".object", 'must be "realtime.item" when set')
     if isinstance(item, MessageItem):
         _check_content(item, path)
     elif isinstance(item, ItemReference):

@@ -105,9 +105,9 @@ def test_schema_matches_sdk() -> None:
     assert models == _client_schema.MODELS
 
 
-# Places where oairt's own models are looser than the SDK's (reported to the models owner):
-# any string passes as an item's "object" and as an MCP tool's "connector_id".
-KNOWN_LOOSER = {"item.object", "session.tools", "response.tools"}
+# Places where oairt's own models are looser than the SDK's: none. Client-side validation rejects
+# an item "object" other than "realtime.item" and an unknown MCP "connector_id" before sending.
+KNOWN_LOOSER: set[str] = set()
 
 
 def test_everything_oairt_sends_is_accepted_by_the_fake_server() -> None:

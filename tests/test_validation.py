@@ -300,3 +300,55 @@ def test_subclass_of_a_client_event_is_validated() -> None:
         validate_client_event(
             MyUpdate(session=m.RealtimeSessionConfig(output_modalities=["audio", "text"]))
         )
+
+
+@pytest.mark.parametrize(
+    ("event", "field"),
+    [
+        (
+            ev.ConversationItemCreateEvent(
+                item=m.MessageItem(
+                    role="user", content=[m.InputTextContent(text="hi")], object="realtime.items"
+                )
+            ),
+            "item.object",
+        ),
+        (
+            ev.ResponseCreateEvent(
+                response=m.ResponseCreateParams(
+                    input=[m.MessageItem(role="assistant", content=[], object="")]
+                )
+            ),
+            "response.input[0].object",
+        ),
+        (
+            ev.SessionUpdateEvent(
+                session=m.RealtimeSessionConfig(
+                    tools=[m.McpTool(server_label="x", connector_id="connector_myspace")]
+                )
+            ),
+            "session.tools[0].connector_id",
+        ),
+    ],
+)
+def test_values_the_server_would_refuse_are_rejected(event: ev.ClientEvent, field: str) -> None:
+    with pytest.raises(InvalidClientEvent) as info:
+        codec.encode_client_event(event)
+    assert info.value.field == field
+
+
+def test_known_connector_and_item_object_are_accepted() -> None:
+    validate_client_event(
+        ev.SessionUpdateEvent(
+            session=m.RealtimeSessionConfig(
+                tools=[m.McpTool(server_label="x", connector_id="connector_gmail")]
+            )
+        )
+    )
+    validate_client_event(
+        ev.ConversationItemCreateEvent(
+            item=m.MessageItem(
+                role="user", content=[m.InputTextContent(text="hi")], object="realtime.item"
+            )
+        )
+    )
