@@ -11,6 +11,7 @@ from hypothesis import strategies as st
 
 from oairt_core.errors import LocalProtocolError
 from oairt_core.events import (
+    ClientEvent,
     ConversationItemAddedEvent,
     ConversationItemCreateEvent,
     ConversationItemDeletedEvent,
@@ -476,3 +477,61 @@ def test_attempts_never_exceed_the_budget(steps: list[str], max_attempts: int, s
         else:
             assert isinstance(notice, ReconnectFailed)
             assert notice.attempts == max_attempts
+
+
+# ----------------------------------------------------------------------------- any sequence
+
+
+def _decoded_seeds() -> list[object]:
+    from fuzz.corpus import SERVER_EVENT_SEEDS
+    from oairt_core.codec import decode_server_event
+
+    return [decode_server_event(s) for s in SERVER_EVENT_SEEDS]
+
+
+_CLIENT_EVENTS: list[ClientEvent] = [
+    SessionUpdateEvent(session=RealtimeSessionConfig(instructions="a", output_modalities=["text"])),
+    SessionUpdateEvent(
+        session=RealtimeSessionConfig(audio=AudioConfig(output=AudioOutputConfig(voice="cedar")))
+    ),
+    ConversationItemCreateEvent(item=MessageItem.user_text("hi")),
+    ConversationItemCreateEvent(item=MessageItem.assistant_text("yo", id="item_2")),
+    ConversationItemCreateEvent(
+        item=FunctionCallOutputItem(call_id="c1", output="{}"), event_id="ev_c"
+    ),
+    InputAudioBufferAppendEvent(audio=b"\x00" * 960),
+    InputAudioBufferCommitEvent(event_id="ev_commit"),
+    InputAudioBufferClearEvent(),
+    ResponseCreateEvent(event_id="ev_r"),
+]
+
+
+@settings(max_examples=150)
+@given(
+    steps=st.lists(st.tuples(st.booleans(), st.integers(0, 1000)), min_size=1, max_size=40),
+    replay=st.booleans(),
+)
+def test_any_event_sequence_yields_valid_replay(
+    steps: list[tuple[bool, int]], replay: bool
+) -> None:
+    """Whatever the server and client said, in whatever order: the mirror never fails, and
+    what it would send after a reconnection passes the client-side GA validation."""
+    from oairt_core.codec import encode_client_event
+
+    server_events = _decoded_seeds()
+    state = ReconnectState(ReconnectPolicy(replay_items=replay), rng=lambda: 0.5)
+    for from_server, k in steps:
+        if from_server:
+            state.server_event(server_events[k % len(server_events)])  # type: ignore[arg-type]
+        else:
+            state.client_event(_CLIENT_EVENTS[k % len(_CLIENT_EVENTS)])
+    notices = state.disconnected(1006, now=0.0)
+    assert isinstance(notices[-1], Reconnecting)
+    for n in notices[:-1]:
+        assert isinstance(n, ResponseLost | InputAudioLost | ItemsLost)
+    state.attempt_started()
+    events, _ = state.connected(now=1.0)
+    for event in events:
+        encode_client_event(event)  # raises InvalidClientEvent if a replayed event is invalid
+    if not replay:
+        assert all(isinstance(e, SessionUpdateEvent) for e in events)
