@@ -178,18 +178,18 @@ class ResilientConnection:
             raise self._final
         raise ConnectionClosedError(1000, "connection closed")
 
-    def __aiter__(self) -> AsyncIterator[ResilientEvent]:
-        return self._iterate()
+    def __aiter__(self) -> ResilientConnection:
+        return self
 
-    async def _iterate(self) -> AsyncIterator[ResilientEvent]:
-        while True:
-            try:
-                event = await self.next_event()
-            except ConnectionClosedError:
-                if self._final is None:
-                    return  # a normal end: we closed, or the server said 1000
-                raise
-            yield event
+    async def __anext__(self) -> ResilientEvent:
+        # A plain iterator, not an async generator: breaking out of ``async for`` leaves
+        # nothing suspended to finalise.
+        try:
+            return await self.next_event()
+        except ConnectionClosedError:
+            if self._final is None:
+                raise StopAsyncIteration from None  # we closed, or the server said 1000
+            raise
 
     # -- the supervisor ------------------------------------------------------------------
 
@@ -234,6 +234,7 @@ class ResilientConnection:
             if self._closing or closed is None:
                 return
             self._switch(None)
+            await conn.close()  # already over: this only releases its buffer (idempotent)
             if closed.initiated_locally and closed.error is None:
                 return
             notices = state.disconnected(closed.code, now=self._clock(), reason=closed.reason)

@@ -206,6 +206,7 @@ class ResilientTrioConnection:
             if self._closing or closed is None:
                 return
             self._switch(None)
+            await conn.close()  # already over: this only releases its buffer (idempotent)
             if closed.initiated_locally and closed.error is None:
                 return
             notices = state.disconnected(closed.code, now=self._clock(), reason=closed.reason)
