@@ -832,6 +832,20 @@ async def _drive_asyncio(lib: str, plan: _Plan, idle: bool) -> tuple[_Stats, dic
     return stats, timings
 
 
+def _drop_teardown_errors(exc: BaseException) -> None:
+    """Re-raise ``exc`` without the connection errors a teardown causes (keep cancellation)."""
+    from oairt_core.errors import OairtError
+
+    split = getattr(exc, "split", None)  # an exception group (3.10: the backport)
+    if split is not None:
+        _, rest = split((OairtError, OSError))
+        if rest is not None:
+            raise rest
+        return
+    if not isinstance(exc, (OairtError, OSError)):
+        raise exc
+
+
 async def _stream_window(
     plan: _Plan,
     stats: _Stats,
@@ -885,11 +899,12 @@ async def _drive_anyio(lib: str, plan: _Plan, idle: bool) -> tuple[_Stats, dict[
                 await _oairt_trio_native_session(plan, stats, ready, go, phase)
             else:
                 await _oairt_session(plan, stats, ready, go, phase)
-        except Exception:
+        except BaseException as exc:
             # Cancelling every session at the end races the sender against the reader
             # closing the socket; only errors before the teardown count.
             if not plan.stopping:
                 raise
+            _drop_teardown_errors(exc)
 
     async with anyio.create_task_group() as tg:
         t_connect = time.perf_counter()
