@@ -110,7 +110,10 @@ def render_section(report: dict[str, Any]) -> str:
         "",
         "## Full stack",
         "",
-        f"Measured by `make bench` on {report['date']}: {report['machine']}. {report['versions']}.",
+        f"Measured by `make bench` on {report['date']}: {report['machine']}. "
+        f"{report['versions']}. Load average (1 min) {report.get('load_before')} before the "
+        f"run and {report.get('load_after')} after it: other processes on the machine take "
+        "CPU from the client, which lowers the scale figures.",
         "",
         "One Realtime session streaming 24 kHz PCM16 both ways for "
         f"{full['duration_s']:g} s: the client appends 20 ms of audio every 20 ms and the "
