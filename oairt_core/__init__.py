@@ -20,6 +20,7 @@ from . import (
     redact,
     rest,
     session,
+    settings,
     tools,
     validation,
     webhooks,
@@ -34,6 +35,7 @@ from .protocols import *  # noqa: F403
 from .redact import *  # noqa: F403
 from .rest import *  # noqa: F403
 from .session import *  # noqa: F403
+from .settings import *  # noqa: F403
 from .tools import *  # noqa: F403
 from .validation import *  # noqa: F403
 from .webhooks import *  # noqa: F403
@@ -50,6 +52,7 @@ __all__ += redact.__all__
 __all__ += connection.__all__
 __all__ += protocols.__all__
 __all__ += session.__all__
+__all__ += settings.__all__
 __all__ += audio.__all__
 __all__ += tools.__all__
 __all__ += rest.__all__
