@@ -38,7 +38,12 @@ def run(
     """Step up the session count per library until audio falls behind real time."""
     libs = libs or available_libs()
     server_cpu, client_cpu = cpus()
-    report: dict[str, Any] = {"steps": list(steps), "duration_s": duration, "libs": {}}
+    report: dict[str, Any] = {
+        "steps": list(steps),
+        "duration_s": duration,
+        "idle_sessions": idle_sessions,
+        "libs": {},
+    }
     with bench_server(server_cpu) as url:
         for lib in libs:
             entry: dict[str, Any] = {"steps": [], "max_realtime": 0, "server_bound": False}
@@ -93,7 +98,8 @@ def format_tables(report: dict[str, Any]) -> str:
     lines = [
         "| client | sessions sustained on one core | vs SDK | projected sessions per core | "
         "CPU per session-second | delivery p50 / p99 at that load | "
-        "idle memory per session | active memory per session |",
+        f"idle memory per session ({report.get('idle_sessions', 200)} idle) | "
+        f"active memory per session ({report['steps'][0]} streaming) |",
         "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |",
     ]
     for lib, entry in libs.items():
@@ -117,7 +123,7 @@ def format_tables(report: dict[str, Any]) -> str:
             f"{_fmt(at.get('latency_p50_ms'), '.2f')} / "
             f"{_fmt(at.get('latency_p99_ms'), '.1f', ' ms')} | "
             f"{_fmt(idle.get('rss_idle_per_session_kb'), '.0f', ' KiB')} | "
-            f"{_fmt(at.get('rss_active_per_session_kb'), '.0f', ' KiB')} |"
+            f"{_fmt(_first(entry).get('rss_active_per_session_kb'), '.0f', ' KiB')} |"
         )
     lines.append("")
     lines.append("Every step (CPU is the fraction of the client core in use):")
@@ -139,6 +145,13 @@ def format_tables(report: dict[str, Any]) -> str:
                 f"{r['send_lag_p99_ms']:.1f} ms | {'yes' if r['realtime'] else 'no'} |"
             )
     return "\n".join(lines)
+
+
+def _first(entry: dict[str, Any]) -> dict[str, Any]:
+    """The first step (the same load for every library), if it ran."""
+    steps = entry.get("steps") or [{}]
+    first: dict[str, Any] = steps[0]
+    return first if "error" not in first else {}
 
 
 def _cost(entry: dict[str, Any]) -> float:
