@@ -717,7 +717,7 @@ class RealtimeConnection:
         error_type = code = param = None
         try:
             envelope = msgspec.json.decode(body, type=_ErrorEnvelope)
-        except (msgspec.DecodeError, msgspec.ValidationError):
+        except (msgspec.DecodeError, msgspec.ValidationError, RecursionError):
             envelope = None
         if envelope is not None and envelope.error is not None:
             err = envelope.error

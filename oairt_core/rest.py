@@ -287,7 +287,7 @@ def _encode_session(session: SessionLike, *, where: str) -> tuple[bytes, dict[st
     try:
         data = msgspec.json.encode(session)
         decoded = msgspec.json.decode(data)
-    except (TypeError, ValueError, msgspec.MsgspecError) as exc:
+    except (TypeError, ValueError, msgspec.MsgspecError, RecursionError) as exc:
         raise LocalProtocolError(f"{where}: session cannot be encoded as JSON: {exc}") from None
     if not isinstance(decoded, dict):
         raise LocalProtocolError(f"{where}: session must encode to a JSON object")
@@ -422,6 +422,11 @@ def build_hangup_call(config: RestConfig, call_id: str) -> RestRequest:
 # --------------------------------------------------------------------------- responses
 
 
+# msgspec raises RecursionError on absurdly deep JSON nesting (``[[[[...``): a hostile
+# body, so it is a protocol error like any other undecodable body.
+_DECODE_ERRORS = (msgspec.MsgspecError, UnicodeDecodeError, RecursionError)
+
+
 class _ErrorObject(msgspec.Struct):
     message: str | None = None
     type: str | None = None
@@ -444,7 +449,7 @@ def api_error_from_response(response: RestResponse) -> APIError:
     status = response.status_code
     try:
         err = msgspec.json.decode(response.body, type=_ErrorBody).error
-    except (msgspec.MsgspecError, UnicodeDecodeError):
+    except _DECODE_ERRORS:
         return APIError(status, f"request failed with HTTP {status} (no OpenAI error body)")
     message = redact_text(err.message) if err.message else f"request failed with HTTP {status}"
     return APIError(
@@ -467,7 +472,7 @@ def _decode_session(raw: dict[str, Any]) -> SessionConfig | None:
     try:
         session: SessionConfig = msgspec.convert(raw, type=SessionConfig)
         return session
-    except (msgspec.MsgspecError, TypeError, ValueError, LocalProtocolError):
+    except (msgspec.MsgspecError, TypeError, ValueError, LocalProtocolError, RecursionError):
         return None
 
 
@@ -476,7 +481,7 @@ def parse_client_secret(response: RestResponse) -> ClientSecret:
     _check_status(response)
     try:
         wire = msgspec.json.decode(response.body, type=_ClientSecretWire)
-    except (msgspec.MsgspecError, UnicodeDecodeError) as exc:
+    except _DECODE_ERRORS as exc:
         # The message names the field, never the body (it holds the secret).
         raise RemoteProtocolError(
             f"client_secrets: unexpected response body: {redact_text(str(exc))}"

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import msgspec
 import pytest
 from hypothesis import given, settings
@@ -626,3 +628,18 @@ def test_parsers_raise_only_typed_errors(status: int, body: bytes, location: str
             parse(resp)
         except (APIError, RemoteProtocolError):
             pass
+
+
+@pytest.mark.parametrize("parse", [parse_client_secret, parse_empty_response])
+@pytest.mark.parametrize("status", [200, 400])
+def test_deeply_nested_json_body_is_a_protocol_error(
+    parse: Callable[[RestResponse], object], status: int
+) -> None:
+    # msgspec raises RecursionError on nesting this deep; it must not escape as such.
+    body = b"[" * 200_000 + b"]" * 200_000
+    response = RestResponse(status, [], body)
+    if status == 200 and parse is parse_empty_response:
+        assert parse(response) is None
+        return
+    with pytest.raises((RemoteProtocolError, APIError)):
+        parse(response)
