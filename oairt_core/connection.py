@@ -272,6 +272,10 @@ def resolve_ssl_context(
     return ssl
 
 
+def _utf8(piece: str | bytes) -> bytes:
+    return piece.encode("utf-8") if isinstance(piece, str) else piece
+
+
 def _check_header(name: str, value: str) -> None:
     if not _TOKEN.match(name):
         raise LocalProtocolError(f"invalid header name {name!r}")
@@ -377,8 +381,13 @@ class RealtimeConnection:
         self._outgoing = bytearray()
         self._pending: deque[_Pending] = deque()
         self._terminal: ConnectionEvent | None = None
-        # The incoming message being assembled.
-        self._chunks: list[str | bytes] = []
+        # The incoming message being assembled: its first piece as given (a message that comes
+        # in one read is never copied), later pieces appended as UTF-8 to one growing buffer.
+        # Not a list of the pieces wsproto yields, nor io.StringIO (which keeps such a list
+        # too): a peer trickling tiny TCP segments would cost a str object (~50 bytes) per
+        # few payload bytes, and max_message_size would not bound memory.
+        self._first: str | bytes | None = None
+        self._buffer = bytearray()
         self._msg_size = 0
         # A refused handshake being collected.
         self._reject_status = 0
@@ -626,12 +635,17 @@ class RealtimeConnection:
     def _finish(self, event: ConnectionEvent) -> None:
         self._pending.append(event)
         self._terminal = event
-        self._chunks.clear()
+        self._reset_message()
         self._state = (
             ConnectionState.REJECTED
             if isinstance(event, HandshakeRejected)
             else ConnectionState.CLOSED
         )
+
+    def _reset_message(self) -> None:
+        self._first = None
+        self._buffer = bytearray()
+        self._msg_size = 0
 
     def _fail(self, code: int, error: RemoteProtocolError) -> None:
         """Fail the connection (RFC 6455 7.1.7): close frame queued, no wait for a reply."""
@@ -654,17 +668,23 @@ class RealtimeConnection:
             if self._msg_size > self.max_message_size:
                 self._fail(1009, MessageTooBig(self._msg_size, self.max_message_size))
                 return
-            self._chunks.append(chunk)
+            if self._first is None:
+                self._first = chunk
+            else:
+                if not self._buffer:
+                    self._buffer += _utf8(self._first)
+                self._buffer += _utf8(chunk)
             if ev.message_finished:
+                whole = self._first if not self._buffer else bytes(self._buffer)
+                self._reset_message()
                 if isinstance(ev, TextMessage):
-                    text = "".join(c for c in self._chunks if isinstance(c, str))
+                    # wsproto has validated the UTF-8 already.
+                    text = whole if isinstance(whole, str) else whole.decode("utf-8")
                     if self._on_message is not None:
                         self._on_message("server", text)
                     self._pending.append(text)
                 else:
-                    self._pending.append(b"".join(c for c in self._chunks if isinstance(c, bytes)))
-                self._chunks = []
-                self._msg_size = 0
+                    self._pending.append(_utf8(whole or b""))
         elif isinstance(ev, Ping):
             if self._state is ConnectionState.OPEN:
                 self._outgoing += self._ws.send(Pong(payload=ev.payload))

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import ssl
+import tracemalloc
 from typing import Any
 from unittest import mock
 
@@ -642,3 +643,32 @@ def test_on_message_hook_sees_text_both_ways() -> None:
     conn.receive_data(server.send(TextMessage(data=CLEARED)))
     drain(conn)
     assert log == [("client", '{"type":"input_audio_buffer.clear"}'), ("server", CLEARED)]
+
+
+@pytest.mark.parametrize("binary", [False, True])
+def test_trickled_message_memory_stays_proportional(binary: bool) -> None:
+    # A peer trickling a few bytes per TCP segment must not cost a str object per piece.
+    n = 70_000
+    conn, server = opened()
+    body = '{"type":"input_audio_buffer.cleared","event_id":"' + "é" * (n // 2) + '"}'
+    frame = (
+        server.send(BytesMessage(data=body.encode()))
+        if binary
+        else server.send(TextMessage(data=body))
+    )
+    tracemalloc.start()
+    try:
+        for i in range(0, len(frame) - 3, 3):
+            conn.receive_data(frame[i : i + 3])
+            assert conn.next_event() is NEED_DATA
+        held, _ = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    assert held < 4 * n
+    conn.receive_data(frame[i + 3 :])
+    event = conn.next_event()
+    if binary:
+        assert isinstance(event, MalformedServerEvent) and event.raw == body.encode()
+    else:
+        assert isinstance(event, InputAudioBufferClearedEvent)
+        assert event.event_id == "é" * (n // 2)
