@@ -731,6 +731,20 @@ def test_function_call_then_continuation() -> None:
     assert first(ev, "response.output_audio_transcript.done")["transcript"] == "Sunny."
 
 
+def answer_approval(c: MemoryClient, item_id: str, request_id: str, *, approve: bool) -> None:
+    c.send(
+        {
+            "type": "conversation.item.create",
+            "item": {
+                "type": "mcp_approval_response",
+                "id": item_id,
+                "approval_request_id": request_id,
+                "approve": approve,
+            },
+        }
+    )
+
+
 def test_mcp_approval_denied_gives_no_call() -> None:
     script = Script(mcp_approval_request("srv", "rm", "{}")).say("ok")
     c = MemoryClient(FakeRealtimeService(script=script))
@@ -738,32 +752,12 @@ def test_mcp_approval_denied_gives_no_call() -> None:
     c.send({"type": "response.create"})
     req = first(c.events(), "response.output_item.done")["item"]
     assert req["type"] == "mcp_approval_request"
-    c.send(
-        {
-            "type": "conversation.item.create",
-            "item": {
-                "type": "mcp_approval_response",
-                "id": "a1",
-                "approval_request_id": req["id"],
-                "approve": False,
-            },
-        }
-    )
+    answer_approval(c, "a1", req["id"], approve=False)
     c.send({"type": "response.create"})
     ev = c.events()
     assert not [e for e in ev if e["type"].startswith("response.mcp_call")]
     # Answering an unknown approval request is an error.
-    c.send(
-        {
-            "type": "conversation.item.create",
-            "item": {
-                "type": "mcp_approval_response",
-                "id": "a2",
-                "approval_request_id": "nope",
-                "approve": True,
-            },
-        }
-    )
+    answer_approval(c, "a2", "nope", approve=True)
     assert c.events()[0]["type"] == "error"
 
 
@@ -773,17 +767,7 @@ def test_mcp_approval_approved_runs_the_call_first() -> None:
     manual(c)
     c.send({"type": "response.create"})
     req = first(c.events(), "response.output_item.done")["item"]
-    c.send(
-        {
-            "type": "conversation.item.create",
-            "item": {
-                "type": "mcp_approval_response",
-                "id": "a1",
-                "approval_request_id": req["id"],
-                "approve": True,
-            },
-        }
-    )
+    answer_approval(c, "a1", req["id"], approve=True)
     c.send({"type": "response.create"})
     ev = c.events()
     call = [e for e in ev if e["type"] == "response.output_item.done"][0]["item"]

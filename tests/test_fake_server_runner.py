@@ -43,6 +43,18 @@ async def collect_until(conn: Any, last: str) -> list[Any]:
     return out
 
 
+async def close_code_during_a_response(server: Any) -> int | None:
+    """Connect, ask for a response, and return the close code the connection ends with."""
+    async with oairt_anyio.connect(
+        api_key=server.api_key, model="gpt-realtime", base_url=server.url
+    ) as conn:
+        await collect_until(conn, "session.created")
+        await conn.send(ResponseCreateEvent())
+        with pytest.raises(ConnectionClosedError) as closed:
+            await collect_until(conn, "response.done")
+    return closed.value.code
+
+
 @pytest.mark.anyio
 async def test_voice_turn_with_oairt_adapter() -> None:
     audio = (
@@ -109,27 +121,13 @@ async def test_handshake_error_and_fault_close() -> None:
             ):
                 pass
         assert info.value.status_code == 401
-        async with oairt_anyio.connect(
-            api_key=server.api_key, model="gpt-realtime", base_url=server.url
-        ) as conn:
-            await collect_until(conn, "session.created")
-            await conn.send(ResponseCreateEvent())
-            with pytest.raises(ConnectionClosedError) as closed:
-                await collect_until(conn, "response.done")
-        assert closed.value.code == 1011
+        assert await close_code_during_a_response(server) == 1011
 
 
 @pytest.mark.anyio
 async def test_abort_drops_the_connection() -> None:
     async with run_fake_server(faults=Faults(abort_after="response.created")) as server:
-        async with oairt_anyio.connect(
-            api_key=server.api_key, model="gpt-realtime", base_url=server.url
-        ) as conn:
-            await collect_until(conn, "session.created")
-            await conn.send(ResponseCreateEvent())
-            with pytest.raises(ConnectionClosedError) as closed:
-                await collect_until(conn, "response.done")
-        assert closed.value.code == 1006
+        assert await close_code_during_a_response(server) == 1006
         assert server.connections[0].aborted
 
 

@@ -51,17 +51,22 @@ CLIENT_EVENTS: list[dict[str, Any]] = [
 ]
 
 
+def play_turn(c: MemoryClient, events: list[dict[str, Any]], chunk: int) -> None:
+    """Send the events, then the voice turn's audio in appends of ``chunk`` bytes."""
+    for e in events:
+        c.send(e)
+    audio = voice_turn()
+    for i in range(0, len(audio), chunk):
+        c.send({"type": "input_audio_buffer.append", "audio": b64(audio[i : i + chunk])})
+
+
 def record_session(chunk: int = 4800) -> tuple[Recorder, list[dict[str, Any]]]:
     svc = FakeRealtimeService(
         script=Script(say("Hello!"), say("Second.")),
         recorder_factory=lambda: Recorder(meta={"model": "gpt-realtime"}),
     )
     c = MemoryClient(svc, now=1000.0)
-    for e in CLIENT_EVENTS:
-        c.send(e)
-    audio = voice_turn()
-    for i in range(0, len(audio), chunk):
-        c.send({"type": "input_audio_buffer.append", "audio": b64(audio[i : i + chunk])})
+    play_turn(c, CLIENT_EVENTS, chunk)
     events = c.events()
     recorder = c.server.recorder
     assert isinstance(recorder, Recorder)
@@ -118,11 +123,7 @@ def test_load_rejects_malformed_lines(bad: str) -> None:
 def replay(recording: Any, events: list[dict[str, Any]], audio_chunk: int = 9600) -> MemoryClient:
     svc = FakeRealtimeService(script=ReplayScript(recording))
     c = MemoryClient(svc, now=5.0)
-    for e in events:
-        c.send(e)
-    audio = voice_turn()
-    for i in range(0, len(audio), audio_chunk):
-        c.send({"type": "input_audio_buffer.append", "audio": b64(audio[i : i + audio_chunk])})
+    play_turn(c, events, audio_chunk)
     return c
 
 

@@ -6,6 +6,8 @@ import copy
 from collections.abc import Mapping
 from typing import Any
 
+from ._client_schema import MODELS
+
 __all__ = [
     "DEFAULT_INSTRUCTIONS",
     "KNOWN_MODELS",
@@ -13,29 +15,20 @@ __all__ = [
     "default_transcription_session",
 ]
 
-KNOWN_MODELS = frozenset(
-    {
-        "gpt-realtime",
-        "gpt-realtime-1.5",
-        "gpt-realtime-2",
-        "gpt-realtime-2.1",
-        "gpt-realtime-2.1-mini",
-        "gpt-realtime-2025-08-28",
-        "gpt-4o-realtime-preview",
-        "gpt-4o-realtime-preview-2024-10-01",
-        "gpt-4o-realtime-preview-2024-12-17",
-        "gpt-4o-realtime-preview-2025-06-03",
-        "gpt-4o-mini-realtime-preview",
-        "gpt-4o-mini-realtime-preview-2024-12-17",
-        "gpt-realtime-mini",
-        "gpt-realtime-mini-2025-10-06",
-        "gpt-realtime-mini-2025-12-15",
-        "gpt-audio-1.5",
-        "gpt-audio-mini",
-        "gpt-audio-mini-2025-10-06",
-        "gpt-audio-mini-2025-12-15",
-    }
-)
+
+def _sdk_model_names() -> frozenset[str]:
+    """The model names the official SDK lists for a realtime session (the generated schema)."""
+    spec = MODELS["realtime_session_create_request:RealtimeSessionCreateRequest"]["model"][1]
+    return frozenset(
+        str(name)
+        for alt in spec[1:]
+        if isinstance(alt, list) and alt[0] == "lit"
+        for name in alt[1:]
+    )
+
+
+KNOWN_MODELS = _sdk_model_names()
+"""The models an upgrade's ``?model=`` may name: the SDK's list, regenerated with it."""
 
 DEFAULT_INSTRUCTIONS = (
     "Your knowledge cutoff is 2023-10. You are a helpful, witty, and friendly AI. Act like a "

@@ -102,6 +102,11 @@ def _semantic_problems(event: dict[str, Any]) -> list[Problem]:
     def bad(param: str, msg: str) -> None:
         out.append(Problem("invalid_value", msg, param))
 
+    def between(obj: Mapping[str, Any], key: str, lo: float, hi: float, where: str) -> None:
+        v = obj.get(key)
+        if isinstance(v, (int, float)) and not lo <= v <= hi:
+            bad(f"{where}.{key}", f"Invalid '{key}': {v} is not between {lo:g} and {hi:g}.")
+
     def check_session_like(obj: Mapping[str, Any], prefix: str) -> None:
         mods = obj.get("output_modalities")
         if isinstance(mods, list) and len(mods) > 1:
@@ -119,22 +124,12 @@ def _semantic_problems(event: dict[str, Any]) -> list[Problem]:
         if isinstance(audio, dict):
             o = audio.get("output")
             if isinstance(o, dict):
-                sp = o.get("speed")
-                if isinstance(sp, (int, float)) and not 0.25 <= sp <= 1.5:
-                    bad(
-                        f"{prefix}.audio.output.speed",
-                        f"Invalid 'speed': {sp} is not between 0.25 and 1.5.",
-                    )
+                between(o, "speed", 0.25, 1.5, f"{prefix}.audio.output")
             i = audio.get("input")
             if isinstance(i, dict):
                 td = i.get("turn_detection")
                 if isinstance(td, dict):
-                    th = td.get("threshold")
-                    if isinstance(th, (int, float)) and not 0.0 <= th <= 1.0:
-                        bad(
-                            f"{prefix}.audio.input.turn_detection.threshold",
-                            f"Invalid 'threshold': {th} is not between 0 and 1.",
-                        )
+                    between(td, "threshold", 0.0, 1.0, f"{prefix}.audio.input.turn_detection")
                     for k in ("prefix_padding_ms", "silence_duration_ms", "idle_timeout_ms"):
                         v = td.get(k)
                         if isinstance(v, int) and v < 0:

@@ -33,6 +33,11 @@ class _Item:
 class _Conversation(_Wire):
     """The conversation store: ``conversation.item.create/retrieve/delete/truncate``."""
 
+    def _added_and_done(self, prev: str | None, item: dict[str, Any]) -> None:
+        """Announce an item that is complete as soon as it exists (client-created, committed)."""
+        for etype in ("conversation.item.added", "conversation.item.done"):
+            self._emit({"type": etype, "previous_item_id": prev, "item": copy.deepcopy(item)})
+
     def _find(self, item_id: str) -> _Item:
         for it in self.conversation:
             if it.id == item_id:
@@ -109,20 +114,7 @@ class _Conversation(_Wire):
             item["status"] = "completed"
         prev = self.conversation[pos - 1].id if pos > 0 else None
         self.conversation.insert(pos, _Item(item, audio, self._input_format()))
-        self._emit(
-            {
-                "type": "conversation.item.added",
-                "previous_item_id": prev,
-                "item": copy.deepcopy(item),
-            }
-        )
-        self._emit(
-            {
-                "type": "conversation.item.done",
-                "previous_item_id": prev,
-                "item": copy.deepcopy(item),
-            }
-        )
+        self._added_and_done(prev, item)
 
     def _on_conversation_item_retrieve(self, event: dict[str, Any]) -> None:
         it = self._find(event["item_id"])

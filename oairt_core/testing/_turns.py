@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import base64
 import binascii
-import copy
 from typing import Any
 
 from . import _audio
@@ -141,20 +140,7 @@ class _Turns(_Player):
         self._emit(
             {"type": "input_audio_buffer.committed", "previous_item_id": prev, "item_id": item_id}
         )
-        self._emit(
-            {
-                "type": "conversation.item.added",
-                "previous_item_id": prev,
-                "item": copy.deepcopy(item),
-            }
-        )
-        self._emit(
-            {
-                "type": "conversation.item.done",
-                "previous_item_id": prev,
-                "item": copy.deepcopy(item),
-            }
-        )
+        self._added_and_done(prev, item)
         self._transcribe(item_id, _audio.ms_of(len(audio), fmt))
 
     def _transcribe(self, item_id: str, ms: float) -> None:
