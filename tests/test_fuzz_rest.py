@@ -127,3 +127,20 @@ def test_enormous_header_block_is_refused() -> None:
     with pytest.raises(RemoteProtocolError):
         # Read as a socket would deliver it: the cap applies while the block is incomplete.
         feed(data, [4096] * (len(data) // 4096))
+
+
+@pytest.mark.parametrize("status", [200, 201, 401, 500])
+@pytest.mark.parametrize(
+    "body",
+    [
+        b"[" * 100_000,
+        b'{"error":' * 50_000 + b"1" + b"}" * 50_000,
+        b'{"value":"ek_x","expires_at":1,"session":' + b'{"a":' * 50_000 + b"1" + b"}" * 50_001,
+        b'{"error":{"message":"' + b"\\ud800" * 1000 + b'"}}',
+        b'{"value":"ek_x","expires_at":' + b"9" * 5000 + b',"session":{}}',
+    ],
+    ids=["deep-array", "deep-error", "deep-session", "surrogates", "huge-int"],
+)
+def test_pathological_bodies(status: int, body: bytes) -> None:
+    data = b"HTTP/1.1 %d X\r\ncontent-length: %d\r\n\r\n%s" % (status, len(body), body)
+    check(data, [])
