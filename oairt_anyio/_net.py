@@ -1,4 +1,4 @@
-"""Opening the TCP (and TLS) stream for a Realtime connection."""
+"""Opening the TCP (and TLS) stream for a Realtime connection or a REST client."""
 
 from __future__ import annotations
 
@@ -7,7 +7,10 @@ import ssl
 import anyio
 import anyio.abc
 
-from oairt_core.errors import ConnectionClosedError
+from oairt_core.driver import connect_error
+
+# What a broken or closed transport raises on read or write.
+STREAM_GONE = (anyio.EndOfStream, anyio.BrokenResourceError, anyio.ClosedResourceError, OSError)
 
 
 async def open_stream(
@@ -15,9 +18,10 @@ async def open_stream(
 ) -> anyio.abc.ByteStream:
     """A connected byte stream; TLS (with SNI and hostname checks) when a context is given.
 
-    ``tls_standard_compatible=False``: the WebSocket close handshake already marks the
-    end of the data, and many servers drop TCP without a TLS close_notify; that must not
-    count as an error. Connection failures become :class:`ConnectionClosedError` (1006).
+    ``tls_standard_compatible=False``: the WebSocket close handshake (or the HTTP framing)
+    already marks the end of the data, and many servers drop TCP without a TLS
+    close_notify; that must not count as an error. DNS, TCP and TLS failures become
+    :class:`~oairt_core.errors.ConnectError`.
     """
     try:
         if ssl_context is None:
@@ -29,6 +33,5 @@ async def open_stream(
             tls_hostname=host,
             tls_standard_compatible=False,
         )
-    except OSError as exc:
-        detail = exc.strerror or type(exc).__name__
-        raise ConnectionClosedError(1006, f"cannot connect to {host}:{port}: {detail}") from exc
+    except (OSError, anyio.BrokenResourceError) as exc:
+        raise connect_error(host, port, exc) from exc

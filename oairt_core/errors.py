@@ -10,9 +10,11 @@ from *remote* errors (what the peer sent is wrong)::
     │   └── MessageTooBig           an incoming message exceeded the configured cap
     ├── HandshakeError              the WebSocket upgrade was refused (status, message)
     ├── ConnectionClosedError       the connection is closed (code, reason)
+    │   └── ConnectError            could not reach the server: DNS, TCP or TLS failure (1006)
     ├── APIError                    a REST call answered non-2xx (status, type, code, param)
     ├── WebhookVerificationError    a webhook failed signature/timestamp/body checks
-    └── ToolError                   a typed tool could not be defined or run
+    ├── ToolError                   a typed tool could not be defined or run
+    └── RequestTimeout              a connect or REST request took too long (also TimeoutError)
 
 Secrets never appear in these messages: constructors take already-redacted text.
 
@@ -27,6 +29,7 @@ from __future__ import annotations
 
 __all__ = [
     "APIError",
+    "ConnectError",
     "ConnectionClosedError",
     "HandshakeError",
     "InvalidClientEvent",
@@ -130,3 +133,15 @@ class ToolError(OairtError):
 
 class RequestTimeout(OairtError, TimeoutError):
     """A REST request did not complete within its timeout; the connection was dropped."""
+
+
+class ConnectError(ConnectionClosedError):
+    """Could not reach the server: DNS, TCP or TLS failure (code 1006).
+
+    The message names ``host:port`` and the kind of failure; the original error is the
+    ``__cause__``. A :class:`ConnectionClosedError`, so ``except ConnectionClosedError``
+    still catches it.
+    """
+
+    def __repr__(self) -> str:
+        return f"ConnectError({self.code}, {self.reason!r})"

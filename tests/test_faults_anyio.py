@@ -457,13 +457,6 @@ async def test_cancelled_consumer_leaves_nothing_behind() -> None:
     assert census.leaked() == []
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="oairt_anyio/oairt_trio shield a socket write from cancellation until write_timeout "
-    "(30 s by default, forever with None): a caller's cancel scope around a send to a peer "
-    "that stopped reading does not take effect; aborting the connection on cancel would keep "
-    "'whole frame or nothing' and honour the cancel at once",
-)
 async def test_cancelling_a_blocked_send_is_prompt() -> None:
     chunk = InputAudioBufferAppendEvent(audio=b"\x00" * (256 * 1024))
     honoured = False

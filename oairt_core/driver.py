@@ -1,0 +1,645 @@
+"""What an async adapter must decide, decided once, without I/O.
+
+``oairt_anyio`` and ``oairt_trio`` (and any other adapter) share every decision
+through the objects here; an adapter only opens sockets, moves bytes, owns a
+bounded channel and a send lock, and handles cancellation:
+
+* :class:`ConnectOptions`: the keyword options of every WebSocket entry point, and
+  :func:`plan_connection`, which applies the defaults (``$OPENAI_API_KEY``,
+  ``$OAIRT_BASE_URL``) and builds the :class:`ConnectionDriver`.
+* :class:`ConnectionDriver`: what to do with each core event, when iteration ends,
+  which exception to raise when, and the bookkeeping of an aborted connection.
+* :func:`connect_error`: a DNS, TCP or TLS failure as :class:`ConnectError`.
+* :class:`RestDriver`: the REST request/response cycle (keep-alive reuse, the one
+  safe resend, error mapping), and :class:`RestClientBase`, the REST calls
+  themselves on top of an adapter's ``request()``.
+
+The reader loop of an adapter, in full::
+
+    while True:
+        step = driver.next_step()
+        if step is NEED_DATA:
+            await write(driver.data_to_send())
+            driver.receive_data(await read())   # None at end of stream
+        elif isinstance(step, ConnectionClosed):
+            await write(driver.data_to_send())
+            break
+        else:
+            await channel.send(step)             # or driver.discard_events()
+
+>>> plan = plan_connection({"model": "gpt-realtime"}, {"OPENAI_API_KEY": "sk-test-1234567890"})
+>>> plan.driver.core.url
+'wss://api.openai.com/v1/realtime?model=gpt-realtime'
+>>> plan.host, plan.port, plan.ssl_context is not None
+('api.openai.com', 443, True)
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+import ssl as _ssl
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from types import TracebackType
+from typing import Any, Literal, TypedDict, TypeVar
+
+from .connection import (
+    DEFAULT_MAX_MESSAGE_SIZE,
+    Connected,
+    ConnectionClosed,
+    ConnectionState,
+    HandshakeRejected,
+    IncomingEvent,
+    NeedData,
+    RealtimeConnection,
+    resolve_ssl_context,
+)
+from .errors import (
+    ConnectError,
+    ConnectionClosedError,
+    OairtError,
+    RemoteProtocolError,
+    RequestTimeout,
+)
+from .events import ClientEvent
+from .redact import Secret
+from .rest import (
+    DEFAULT_MAX_RESPONSE_SIZE,
+    CallAnswer,
+    ClientSecret,
+    ExpiresAfter,
+    PreparedRequest,
+    RealtimeRest,
+    RestConfig,
+    RestConnection,
+    RestRequest,
+    RestResponse,
+    SessionLike,
+)
+from .settings import resolve_api_key, resolve_base_url
+
+__all__ = [
+    "AsyncConnectionBase",
+    "ConnectOptions",
+    "ConnectionDriver",
+    "ConnectionPlan",
+    "OpenConnection",
+    "RestClientBase",
+    "RestDriver",
+    "connect_error",
+    "plan_connection",
+]
+
+T = TypeVar("T")
+
+
+# --------------------------------------------------------------------------- connecting
+
+
+class ConnectOptions(TypedDict, total=False):
+    """The keyword options of ``oairt_anyio.connect`` / ``oairt_trio.open_realtime`` & co.
+
+    ``api_key`` (default ``$OPENAI_API_KEY``) and ``base_url`` (default
+    ``$OAIRT_BASE_URL``, else the public API); ``model`` / ``call_id`` / ``intent`` pick
+    the session (see :class:`~oairt_core.connection.RealtimeConnection`); ``ssl``: None
+    follows the URL (``wss://`` -> verified TLS), an ``SSLContext`` is used as given, False
+    only for ``ws://``; ``connect_timeout`` bounds DNS + TCP + TLS + upgrade;
+    ``close_timeout`` bounds the wait for the server's close reply; ``write_timeout``
+    bounds one socket write (a peer that stopped reading); ``max_buffered_events``
+    bounds the event buffer; ``on_message(direction, text)`` sees every text message.
+    """
+
+    api_key: str | Secret | None
+    model: str | None
+    call_id: str | None
+    intent: Literal["realtime", "transcription"] | None
+    base_url: str | None
+    organization: str | None
+    project: str | None
+    safety_identifier: str | None
+    user_agent: str | None
+    extra_headers: Mapping[str, str] | Sequence[tuple[str, str]] | None
+    extra_query: Mapping[str, str] | None
+    subprotocols: Sequence[str] | None
+    max_message_size: int
+    on_message: Callable[[str, str], None] | None
+    ssl: bool | _ssl.SSLContext | None
+    connect_timeout: float | None
+    close_timeout: float
+    write_timeout: float | None
+    max_buffered_events: int
+
+
+_ADAPTER_OPTIONS = {"ssl", "connect_timeout", "close_timeout", "write_timeout"}
+_ADAPTER_OPTIONS |= {"max_buffered_events"}
+_ALL_OPTIONS = frozenset(ConnectOptions.__annotations__)
+
+
+@dataclass
+class ConnectionPlan:
+    """Everything an adapter needs to open one connection."""
+
+    driver: ConnectionDriver
+    host: str
+    port: int
+    ssl_context: _ssl.SSLContext | None
+    connect_timeout: float | None
+    close_timeout: float
+    write_timeout: float | None
+    max_buffered_events: int
+
+    def timeout_error(self) -> RequestTimeout:
+        """The error for a connect that took longer than ``connect_timeout``."""
+        return RequestTimeout(
+            f"connecting to {self.host}:{self.port} timed out after {self.connect_timeout} s"
+        )
+
+    def connect_error(self, exc: BaseException) -> ConnectError:
+        """The error for a DNS, TCP or TLS failure while connecting."""
+        return connect_error(self.host, self.port, exc)
+
+
+def plan_connection(
+    options: Mapping[str, Any], environ: Mapping[str, str] | None = None
+) -> ConnectionPlan:
+    """Apply the defaults to ``options`` (see :class:`ConnectOptions`) and build the driver.
+
+    ``environ`` defaults to ``os.environ``; unknown options raise :class:`TypeError`.
+    """
+    unknown = set(options) - _ALL_OPTIONS
+    if unknown:
+        raise TypeError(f"unexpected keyword argument(s): {', '.join(sorted(unknown))}")
+    env = os.environ if environ is None else environ
+    core_kwargs = {k: v for k, v in options.items() if k not in _ADAPTER_OPTIONS}
+    core_kwargs["api_key"] = resolve_api_key(options.get("api_key"), env)
+    core_kwargs["base_url"] = resolve_base_url(options.get("base_url"), env, scheme="ws")
+    core_kwargs.setdefault("max_message_size", DEFAULT_MAX_MESSAGE_SIZE)
+    core = RealtimeConnection(**core_kwargs)
+    return ConnectionPlan(
+        driver=ConnectionDriver(core),
+        host=core.host,
+        port=core.port,
+        ssl_context=resolve_ssl_context(core.secure, options.get("ssl")),
+        connect_timeout=options.get("connect_timeout", 30.0),
+        close_timeout=options.get("close_timeout", 2.0),
+        write_timeout=options.get("write_timeout", 30.0),
+        max_buffered_events=options.get("max_buffered_events", 256),
+    )
+
+
+def _root_cause(exc: BaseException) -> BaseException:
+    # Event loops wrap transport failures (trio.BrokenResourceError from an ssl.SSLError);
+    # the innermost OS/TLS error says what went wrong.
+    seen: set[int] = set()
+    current: BaseException | None = exc
+    best = exc
+    while current is not None and id(current) not in seen:
+        seen.add(id(current))
+        if isinstance(current, OSError):
+            best = current
+        current = current.__cause__ or current.__context__
+    return best
+
+
+def connect_error(host: str, port: int, exc: BaseException) -> ConnectError:
+    """:class:`ConnectError` naming ``host:port`` and the kind of failure (DNS, TCP, TLS).
+
+    >>> connect_error("example.test", 443, ConnectionRefusedError(111, "Refused"))
+    ConnectError(1006, 'cannot connect to example.test:443: connection refused (Refused)')
+    """
+    root = _root_cause(exc)
+    if isinstance(root, _ssl.SSLCertVerificationError):
+        kind = f"TLS certificate verification failed ({root.verify_message or root.reason})"
+    elif isinstance(root, _ssl.SSLError):
+        kind = f"TLS handshake failed ({root.reason or type(root).__name__})"
+    elif isinstance(root, socket.gaierror):
+        kind = f"DNS lookup failed ({root.strerror or root})"
+    elif isinstance(root, ConnectionRefusedError):
+        kind = f"connection refused ({root.strerror or 'refused'})"
+    elif isinstance(root, OSError):
+        kind = f"TCP connection failed ({root.strerror or type(root).__name__})"
+    else:
+        kind = f"connection failed ({type(root).__name__})"
+    error = ConnectError(1006, f"cannot connect to {host}:{port}: {kind}")
+    error.__cause__ = exc
+    return error
+
+
+# --------------------------------------------------------------------------- WebSocket
+
+
+@dataclass(frozen=True)
+class OpenConnection:
+    """REST step: open a fresh TCP (TLS when ``tls``) connection to ``host:port``."""
+
+    host: str
+    port: int
+    tls: bool
+
+
+_WRITE_FAILURES = {
+    "lost": "connection lost while sending",
+    "timeout": "write timed out; connection aborted",
+    "cancelled": "a send was cancelled part-way; connection aborted",
+}
+
+
+class ConnectionDriver:
+    """The decisions of an async WebSocket adapter around a :class:`RealtimeConnection`.
+
+    Policies it implements (adapters document them): events reach the consumer in
+    order, and only after every one of them does ``next_event()`` raise (see
+    :meth:`end_error`); ``async for`` ends quietly on a normal close
+    (:attr:`iteration_ends_quietly`); a write that fails, times out or is cancelled
+    part-way aborts the connection (the frame stream can no longer be trusted), and
+    every later operation raises :class:`ConnectionClosedError` with the reason.
+    """
+
+    def __init__(self, core: RealtimeConnection) -> None:
+        self.core = core
+        self.closed: ConnectionClosed | None = None
+        self.abort_reason: str | None = None
+        self._discard = False
+
+    # -- handshake -------------------------------------------------------------------
+
+    def initiate(self) -> bytes:
+        """The upgrade request to write first."""
+        return self.core.initiate()
+
+    def handshake_done(self) -> bool:
+        """True once the server accepted; False when more bytes are needed.
+
+        Raises :class:`HandshakeError` (refused) or the close's exception (lost, invalid).
+        """
+        event = self.core.next_event()
+        if isinstance(event, NeedData):
+            return False
+        if isinstance(event, HandshakeRejected | ConnectionClosed):
+            raise event.exception()
+        return True  # Connected; events after it stay queued in the core
+
+    # -- reading ---------------------------------------------------------------------
+
+    def receive_data(self, data: bytes | bytearray | None) -> None:
+        """Bytes read from the socket; None (or b"") when it ended or broke."""
+        self.core.receive_data(data)
+
+    def next_step(self) -> IncomingEvent | ConnectionClosed | NeedData:
+        """For the reader: an event to deliver, NEED_DATA (flush, then read), or the end."""
+        while True:
+            event = self.core.next_event()
+            if isinstance(event, ConnectionClosed):
+                self.closed = self._explain(event)
+                return self.closed
+            if isinstance(event, Connected | HandshakeRejected):
+                continue  # handshake events; only seen before the reader starts
+            if self._discard and not isinstance(event, NeedData):
+                continue
+            return event
+
+    def discard_events(self) -> None:
+        """Nobody will read any more (``close()`` was called): drop further events."""
+        self._discard = True
+
+    def data_to_send(self) -> bytes:
+        """Bytes the core produced on its own (pongs, close replies)."""
+        return self.core.data_to_send()
+
+    def transport_lost(self) -> None:
+        """A write of :meth:`data_to_send` failed: the connection is gone."""
+        self.core.receive_data(None)
+
+    def reader_finished(self) -> ConnectionClosed:
+        """The reader stopped (normally, cancelled, or crashed): settle how it ended."""
+        if self.closed is None:
+            self.core.receive_data(None)
+            closed = self.core.closed
+            assert closed is not None
+            self.closed = self._explain(closed)
+        return self.closed
+
+    def _explain(self, event: ConnectionClosed) -> ConnectionClosed:
+        # Lost TCP because we aborted it ourselves: say why rather than "connection lost".
+        if self.abort_reason is not None and not event.clean and event.error is None:
+            return ConnectionClosed(1006, self.abort_reason, clean=False)
+        return event
+
+    def end_error(self) -> OairtError:
+        """What ``next_event()`` raises after the last event."""
+        assert self.closed is not None
+        return self.closed.exception()
+
+    @property
+    def iteration_ends_quietly(self) -> bool:
+        """``async for`` stops without an exception (we closed, or the server said 1000)."""
+        return self.closed is not None and self.closed.normal
+
+    # -- writing ---------------------------------------------------------------------
+
+    def check_sendable(self) -> None:
+        """Raise :class:`ConnectionClosedError` once the connection is over or aborted."""
+        if self.closed is not None:
+            raise ConnectionClosedError(self.closed.code, self.closed.reason)
+        if self.abort_reason is not None:
+            raise ConnectionClosedError(1006, self.abort_reason)
+
+    def check_writable(self, transport_closed: bool) -> None:
+        """Before a write (frames, pongs, close replies): raise if the transport is gone."""
+        if self.abort_reason is not None:
+            raise ConnectionClosedError(1006, self.abort_reason)
+        if transport_closed:
+            raise ConnectionClosedError(1006, "the connection was aborted")
+
+    def frame_event(self, event: ClientEvent) -> bytes:
+        """Validate and frame a client event (raises before anything is written)."""
+        self.check_sendable()
+        return self.core.send(event)
+
+    def frame_raw(self, text: str) -> bytes:
+        self.check_sendable()
+        return self.core.send_raw(text)
+
+    def frame_ping(self, payload: bytes) -> bytes:
+        self.check_sendable()
+        return self.core.ping(payload)
+
+    def frame_close(self, code: int, reason: str) -> bytes:
+        """The close frame to write, or b"" when there is nothing left to close."""
+        if self.closed is not None or self.abort_reason is not None:
+            return b""
+        return self.core.close(code, reason)
+
+    def write_failed(self, kind: Literal["lost", "timeout", "cancelled"]) -> ConnectionClosedError:
+        """A write did not complete: the connection is aborted; returns what to raise.
+
+        The adapter closes its transport (the reader then ends) and raises the result
+        (re-raising the cancellation itself for ``"cancelled"``).
+        """
+        if self.abort_reason is None:
+            self.abort_reason = _WRITE_FAILURES[kind]
+        return ConnectionClosedError(1006, self.abort_reason)
+
+
+class AsyncConnectionBase:
+    """What ``AnyioConnection`` and ``TrioConnection`` share above their I/O.
+
+    An adapter sets ``self._driver`` and implements :meth:`_send` (send lock, write),
+    :meth:`next_event` and :meth:`close`.
+    """
+
+    _driver: ConnectionDriver
+
+    @property
+    def core(self) -> RealtimeConnection:
+        """The sans-IO connection underneath (read its state; do not drive it)."""
+        return self._driver.core
+
+    @property
+    def state(self) -> ConnectionState:
+        return self._driver.core.state
+
+    @property
+    def is_sideband(self) -> bool:
+        return self._driver.core.is_sideband
+
+    @property
+    def subprotocol(self) -> str | None:
+        return self._driver.core.subprotocol
+
+    @property
+    def response_headers(self) -> list[tuple[str, str]]:
+        """The server's 101 response headers, redacted."""
+        return self._driver.core.response_headers
+
+    @property
+    def closed(self) -> ConnectionClosed | None:
+        """How the connection ended, once it has."""
+        return self._driver.closed
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}({self._driver.core!r})"
+
+    async def _send(self, frame: Callable[[], bytes]) -> None:  # pragma: no cover
+        raise NotImplementedError
+
+    async def send(self, event: ClientEvent) -> None:
+        """Validate, encode and send one client event (whole frame or nothing)."""
+        await self._send(lambda: self._driver.frame_event(event))
+
+    async def send_raw(self, text: str) -> None:
+        """Send ``text`` as one message, unvalidated."""
+        await self._send(lambda: self._driver.frame_raw(text))
+
+    async def ping(self, payload: bytes = b"") -> None:
+        """Send a ping (keepalive); the pong is absorbed by the core."""
+        await self._send(lambda: self._driver.frame_ping(payload))
+
+    async def next_event(self) -> IncomingEvent:  # pragma: no cover
+        raise NotImplementedError
+
+    def __aiter__(self: T) -> T:
+        return self
+
+    async def __anext__(self) -> IncomingEvent:
+        # A plain iterator rather than an async generator: breaking out of ``async for``
+        # leaves nothing suspended to finalise.
+        try:
+            return await self.next_event()
+        except OairtError:
+            if self._driver.iteration_ends_quietly:
+                raise StopAsyncIteration from None
+            raise
+
+    async def close(self, code: int = 1000, reason: str = "") -> None:  # pragma: no cover
+        raise NotImplementedError
+
+    async def aclose(self) -> None:
+        """``close(1000)``, for ``contextlib.aclosing`` and friends."""
+        await self.close()
+
+
+# --------------------------------------------------------------------------- REST
+
+
+class RestDriver:
+    """The REST request/response cycle over one kept-alive connection, without I/O.
+
+    An adapter loops over :meth:`next_step` for a request begun with :meth:`begin`:
+    :class:`OpenConnection` (drop any old transport, open one, call :meth:`opened`),
+    ``bytes`` (write them), ``NEED_DATA`` (read, then :meth:`receive_data`; ``b""`` at
+    end of stream), or the :class:`RestResponse` (done; drop the transport first if
+    :attr:`keep_transport` is False). A transport failure goes to
+    :meth:`transport_failed`, which either arranges the one safe resend (the loop
+    goes on) or raises the error to report.
+    """
+
+    def __init__(self, config: RestConfig, *, max_response_size: int) -> None:
+        self.config = config
+        self.max_response_size = max_response_size
+        self.connections_opened = 0
+        self._conn: RestConnection | None = None
+        self._request: RestRequest | None = None
+        self._sent = False
+
+    def begin(self, request: RestRequest) -> None:
+        self._request = request
+        self._sent = False
+
+    def next_step(self) -> OpenConnection | bytes | NeedData | RestResponse:
+        assert self._request is not None, "begin() a request first"
+        if self._conn is None or (not self._sent and not self._conn.reusable):
+            self._conn = None
+            cfg = self.config
+            return OpenConnection(cfg.host, cfg.port, cfg.tls)
+        if not self._sent:
+            self._sent = True
+            return self._conn.send_request(self._request)
+        response = self._conn.next_response()
+        if isinstance(response, RestResponse):
+            self._request = None
+        return response
+
+    def opened(self) -> None:
+        """A fresh transport is connected."""
+        self.connections_opened += 1
+        self._conn = RestConnection(max_response_size=self.max_response_size)
+
+    def receive_data(self, data: bytes | bytearray) -> None:
+        assert self._conn is not None
+        self._conn.receive_data(bytes(data))
+
+    @property
+    def keep_transport(self) -> bool:
+        """Whether the transport may be kept for the next request (keep-alive)."""
+        return self._conn is not None and self._conn.reusable
+
+    def transport_failed(self, exc: BaseException) -> None:
+        """The transport failed or the response was malformed (the adapter dropped it).
+
+        Returns when the request may be sent once more on a fresh connection (the server
+        closed an idle keep-alive connection before reading it); raises otherwise:
+        the protocol error itself, or :class:`RemoteProtocolError` for a lost connection.
+        """
+        conn, self._conn = self._conn, None
+        request = self._request
+        assert request is not None
+        if conn is not None and self._sent and conn.retry_safe:
+            self._sent = False
+            return
+        self._request = None
+        if isinstance(exc, OairtError):
+            raise exc
+        if conn is None or not self._sent:
+            raise connect_error(self.config.host, self.config.port, exc)
+        raise RemoteProtocolError(
+            f"connection lost during {request.method} {request.target}"
+        ) from None
+
+    def abandon(self) -> None:
+        """Cancelled or failed mid-exchange: the connection state is unknown (dropped)."""
+        self._conn = None
+        self._request = None
+
+    def timeout_error(self, request: RestRequest, timeout: float) -> RequestTimeout:
+        return RequestTimeout(
+            f"{request.method} {request.target} did not complete within {timeout} s"
+        )
+
+
+class RestClientBase:
+    """The REST calls of ``oairt_anyio.RealtimeRestClient`` / ``oairt_trio.RealtimeRestClient``.
+
+    ``api_key`` defaults to ``$OPENAI_API_KEY``, ``base_url`` to ``$OAIRT_BASE_URL`` (in
+    its http flavour), else the public API. ``ssl`` is the TLS context for ``https``
+    (default: the system's, verification on); ``timeout`` bounds each call, connect
+    included. An adapter implements :meth:`request` and :meth:`aclose`.
+    """
+
+    def __init__(
+        self,
+        api_key: str | Secret | None = None,
+        *,
+        base_url: str | None = None,
+        organization: str | None = None,
+        project: str | None = None,
+        ssl: _ssl.SSLContext | None = None,
+        timeout: float = 60.0,
+        max_response_size: int = DEFAULT_MAX_RESPONSE_SIZE,
+        environ: Mapping[str, str] | None = None,
+    ) -> None:
+        env = os.environ if environ is None else environ
+        config = RestConfig(
+            resolve_api_key(api_key, env),
+            base_url=resolve_base_url(base_url, env, scheme="http"),
+            organization=organization,
+            project=project,
+        )
+        self.api = RealtimeRest(config)
+        self.timeout = timeout
+        self.max_response_size = max_response_size
+        self._ssl = ssl
+        self._driver = RestDriver(config, max_response_size=max_response_size)
+
+    @property
+    def connections_opened(self) -> int:
+        """How many transports were opened so far (keep-alive reuse keeps it low)."""
+        return self._driver.connections_opened
+
+    def ssl_context(self) -> _ssl.SSLContext:
+        return self._ssl if self._ssl is not None else _ssl.create_default_context()
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}({self.api.config!r})"
+
+    async def __aenter__(self: T) -> T:
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        await self.aclose()
+
+    async def aclose(self) -> None:  # pragma: no cover - every adapter overrides it
+        """Close the kept-alive connection (the client can still be used afterwards)."""
+        raise NotImplementedError
+
+    async def request(self, prepared: PreparedRequest[T]) -> T:  # pragma: no cover
+        """Send any prepared core request and parse its response."""
+        raise NotImplementedError
+
+    async def create_client_secret(
+        self,
+        *,
+        session: SessionLike | None = None,
+        expires_after: ExpiresAfter | int | None = None,
+    ) -> ClientSecret:
+        """``POST /realtime/client_secrets``: an ``ek_`` key for a browser or device."""
+        return await self.request(
+            self.api.create_client_secret(session=session, expires_after=expires_after)
+        )
+
+    async def create_call(self, sdp: str, *, session: SessionLike | None = None) -> CallAnswer:
+        """``POST /realtime/calls``: send a WebRTC offer, get the answer and the call_id."""
+        return await self.request(self.api.create_call(sdp, session=session))
+
+    async def accept_call(self, call_id: str, session: SessionLike) -> None:
+        """Accept an incoming SIP call with a ``type: "realtime"`` session config."""
+        await self.request(self.api.accept_call(call_id, session))
+
+    async def reject_call(self, call_id: str, status_code: int | None = None) -> None:
+        """Reject an incoming SIP call (SIP ``status_code``, default 603 on the server)."""
+        await self.request(self.api.reject_call(call_id, status_code))
+
+    async def refer_call(self, call_id: str, target_uri: str) -> None:
+        """Transfer a call to a ``tel:`` or ``sip:`` URI."""
+        await self.request(self.api.refer_call(call_id, target_uri))
+
+    async def hangup_call(self, call_id: str) -> None:
+        """End a SIP or WebRTC call."""
+        await self.request(self.api.hangup_call(call_id))
+
