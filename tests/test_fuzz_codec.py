@@ -122,6 +122,10 @@ def test_right_type_wrong_body(event_type: str, body: dict[str, object]) -> None
         pytest.param(b'{"type":"rate_limits.updated","event_id":"e","rate_limits":'
                      b'[{"reset_seconds":1e400}]}', id="inf-float"),
         pytest.param(b'{"type":"' + b"x" * 1_000_000 + b'"}', id="1MB-type"),
+        pytest.param(b'{"type":"session.updated","event_id":"e","session":{"type":"realtime",'
+                     b'"tools":[{"type":"function","name":"f","parameters":'
+                     + b'{"a":' * 100_000 + b"1" + b"}" * 100_000 + b"}]}}",
+                     id="100k-nested-in-free-form-dict"),
         pytest.param(b'{"type":"error","event_id":"' + b"\\ud800" * 10_000 + b'"}',
                      id="surrogates"),
     ],
