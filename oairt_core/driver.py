@@ -642,4 +642,3 @@ class RestClientBase:
     async def hangup_call(self, call_id: str) -> None:
         """End a SIP or WebRTC call."""
         await self.request(self.api.hangup_call(call_id))
-

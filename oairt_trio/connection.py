@@ -13,50 +13,50 @@ Or, in the manner of trio-websocket, in a nursery you own::
         ...
         await conn.close()
 
-Same object protocol and policies as ``oairt_anyio`` (see its module docstring):
-bounded event buffer with backpressure to TCP, whole-frame-or-nothing sends,
-bounded close, ``ConnectionClosedError`` after the last buffered event, ``async for``
-ending quietly on a normal close.
+Same object protocol, options and policies as ``oairt_anyio`` (see its module
+docstring), decided by :class:`oairt_core.driver.ConnectionDriver`: bounded event buffer
+with backpressure to TCP, whole-frame-or-nothing sends (a send cancelled part-way aborts
+the connection: later operations raise ``ConnectionClosedError`` (1006) saying so), bounded
+close, ``ConnectionClosedError`` after the last buffered event, ``async for`` ending
+quietly on a normal close, :class:`ConnectError` for DNS/TCP/TLS failures. ``api_key``
+defaults to ``$OPENAI_API_KEY`` and ``base_url`` to ``$OAIRT_BASE_URL``.
 """
 
 from __future__ import annotations
 
 import ssl as _ssl
-from collections.abc import AsyncIterator, Callable, Mapping, Sequence
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any
 
 import trio
 
-from oairt_core.connection import (
-    DEFAULT_MAX_MESSAGE_SIZE,
-    DEFAULT_WS_BASE_URL,
-    Connected,
-    ConnectionClosed,
-    ConnectionState,
-    HandshakeRejected,
-    IncomingEvent,
-    NeedData,
-    RealtimeConnection,
-    resolve_ssl_context,
-)
-from oairt_core.errors import ConnectionClosedError, OairtError, RequestTimeout
-from oairt_core.events import ClientEvent
-from oairt_core.redact import Secret
+from oairt_core.connection import ConnectionClosed, IncomingEvent, NeedData
+from oairt_core.driver import AsyncConnectionBase, ConnectionDriver, connect_error, plan_connection
+from oairt_core.errors import ConnectionClosedError
+
+if TYPE_CHECKING:
+    from typing_extensions import Unpack
+
+    from oairt_core.driver import ConnectOptions
 
 __all__ = ["TrioConnection", "connect_realtime", "open_realtime"]
 
-_STREAM_GONE = (trio.BrokenResourceError, trio.ClosedResourceError, OSError)
+STREAM_GONE = (trio.BrokenResourceError, trio.ClosedResourceError, OSError)
 
 
-class TrioConnection:
+def _deadline(timeout: float | None) -> float:
+    return float("inf") if timeout is None else timeout
+
+
+class TrioConnection(AsyncConnectionBase):
     """An open Realtime connection on trio; from :func:`open_realtime` or
     :func:`connect_realtime`. Satisfies ``oairt_core.protocols.AsyncRealtimeConnection``.
     """
 
     def __init__(
         self,
-        core: RealtimeConnection,
+        driver: ConnectionDriver,
         stream: trio.abc.Stream,
         *,
         max_buffered_events: int = 256,
@@ -64,87 +64,40 @@ class TrioConnection:
         write_timeout: float | None = 30.0,
         read_size: int = 65536,
     ) -> None:
-        self._core = core
+        self._driver = driver
         self._stream = stream
         self._close_timeout = close_timeout
         self._write_timeout = write_timeout
         self._read_size = read_size
         self._send_lock = trio.Lock()
         self._tx, self._rx = trio.open_memory_channel[IncomingEvent](max_buffered_events)
-        self._closed: ConnectionClosed | None = None
         self._reader_done = trio.Event()
         self._stream_closed = False
 
-    @property
-    def core(self) -> RealtimeConnection:
-        """The sans-IO connection underneath (read its state; do not drive it)."""
-        return self._core
-
-    @property
-    def state(self) -> ConnectionState:
-        return self._core.state
-
-    @property
-    def is_sideband(self) -> bool:
-        return self._core.is_sideband
-
-    @property
-    def subprotocol(self) -> str | None:
-        return self._core.subprotocol
-
-    @property
-    def response_headers(self) -> list[tuple[str, str]]:
-        return self._core.response_headers
-
-    @property
-    def closed(self) -> ConnectionClosed | None:
-        return self._closed
-
-    def __repr__(self) -> str:
-        return f"TrioConnection({self._core!r})"
-
-    # -- sending ---------------------------------------------------------------------
-
-    async def send(self, event: ClientEvent) -> None:
-        """Validate, encode and send one client event (whole frame or nothing)."""
+    async def _send(self, frame: Callable[[], bytes]) -> None:
         async with self._send_lock:
-            self._check_sendable()
-            await self._write(self._core.send(event))
-
-    async def send_raw(self, text: str) -> None:
-        async with self._send_lock:
-            self._check_sendable()
-            await self._write(self._core.send_raw(text))
-
-    async def ping(self, payload: bytes = b"") -> None:
-        async with self._send_lock:
-            self._check_sendable()
-            await self._write(self._core.ping(payload))
-
-    def _check_sendable(self) -> None:
-        if self._closed is not None:
-            raise ConnectionClosedError(self._closed.code, self._closed.reason)
+            await self._write(frame())
 
     async def _write(self, data: bytes) -> None:
-        # Send lock held. Shielded: trio's send_all may stop mid-buffer when cancelled,
-        # which would corrupt the frame stream; write_timeout bounds the shield.
+        # Send lock held. Not shielded: a cancel is honoured at once, and since trio's
+        # send_all may stop mid-buffer, a write cancelled part-way aborts the connection.
         if not data:
             return
-        if self._stream_closed:
-            raise ConnectionClosedError(1006, "the connection was aborted")
-        with trio.CancelScope(shield=True):
-            with trio.move_on_after(
-                self._write_timeout if self._write_timeout is not None else float("inf")
-            ) as scope:
-                try:
-                    await self._stream.send_all(data)
-                    return
-                except _STREAM_GONE as exc:
-                    await self._abort()
-                    raise ConnectionClosedError(1006, "connection lost while sending") from exc
-            if scope.cancelled_caught:
-                await self._abort()
-                raise ConnectionClosedError(1006, "write timed out; connection aborted")
+        self._driver.check_writable(self._stream_closed)
+        await trio.lowlevel.checkpoint_if_cancelled()  # a cancel here: nothing was sent
+        try:
+            with trio.move_on_after(_deadline(self._write_timeout)) as scope:
+                await self._stream.send_all(data)
+        except STREAM_GONE as exc:
+            await self._abort()
+            raise self._driver.write_failed("lost") from exc
+        except trio.Cancelled:
+            self._driver.write_failed("cancelled")
+            await self._abort()
+            raise
+        if scope.cancelled_caught:
+            await self._abort()
+            raise self._driver.write_failed("timeout")
 
     async def _abort(self) -> None:
         if not self._stream_closed:
@@ -152,272 +105,147 @@ class TrioConnection:
             with trio.CancelScope(shield=True):
                 await trio.aclose_forcefully(self._stream)
 
-    # -- receiving -------------------------------------------------------------------
-
     async def next_event(self) -> IncomingEvent:
         """The next server event; raises once the connection is over (see module doc)."""
         try:
             return await self._rx.receive()
         except (trio.EndOfChannel, trio.ClosedResourceError):
             pass
-        if self._closed is None:
-            await self._reader_done.wait()
-        assert self._closed is not None
-        raise self._closed.exception()
-
-    def __aiter__(self) -> TrioConnection:
-        return self
-
-    async def __anext__(self) -> IncomingEvent:
-        # A plain iterator rather than an async generator: breaking out of ``async for``
-        # leaves nothing suspended to finalise.
-        try:
-            return await self.next_event()
-        except OairtError:
-            if self._closed is not None and self._closed.normal:
-                raise StopAsyncIteration from None
-            raise
+        await self._reader_done.wait()
+        raise self._driver.end_error()
 
     async def _run_reader(self) -> None:
-        core = self._core
-        discard = False
+        driver = self._driver
         try:
             while True:
-                event = core.next_event()
-                if isinstance(event, NeedData):
+                step = driver.next_step()
+                if isinstance(step, NeedData):
                     await self._flush()
                     data: bytes | bytearray | None
                     try:
                         data = await self._stream.receive_some(self._read_size)
-                    except _STREAM_GONE:
+                    except STREAM_GONE:
                         data = None
-                    core.receive_data(data)
-                    continue
-                if isinstance(event, ConnectionClosed):
-                    self._closed = event
+                    driver.receive_data(data)
+                elif isinstance(step, ConnectionClosed):
                     await self._flush()
                     return
-                if isinstance(event, (Connected, HandshakeRejected)):
-                    continue  # handshake events; only seen before the reader starts
-                if discard:
-                    continue
-                try:
-                    await self._tx.send(event)  # blocks while the buffer is full: backpressure
-                except (trio.BrokenResourceError, trio.ClosedResourceError):
-                    discard = True
+                else:
+                    try:
+                        await self._tx.send(step)  # blocks while the buffer is full
+                    except (trio.BrokenResourceError, trio.ClosedResourceError):
+                        driver.discard_events()
         finally:
-            if self._closed is None:  # cancelled, or crashed: the connection is torn down
-                core.receive_data(None)
-                self._closed = core.closed
+            driver.reader_finished()
             self._tx.close()
             await self._abort()
             self._reader_done.set()
 
     async def _flush(self) -> None:
-        data = self._core.data_to_send()
+        data = self._driver.data_to_send()
         if data:
             try:
                 async with self._send_lock:
                     await self._write(data)
             except ConnectionClosedError:
-                self._core.receive_data(None)
-
-    # -- closing ---------------------------------------------------------------------
+                self._driver.transport_lost()
 
     async def close(self, code: int = 1000, reason: str = "") -> None:
         """Close frame, bounded wait for the reply, socket closed. Idempotent."""
         self._rx.close()
-        if self._closed is None:
-            try:
-                async with self._send_lock:
-                    if self._core.state is ConnectionState.OPEN:
-                        await self._write(self._core.close(code, reason))
-            except ConnectionClosedError:
-                pass
+        try:
+            async with self._send_lock:
+                await self._write(self._driver.frame_close(code, reason))
+        except ConnectionClosedError:
+            pass
         with trio.move_on_after(self._close_timeout):
             await self._reader_done.wait()
         await self._abort()
         await self._reader_done.wait()
 
-    async def aclose(self) -> None:
-        await self.close()
+
+async def open_stream(host: str, port: int, ssl_context: _ssl.SSLContext | None) -> trio.abc.Stream:
+    """TCP, then TLS (handshake done here, so its failures are connect failures).
+
+    ``https_compatible``: the WebSocket close handshake (or HTTP framing) marks the end of
+    the data, so a server dropping TCP without TLS close_notify is not an error.
+    """
+    tcp: trio.SocketStream | None = None
+    try:
+        tcp = await trio.open_tcp_stream(host, port)
+        if ssl_context is None:
+            return tcp
+        tls = trio.SSLStream(tcp, ssl_context, server_hostname=host, https_compatible=True)
+        await tls.do_handshake()
+        return tls
+    except (OSError, trio.BrokenResourceError) as exc:
+        if tcp is not None:
+            await trio.aclose_forcefully(tcp)
+        raise connect_error(host, port, exc) from exc
+    except BaseException:
+        if tcp is not None:
+            await trio.aclose_forcefully(tcp)
+        raise
 
 
-async def _open(
-    *,
-    ssl: bool | _ssl.SSLContext | None,
-    connect_timeout: float | None,
-    max_buffered_events: int,
-    close_timeout: float,
-    write_timeout: float | None,
-    **core_kwargs: Any,
-) -> TrioConnection:
-    core = RealtimeConnection(**core_kwargs)
-    ssl_context = resolve_ssl_context(core.secure, ssl)
+async def _open(options: dict[str, Any]) -> TrioConnection:
+    plan = plan_connection(options)
+    driver = plan.driver
     stream: trio.abc.Stream | None = None
     try:
-        with trio.fail_after(connect_timeout if connect_timeout is not None else float("inf")):
+        with trio.fail_after(_deadline(plan.connect_timeout)):
+            stream = await open_stream(plan.host, plan.port, plan.ssl_context)
             try:
-                tcp = await trio.open_tcp_stream(core.host, core.port)
-            except OSError as exc:
-                detail = exc.strerror or type(exc).__name__
-                raise ConnectionClosedError(
-                    1006, f"cannot connect to {core.host}:{core.port}: {detail}"
-                ) from exc
-            # https_compatible: the WebSocket close handshake marks the end of the data,
-            # so a server dropping TCP without TLS close_notify is not an error.
-            stream = (
-                tcp
-                if ssl_context is None
-                else trio.SSLStream(
-                    tcp, ssl_context, server_hostname=core.host, https_compatible=True
-                )
-            )
-            await _handshake(core, stream)
+                await stream.send_all(driver.initiate())
+            except STREAM_GONE as exc:
+                raise plan.connect_error(exc) from exc
+            while not driver.handshake_done():
+                data: bytes | bytearray | None
+                try:
+                    data = await stream.receive_some(65536)
+                except STREAM_GONE:
+                    data = None
+                driver.receive_data(data)
     except trio.TooSlowError:
         if stream is not None:
             await trio.aclose_forcefully(stream)
-        raise RequestTimeout(
-            f"connecting to {core.host}:{core.port} timed out after {connect_timeout} s"
-        ) from None
+        raise plan.timeout_error() from None
     except BaseException:
         if stream is not None:
             await trio.aclose_forcefully(stream)
         raise
     return TrioConnection(
-        core,
+        driver,
         stream,
-        max_buffered_events=max_buffered_events,
-        close_timeout=close_timeout,
-        write_timeout=write_timeout,
+        max_buffered_events=plan.max_buffered_events,
+        close_timeout=plan.close_timeout,
+        write_timeout=plan.write_timeout,
     )
-
-
-async def _handshake(core: RealtimeConnection, stream: trio.abc.Stream) -> None:
-    try:
-        await stream.send_all(core.initiate())
-    except _STREAM_GONE as exc:
-        # A TLS failure (certificate not trusted, ...) surfaces here: trio.SSLStream
-        # handshakes on first use.
-        detail = exc.__cause__ or exc
-        raise ConnectionClosedError(
-            1006, f"connection failed during the handshake: {detail}"
-        ) from exc
-    while True:
-        event = core.next_event()
-        if isinstance(event, NeedData):
-            try:
-                data: bytes | bytearray | None = await stream.receive_some(65536)
-            except _STREAM_GONE:
-                data = None
-            core.receive_data(data)
-            continue
-        if isinstance(event, (HandshakeRejected, ConnectionClosed)):
-            raise event.exception()
-        return
 
 
 async def connect_realtime(
-    nursery: trio.Nursery,
-    *,
-    api_key: str | Secret,
-    model: str | None = None,
-    call_id: str | None = None,
-    intent: Literal["realtime", "transcription"] | None = None,
-    base_url: str = DEFAULT_WS_BASE_URL,
-    organization: str | None = None,
-    project: str | None = None,
-    safety_identifier: str | None = None,
-    user_agent: str | None = None,
-    extra_headers: Mapping[str, str] | Sequence[tuple[str, str]] | None = None,
-    extra_query: Mapping[str, str] | None = None,
-    subprotocols: Sequence[str] | None = None,
-    max_message_size: int = DEFAULT_MAX_MESSAGE_SIZE,
-    on_message: Callable[[str, str], None] | None = None,
-    ssl: bool | _ssl.SSLContext | None = None,
-    connect_timeout: float | None = 30.0,
-    close_timeout: float = 2.0,
-    write_timeout: float | None = 30.0,
-    max_buffered_events: int = 256,
+    nursery: trio.Nursery, **options: Unpack[ConnectOptions]
 ) -> TrioConnection:
     """Connect, then run the reader in ``nursery``; close with ``await conn.close()``.
 
-    Raises :class:`HandshakeError`, :class:`RequestTimeout` or
-    :class:`ConnectionClosedError` (1006, cannot connect) before anything is started.
+    Same options as :func:`open_realtime`. Raises :class:`HandshakeError`,
+    :class:`RequestTimeout` or :class:`ConnectError` before anything is started.
     """
-    conn = await _open(
-        api_key=api_key,
-        model=model,
-        call_id=call_id,
-        intent=intent,
-        base_url=base_url,
-        organization=organization,
-        project=project,
-        safety_identifier=safety_identifier,
-        user_agent=user_agent,
-        extra_headers=extra_headers,
-        extra_query=extra_query,
-        subprotocols=subprotocols,
-        max_message_size=max_message_size,
-        on_message=on_message,
-        ssl=ssl,
-        connect_timeout=connect_timeout,
-        close_timeout=close_timeout,
-        write_timeout=write_timeout,
-        max_buffered_events=max_buffered_events,
-    )
+    conn = await _open(dict(options))
     nursery.start_soon(conn._run_reader)
     return conn
 
 
 @asynccontextmanager
-async def open_realtime(
-    *,
-    api_key: str | Secret,
-    model: str | None = None,
-    call_id: str | None = None,
-    intent: Literal["realtime", "transcription"] | None = None,
-    base_url: str = DEFAULT_WS_BASE_URL,
-    organization: str | None = None,
-    project: str | None = None,
-    safety_identifier: str | None = None,
-    user_agent: str | None = None,
-    extra_headers: Mapping[str, str] | Sequence[tuple[str, str]] | None = None,
-    extra_query: Mapping[str, str] | None = None,
-    subprotocols: Sequence[str] | None = None,
-    max_message_size: int = DEFAULT_MAX_MESSAGE_SIZE,
-    on_message: Callable[[str, str], None] | None = None,
-    ssl: bool | _ssl.SSLContext | None = None,
-    connect_timeout: float | None = 30.0,
-    close_timeout: float = 2.0,
-    write_timeout: float | None = 30.0,
-    max_buffered_events: int = 256,
-) -> AsyncIterator[TrioConnection]:
+async def open_realtime(**options: Unpack[ConnectOptions]) -> AsyncIterator[TrioConnection]:
     """A Realtime connection for the duration of the block (closed cleanly on exit).
 
-    Exceptions from the block come out unwrapped (not in an ExceptionGroup).
+    The keyword options of ``oairt_anyio.connect`` (see
+    :class:`oairt_core.driver.ConnectOptions`), all optional: ``api_key`` defaults to
+    ``$OPENAI_API_KEY``, ``base_url`` to ``$OAIRT_BASE_URL``. Exceptions from the block
+    come out unwrapped (not in an ExceptionGroup).
     """
-    conn = await _open(
-        api_key=api_key,
-        model=model,
-        call_id=call_id,
-        intent=intent,
-        base_url=base_url,
-        organization=organization,
-        project=project,
-        safety_identifier=safety_identifier,
-        user_agent=user_agent,
-        extra_headers=extra_headers,
-        extra_query=extra_query,
-        subprotocols=subprotocols,
-        max_message_size=max_message_size,
-        on_message=on_message,
-        ssl=ssl,
-        connect_timeout=connect_timeout,
-        close_timeout=close_timeout,
-        write_timeout=write_timeout,
-        max_buffered_events=max_buffered_events,
-    )
+    conn = await _open(dict(options))
     body_error: Exception | None = None
     try:
         async with trio.open_nursery() as nursery:
