@@ -6,8 +6,11 @@ to rewrite ``oairt_core/testing/_client_schema.py``; the test fails when the two
 
 from __future__ import annotations
 
+import importlib
 import os
 import pprint
+import subprocess
+import sys
 import types
 import typing
 from pathlib import Path
@@ -84,7 +87,41 @@ def _build() -> tuple[object, dict[str, dict[str, list[object]]]]:
     union = typ[1][1]  # ["union", ["list", ["union", ...]], "null"]
     assert isinstance(union, list) and union[0] == "union"
     union.append(["model", "ItemReference"])
-    return root, models
+    return _dedupe(root, models)
+
+
+def _dedupe(
+    root: object, models: dict[str, dict[str, list[object]]]
+) -> tuple[object, dict[str, dict[str, list[object]]]]:
+    """Keep one copy of models with the very same fields (the SDK repeats some per module).
+
+    The first name in sorted order stays; references to the others are rewritten, which can
+    make more models identical, so this runs until nothing changes.
+    """
+
+    def rename(t: object, alias: dict[str, str]) -> object:
+        if isinstance(t, list):
+            if t and t[0] == "model":
+                return ["model", alias.get(str(t[1]), t[1])]
+            return [rename(x, alias) for x in t]
+        return t
+
+    while True:
+        first: dict[str, str] = {}
+        alias: dict[str, str] = {}
+        for n in sorted(models):
+            key = repr(list(models[n].items()))  # field order matters: it orders the problems
+            alias_of = first.setdefault(key, n)
+            if alias_of != n:
+                alias[n] = alias_of
+        if not alias:
+            return root, models
+        root = rename(root, alias)
+        models = {
+            n: {f: [req, rename(t, alias)] for f, (req, t) in fields.items()}
+            for n, fields in models.items()
+            if n not in alias
+        }
 
 
 def _render() -> str:
@@ -96,9 +133,13 @@ def _render() -> str:
 
 def test_schema_matches_sdk() -> None:
     text = _render()
+    from oairt_core.testing import _client_schema
+
     if os.environ.get("OAIRT_REGEN_SCHEMA"):
         TARGET.write_text(text)
-    from oairt_core.testing import _client_schema
+        # Same layout as the rest of the tree (ruff is a dev dependency), then compare afresh.
+        subprocess.run([sys.executable, "-m", "ruff", "format", str(TARGET)], check=False)
+        importlib.reload(_client_schema)
 
     root, models = _build()
     assert root == _client_schema.ROOT
@@ -133,3 +174,13 @@ def test_everything_oairt_sends_is_accepted_by_the_fake_server() -> None:
         assert params <= KNOWN_LOOSER, problems
 
     check()
+
+
+def test_known_models_are_the_sdk_session_models() -> None:
+    from oairt_core.testing import KNOWN_MODELS
+
+    _root, models = _build()
+    spec = models["realtime_session_create_request:RealtimeSessionCreateRequest"]["model"][1]
+    assert isinstance(spec, list)
+    listed = {str(v) for alt in spec if isinstance(alt, list) and alt[0] == "lit" for v in alt[1:]}
+    assert listed == KNOWN_MODELS and "gpt-realtime" in KNOWN_MODELS

@@ -397,12 +397,11 @@ MODELS: Final[dict[str, dict[str, Any]]] = {
                     "marin",
                     "cedar",
                 ],
-                ["model", "realtime_response_create_audio_output:OutputVoiceID"],
+                ["model", "realtime_audio_config_output:VoiceID"],
                 "null",
             ],
         ],
     },
-    "realtime_response_create_audio_output:OutputVoiceID": {"id": [True, "str"]},
     "realtime_response_create_audio_output:RealtimeResponseCreateAudioOutput": {
         "output": [
             False,
@@ -465,10 +464,7 @@ MODELS: Final[dict[str, dict[str, Any]]] = {
             False,
             [
                 "union",
-                [
-                    "model",
-                    "realtime_response_create_mcp_tool:RequireApprovalMcpToolApprovalFilterAlways",
-                ],
+                ["model", "realtime_response_create_mcp_tool:AllowedToolsMcpToolFilter"],
                 "null",
             ],
         ],
@@ -476,21 +472,10 @@ MODELS: Final[dict[str, dict[str, Any]]] = {
             False,
             [
                 "union",
-                [
-                    "model",
-                    "realtime_response_create_mcp_tool:RequireApprovalMcpToolApprovalFilterNever",
-                ],
+                ["model", "realtime_response_create_mcp_tool:AllowedToolsMcpToolFilter"],
                 "null",
             ],
         ],
-    },
-    "realtime_response_create_mcp_tool:RequireApprovalMcpToolApprovalFilterAlways": {
-        "read_only": [False, ["union", "bool", "null"]],
-        "tool_names": [False, ["union", ["list", "str"], "null"]],
-    },
-    "realtime_response_create_mcp_tool:RequireApprovalMcpToolApprovalFilterNever": {
-        "read_only": [False, ["union", "bool", "null"]],
-        "tool_names": [False, ["union", ["list", "str"], "null"]],
     },
     "realtime_response_create_params:RealtimeResponseCreateParams": {
         "audio": [
@@ -640,7 +625,10 @@ MODELS: Final[dict[str, dict[str, Any]]] = {
                     [
                         "union",
                         ["model", "realtime_function_tool:RealtimeFunctionTool"],
-                        ["model", "realtime_tools_config_union:Mcp"],
+                        [
+                            "model",
+                            "realtime_response_create_mcp_tool:RealtimeResponseCreateMcpTool",
+                        ],
                     ],
                 ],
                 "null",
@@ -666,89 +654,6 @@ MODELS: Final[dict[str, dict[str, Any]]] = {
         ],
         "type": [True, ["lit", "realtime"]],
     },
-    "realtime_tools_config_union:Mcp": {
-        "allowed_callers": [False, ["union", ["list", ["lit", "direct", "programmatic"]], "null"]],
-        "allowed_tools": [
-            False,
-            [
-                "union",
-                ["list", "str"],
-                ["model", "realtime_tools_config_union:McpAllowedToolsMcpToolFilter"],
-                "null",
-            ],
-        ],
-        "authorization": [False, ["union", "str", "null"]],
-        "connector_id": [
-            False,
-            [
-                "union",
-                [
-                    "lit",
-                    "connector_dropbox",
-                    "connector_gmail",
-                    "connector_googlecalendar",
-                    "connector_googledrive",
-                    "connector_microsoftteams",
-                    "connector_outlookcalendar",
-                    "connector_outlookemail",
-                    "connector_sharepoint",
-                ],
-                "null",
-            ],
-        ],
-        "defer_loading": [False, ["union", "bool", "null"]],
-        "headers": [False, ["union", ["dict", "str"], "null"]],
-        "require_approval": [
-            False,
-            [
-                "union",
-                ["model", "realtime_tools_config_union:McpRequireApprovalMcpToolApprovalFilter"],
-                ["lit", "always", "never"],
-                "null",
-            ],
-        ],
-        "server_description": [False, ["union", "str", "null"]],
-        "server_label": [True, "str"],
-        "server_url": [False, ["union", "str", "null"]],
-        "tunnel_id": [False, ["union", "str", "null"]],
-        "type": [True, ["lit", "mcp"]],
-    },
-    "realtime_tools_config_union:McpAllowedToolsMcpToolFilter": {
-        "read_only": [False, ["union", "bool", "null"]],
-        "tool_names": [False, ["union", ["list", "str"], "null"]],
-    },
-    "realtime_tools_config_union:McpRequireApprovalMcpToolApprovalFilter": {
-        "always": [
-            False,
-            [
-                "union",
-                [
-                    "model",
-                    "realtime_tools_config_union:McpRequireApprovalMcpToolApprovalFilterAlways",
-                ],
-                "null",
-            ],
-        ],
-        "never": [
-            False,
-            [
-                "union",
-                [
-                    "model",
-                    "realtime_tools_config_union:McpRequireApprovalMcpToolApprovalFilterNever",
-                ],
-                "null",
-            ],
-        ],
-    },
-    "realtime_tools_config_union:McpRequireApprovalMcpToolApprovalFilterAlways": {
-        "read_only": [False, ["union", "bool", "null"]],
-        "tool_names": [False, ["union", ["list", "str"], "null"]],
-    },
-    "realtime_tools_config_union:McpRequireApprovalMcpToolApprovalFilterNever": {
-        "read_only": [False, ["union", "bool", "null"]],
-        "tool_names": [False, ["union", ["list", "str"], "null"]],
-    },
     "realtime_tracing_config:TracingConfiguration": {
         "group_id": [False, ["union", "str", "null"]],
         "metadata": [False, ["union", "any", "null"]],
@@ -757,80 +662,8 @@ MODELS: Final[dict[str, dict[str, Any]]] = {
     "realtime_transcription_session_audio:RealtimeTranscriptionSessionAudio": {
         "input": [
             False,
-            [
-                "union",
-                [
-                    "model",
-                    "realtime_transcription_session_audio_input:RealtimeTranscriptionSessionAudioInput",
-                ],
-                "null",
-            ],
+            ["union", ["model", "realtime_audio_config_input:RealtimeAudioConfigInput"], "null"],
         ]
-    },
-    "realtime_transcription_session_audio_input:NoiseReduction": {
-        "strength": [False, ["union", "float", "null"]],
-        "type": [False, ["union", ["lit", "near_field", "far_field"], "null"]],
-    },
-    "realtime_transcription_session_audio_input:RealtimeTranscriptionSessionAudioInput": {
-        "format": [
-            False,
-            [
-                "union",
-                [
-                    "union",
-                    ["model", "realtime_audio_formats:AudioPCM"],
-                    ["model", "realtime_audio_formats:AudioPCMU"],
-                    ["model", "realtime_audio_formats:AudioPCMA"],
-                ],
-                "null",
-            ],
-        ],
-        "noise_reduction": [
-            False,
-            [
-                "union",
-                ["model", "realtime_transcription_session_audio_input:NoiseReduction"],
-                "null",
-            ],
-        ],
-        "transcription": [
-            False,
-            ["union", ["model", "audio_transcription:AudioTranscription"], "null"],
-        ],
-        "turn_detection": [
-            False,
-            [
-                "union",
-                [
-                    "union",
-                    [
-                        "model",
-                        "realtime_transcription_session_audio_input_turn_detection:ServerVad",
-                    ],
-                    [
-                        "model",
-                        "realtime_transcription_session_audio_input_turn_detection:SemanticVad",
-                    ],
-                    "null",
-                ],
-                "null",
-            ],
-        ],
-    },
-    "realtime_transcription_session_audio_input_turn_detection:SemanticVad": {
-        "create_response": [False, ["union", "bool", "null"]],
-        "eagerness": [False, ["union", ["lit", "low", "medium", "high", "auto"], "null"]],
-        "interrupt_response": [False, ["union", "bool", "null"]],
-        "type": [True, ["lit", "semantic_vad"]],
-    },
-    "realtime_transcription_session_audio_input_turn_detection:ServerVad": {
-        "create_response": [False, ["union", "bool", "null"]],
-        "idle_timeout_ms": [False, ["union", "int", "null"]],
-        "interrupt_response": [False, ["union", "bool", "null"]],
-        "prefix_padding_ms": [False, ["union", "int", "null"]],
-        "silence_duration_ms": [False, ["union", "int", "null"]],
-        "threshold": [False, ["union", "float", "null"]],
-        "type": [True, ["lit", "server_vad"]],
     },
     "realtime_transcription_session_create_request:RealtimeTranscriptionSessionCreateRequest": {
         "audio": [
@@ -891,28 +724,20 @@ MODELS: Final[dict[str, dict[str, Any]]] = {
         ],
         "type": [True, ["lit", "input_file"]],
     },
-    "response_input_image:PromptCacheBreakpoint": {
-        "mode": [True, ["lit", "explicit"]],
-        "ttl": [False, ["union", ["lit", "30m", "12h"], "null"]],
-    },
     "response_input_image:ResponseInputImage": {
         "detail": [True, ["lit", "low", "high", "auto", "original"]],
         "file_id": [False, ["union", "str", "null"]],
         "image_url": [False, ["union", "str", "null"]],
         "prompt_cache_breakpoint": [
             False,
-            ["union", ["model", "response_input_image:PromptCacheBreakpoint"], "null"],
+            ["union", ["model", "response_input_file:PromptCacheBreakpoint"], "null"],
         ],
         "type": [True, ["lit", "input_image"]],
-    },
-    "response_input_text:PromptCacheBreakpoint": {
-        "mode": [True, ["lit", "explicit"]],
-        "ttl": [False, ["union", ["lit", "30m", "12h"], "null"]],
     },
     "response_input_text:ResponseInputText": {
         "prompt_cache_breakpoint": [
             False,
-            ["union", ["model", "response_input_text:PromptCacheBreakpoint"], "null"],
+            ["union", ["model", "response_input_file:PromptCacheBreakpoint"], "null"],
         ],
         "text": [True, "str"],
         "type": [True, ["lit", "input_text"]],
