@@ -189,17 +189,31 @@ def plan_connection(
 
 
 def _root_cause(exc: BaseException) -> BaseException:
-    # Event loops wrap transport failures (trio.BrokenResourceError from an ssl.SSLError);
-    # the innermost OS/TLS error says what went wrong.
+    # Event loops wrap transport failures (trio.BrokenResourceError from an ssl.SSLError,
+    # an OSError "all attempts failed" from a group of per-address errors); the innermost
+    # OS or TLS error says what went wrong. A TLS error wins, then an OSError with an errno.
+    found: list[BaseException] = []
     seen: set[int] = set()
-    current: BaseException | None = exc
-    best = exc
-    while current is not None and id(current) not in seen:
+    todo: list[BaseException] = [exc]
+    while todo:
+        current = todo.pop(0)
+        if id(current) in seen:
+            continue
         seen.add(id(current))
-        if isinstance(current, OSError):
-            best = current
-        current = current.__cause__ or current.__context__
-    return best
+        found.append(current)
+        inner = getattr(current, "exceptions", None)  # an exception group (3.11+ builtin)
+        if isinstance(inner, tuple):
+            todo.extend(e for e in inner if isinstance(e, BaseException))
+        for nxt in (current.__cause__, current.__context__):
+            if nxt is not None:
+                todo.append(nxt)
+    for candidate in found:
+        if isinstance(candidate, _ssl.SSLError):
+            return candidate
+    for candidate in found:
+        if isinstance(candidate, OSError) and candidate.errno is not None:
+            return candidate
+    return next((c for c in found if isinstance(c, OSError)), exc)
 
 
 def connect_error(host: str, port: int, exc: BaseException) -> ConnectError:

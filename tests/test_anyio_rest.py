@@ -14,7 +14,14 @@ import anyio
 import pytest
 
 import oairt_anyio.rest
-from oairt_core.errors import APIError, LocalProtocolError, RemoteProtocolError, RequestTimeout
+from oairt_core.errors import (
+    APIError,
+    ConnectError,
+    ConnectionClosedError,
+    LocalProtocolError,
+    RemoteProtocolError,
+    RequestTimeout,
+)
 from oairt_core.models import AudioConfig, AudioOutputConfig, RealtimeSessionConfig
 from oairt_core.rest import ClientSecret, PreparedRequest, RestRequest, parse_empty_response
 from oairt_core.testing.rest_fake import FakeCallState, FakeRestApi
@@ -305,13 +312,17 @@ async def test_concurrent_calls_share_the_connection_one_at_a_time(
     assert len(set(results)) == 5
 
 
-async def test_connection_refused_is_an_oserror(make_client: MakeClient) -> None:
+async def test_connection_refused_is_a_connect_error(make_client: MakeClient) -> None:
     listener = await anyio.create_tcp_listener(local_host="127.0.0.1", local_port=0)
     port = listener.extra(anyio.abc.SocketAttribute.local_port)
     await listener.aclose()
     async with make_client(KEY, base_url=f"http://127.0.0.1:{port}/v1", timeout=5) as rest:
-        with pytest.raises(OSError):
+        with pytest.raises(ConnectError) as info:
             await rest.hangup_call("rtc_1")
+    assert isinstance(info.value, ConnectionClosedError) and info.value.code == 1006
+    assert f"127.0.0.1:{port}" in str(info.value) and "refused" in str(info.value)
+    assert isinstance(info.value.__cause__, OSError)
+    assert rest.connections_opened == 0
 
 
 async def test_secrets_stay_out_of_reprs_and_errors(
@@ -337,6 +348,15 @@ async def test_secrets_stay_out_of_reprs_and_errors(
             assert "SECRET" not in str(err.value) and "SECRET" not in repr(err.value)
 
 
+def _caused_by(exc: BaseException, kind: type[BaseException]) -> bool:
+    current: BaseException | None = exc
+    while current is not None:
+        if isinstance(current, kind):
+            return True
+        current = current.__cause__
+    return False
+
+
 async def test_tls_with_a_trusted_ca_and_verification_on_by_default(
     make_client: MakeClient, fake: FakeRestApi
 ) -> None:
@@ -352,6 +372,8 @@ async def test_tls_with_a_trusted_ca_and_verification_on_by_default(
             assert rest.connections_opened == 1
         # The default context (system CAs) must refuse the self-signed test CA.
         async with make_client(KEY, base_url=server.base_url, timeout=10) as rest:
-            with pytest.raises(ssl.SSLCertVerificationError):
+            with pytest.raises(ConnectError, match="TLS certificate verification failed") as info:
                 await rest.create_client_secret()
+        assert _caused_by(info.value, ssl.SSLCertVerificationError)
+        assert KEY not in str(info.value)
         assert len(server.requests) == 3

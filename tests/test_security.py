@@ -404,12 +404,6 @@ async def test_rest_tls_trusted_ca_works(anyio_backend: str) -> None:
                 assert await _rest_tls_round(cls, material.client_context(), url) == "ek_"
 
 
-@pytest.mark.xfail(
-    strict=True,
-    raises=ssl.SSLCertVerificationError,
-    reason="the REST clients (oairt_anyio.rest, oairt_trio.rest) let ssl.SSLCertVerificationError "
-    "out raw when the certificate is not trusted; it is refused (good) but not as an oairt error",
-)
 @pytest.mark.anyio
 async def test_rest_tls_untrusted_certificate_is_a_typed_error(anyio_backend: str) -> None:
     from oairt_anyio.rest import RealtimeRestClient as AnyioRest
