@@ -20,6 +20,7 @@ import oairt_anyio
 from oairt_anyio.testing import run_fake_server
 from oairt_core.connection import MalformedServerEvent
 from oairt_core.errors import (
+    ConnectError,
     ConnectionClosedError,
     HandshakeError,
     OairtError,
@@ -203,7 +204,7 @@ async def test_dns_failure_is_typed() -> None:
                 api_key=KEY, model="gpt-realtime", base_url="ws://nonexistent.invalid/v1"
             ):
                 pass
-    assert isinstance(info.value, ConnectionClosedError)
+    assert isinstance(info.value, ConnectError)  # a ConnectionClosedError (1006)
     assert "nonexistent.invalid" in str(info.value)
     assert KEY not in str(info.value)
     assert census.leaked() == []
@@ -214,7 +215,7 @@ async def test_connection_refused_is_typed() -> None:
     listener = await anyio.create_tcp_listener(local_host="127.0.0.1", local_port=0)
     port = listener.extra(anyio.abc.SocketAttribute.local_port)
     await listener.aclose()
-    with anyio.fail_after(GUARD), pytest.raises(ConnectionClosedError) as info:
+    with anyio.fail_after(GUARD), pytest.raises(ConnectError) as info:
         async with oairt_anyio.connect(
             api_key=KEY, model="gpt-realtime", base_url=f"ws://127.0.0.1:{port}/v1"
         ):
@@ -238,7 +239,7 @@ async def test_untrusted_certificate_is_refused_by_default_and_trusted_ca_works(
             with pytest.raises(OairtError) as info:
                 async with oairt_anyio.connect(api_key=KEY, model="gpt-realtime", base_url=url):
                     pass
-            assert isinstance(info.value, ConnectionClosedError)
+            assert isinstance(info.value, ConnectError)
             cause = info.value.__cause__
             assert isinstance(cause, ssl.SSLCertVerificationError)
             assert KEY not in str(info.value)
@@ -281,7 +282,7 @@ async def test_certificate_for_another_host_is_refused() -> None:
             run_fault_proxy(("127.0.0.1", server.port), tls=server_ctx) as proxy,
         ):
             url = f"wss://localhost:{proxy.port}/v1"
-            with pytest.raises(ConnectionClosedError) as info:
+            with pytest.raises(ConnectError) as info:
                 async with oairt_anyio.connect(
                     api_key=KEY, model="gpt-realtime", base_url=url, ssl=client_ctx
                 ):

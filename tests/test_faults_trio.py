@@ -13,7 +13,7 @@ import trio
 import oairt_trio
 from oairt_anyio.testing import run_fake_server
 from oairt_core.codec import decode_server_event
-from oairt_core.errors import ConnectionClosedError, OairtError, RequestTimeout
+from oairt_core.errors import ConnectError, ConnectionClosedError, OairtError, RequestTimeout
 from oairt_core.events import (
     InputAudioBufferAppendEvent,
     ResponseCreateEvent,
@@ -129,7 +129,7 @@ async def test_peer_that_never_answers_the_handshake() -> None:
 
 
 async def test_dns_failure_is_typed() -> None:
-    with trio.fail_after(GUARD), pytest.raises(ConnectionClosedError) as info:
+    with trio.fail_after(GUARD), pytest.raises(ConnectError) as info:
         async with oairt_trio.open_realtime(
             api_key=KEY, model="gpt-realtime", base_url="ws://nonexistent.invalid/v1"
         ):
@@ -151,7 +151,7 @@ async def test_untrusted_certificate_is_refused_and_trusted_ca_works() -> None:
                     api_key=KEY, model="gpt-realtime", base_url=url
                 ):
                     pass
-            assert isinstance(info.value, ConnectionClosedError)
+            assert isinstance(info.value, ConnectError)
             chain: list[BaseException] = []
             exc: BaseException | None = info.value
             while exc is not None:
