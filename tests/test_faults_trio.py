@@ -163,3 +163,26 @@ async def test_untrusted_certificate_is_refused_and_trusted_ca_works() -> None:
             ) as c:
                 assert isinstance(await c.next_event(), SessionCreatedEvent)
     assert census.leaked() == []
+
+
+async def test_cancelling_a_blocked_send_is_prompt() -> None:
+    chunk = InputAudioBufferAppendEvent(audio=b"\x00" * (256 * 1024))
+    honoured = False
+    async with run_fake_server(api_keys={KEY}) as server:
+        plan = ConnectionPlan(stop_reading_client=True)
+        async with run_fault_proxy(
+            ("127.0.0.1", server.port), plans=[plan], rcvbuf=64 * 1024
+        ) as proxy:
+            url = f"ws://127.0.0.1:{proxy.port}/v1"
+            with trio.move_on_after(1) as guard:  # the only way out if the cancel is ignored
+                async with oairt_trio.open_realtime(
+                    api_key=KEY, model="gpt-realtime", base_url=url, close_timeout=0.2
+                ) as c:
+                    try:
+                        with trio.move_on_after(0.3) as scope:
+                            for _ in range(400):
+                                await c.send(chunk)
+                        honoured = scope.cancelled_caught
+                    except ConnectionClosedError:
+                        honoured = not guard.cancel_called
+    assert honoured and not guard.cancel_called
