@@ -18,7 +18,7 @@ import sys
 from collections.abc import Sequence
 from typing import Any, TextIO
 
-from oairt_core.errors import OairtError
+from oairt_core.errors import ConnectionClosedError, OairtError
 from oairt_core.redact import Secret, redact_text
 
 __all__ = ["CliError", "Output", "build_parser", "main"]
@@ -294,6 +294,9 @@ def check_url(url: str, *, insecure: bool) -> None:
 
 def _describe_exception(exc: BaseException) -> str:
     """One line for an exception a user can act on."""
+    if isinstance(exc, ConnectionClosedError) and exc.reason.startswith("cannot connect"):
+        # ConnectError: DNS/TCP/TLS failure; the close code means nothing to a user here.
+        return exc.reason
     if isinstance(exc, OairtError):
         return str(exc)
     if isinstance(exc, FileNotFoundError):
