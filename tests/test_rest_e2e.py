@@ -35,11 +35,29 @@ OFFER = (
 )
 
 
-@pytest.fixture(params=["anyio", "trio"])
-def client_cls(request: pytest.FixtureRequest, anyio_backend: str) -> Any:
-    if request.param == "trio":
-        if anyio_backend != "trio":
-            pytest.skip("the oairt_trio client runs on trio only")
+# (event loop, client): the anyio client on both backends, the trio client on trio. One
+# parametrisation drives both fixtures, so no combination is generated only to be skipped.
+CASES = [
+    ("asyncio", "anyio"),
+    ("trio", "anyio"),
+    ("trio", "trio"),
+]
+
+
+@pytest.fixture(params=CASES, ids=["anyio-asyncio", "anyio-trio", "trio"])
+def case(request: pytest.FixtureRequest) -> tuple[str, str]:
+    backend, client = request.param
+    return str(backend), str(client)
+
+
+@pytest.fixture
+def anyio_backend(case: tuple[str, str]) -> str:
+    return case[0]
+
+
+@pytest.fixture
+def client_cls(case: tuple[str, str]) -> Any:
+    if case[1] == "trio":
         return oairt_trio.rest.RealtimeRestClient
     return oairt_anyio.rest.RealtimeRestClient
 
@@ -109,12 +127,14 @@ async def test_sip_flow_with_sideband_tool_call(client_cls: Any) -> None:
         assert not fake.is_active_call(call_id)
 
 
-async def test_sideband_is_refused_for_unknown_or_unaccepted_calls() -> None:
+async def test_sideband_is_refused_for_unknown_or_unaccepted_calls(case: tuple[str, str]) -> None:
+    # The WebSocket adapter of the case: oairt_anyio on either loop, oairt_trio on trio.
+    open_ws: Any = oairt_trio.open_realtime if case[1] == "trio" else oairt_anyio.connect
     fake = FakeRestApi({KEY})
     async with run_fake_server(api_keys=[KEY], rest=fake) as server:
         pending, _, _ = fake.simulate_incoming_sip_call()
         for call_id in ("rtc_unknown", pending):
             with pytest.raises(HandshakeError) as info:
-                async with oairt_anyio.connect(api_key=KEY, call_id=call_id, base_url=server.url):
+                async with open_ws(api_key=KEY, call_id=call_id, base_url=server.url):
                     pass
             assert info.value.status_code == 404
