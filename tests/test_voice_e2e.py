@@ -20,6 +20,7 @@ import oairt_trio.voice
 from oairt_anyio.testing import FakeServer, run_fake_server
 from oairt_core import audio
 from oairt_core.config import RealtimeBuilder
+from oairt_core.errors import LocalProtocolError
 from oairt_core.events import ConversationItemDoneEvent
 from oairt_core.models import FunctionCallOutputItem
 from oairt_core.session import ResponseBuilder
@@ -48,11 +49,26 @@ KEY = "sk-test-voice-000000"
 Connect = Callable[..., Any]
 
 
-@pytest.fixture(params=["anyio", "trio"])
-def connect(request: pytest.FixtureRequest, anyio_backend: str) -> Connect:
-    if request.param == "trio":
-        if anyio_backend != "trio":
-            pytest.skip("the trio adapter runs on trio only")
+# (event loop, adapter): the anyio adapter on both backends, the trio adapter on trio
+# only. This module's anyio_backend follows the adapter, so nothing is collected
+# that would have to be skipped.
+ADAPTERS = [("asyncio", "anyio"), ("trio", "anyio"), ("trio", "trio")]
+
+
+@pytest.fixture(params=ADAPTERS, ids=["-".join(a) for a in ADAPTERS])
+def adapter(request: pytest.FixtureRequest) -> tuple[str, str]:
+    loop, name = request.param
+    return loop, name
+
+
+@pytest.fixture
+def anyio_backend(adapter: tuple[str, str]) -> str:
+    return adapter[0]
+
+
+@pytest.fixture
+def connect(adapter: tuple[str, str]) -> Connect:
+    if adapter[1] == "trio":
         return oairt_trio.voice.connect_voice
     return oairt_anyio.voice.connect_voice
 
@@ -705,3 +721,44 @@ async def test_failing_approval_callback_fails_closed(
         if e["item"]["type"] == "mcp_approval_response"
     ]
     assert answer["approve"] is False
+
+
+# ------------------------------------------------------------------ environment defaults
+
+
+async def test_key_and_endpoint_default_from_the_environment(
+    connect: Connect, fake: tuple[FakeServer, Script], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    server, script = fake
+    script.text("From the environment.")
+    monkeypatch.setenv("OPENAI_API_KEY", KEY)
+    # An http(s) URL is taken in its WebSocket flavour.
+    monkeypatch.setenv("OAIRT_BASE_URL", server.url.replace("ws://", "http://", 1))
+    async with connect(voice="marin") as session:
+        await session.send_text("Hello")
+        events = await collect_until(session, done_with())
+    assert any(isinstance(e, TranscriptDone) and e.text == "From the environment." for e in events)
+    assert received(server, "session.update")
+
+
+async def test_explicit_key_and_endpoint_win_over_the_environment(
+    connect: Connect, fake: tuple[FakeServer, Script], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    server, script = fake
+    script.text("Explicit.")
+    monkeypatch.setenv("OPENAI_API_KEY", "sk-test-wrong-key-000000")
+    monkeypatch.setenv("OAIRT_BASE_URL", "ws://127.0.0.1:9/v1")  # nothing listens there
+    async with connect(builder().build(), base_url=server.url) as session:
+        await session.send_text("Hello")
+        events = await collect_until(session, done_with())
+    assert any(isinstance(e, TranscriptDone) and e.text == "Explicit." for e in events)
+
+
+async def test_no_key_anywhere_fails_before_connecting(
+    connect: Connect, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv("OPENAI_API_KEY", raising=False)
+    # Connecting to this port would fail with ConnectError: the key is checked first.
+    with pytest.raises(LocalProtocolError, match="OPENAI_API_KEY"):
+        async with connect(voice="marin", base_url="ws://127.0.0.1:9/v1"):
+            pass  # pragma: no cover
