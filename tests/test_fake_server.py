@@ -1122,3 +1122,148 @@ def test_transcription_usage_and_logprobs(model: str, usage_type: str) -> None:
     done = first(c.events(), "conversation.item.input_audio_transcription.completed")
     assert done["usage"]["type"] == usage_type
     assert [lp["token"] for lp in done["logprobs"]] == ["two ", "words"]
+
+
+def accepted_sip_call(rest: FakeRestApi, session: dict[str, Any]) -> str:
+    call_id, _, _ = rest.simulate_incoming_sip_call()
+    status, _, _ = rest.handle(
+        "POST",
+        f"/v1/realtime/calls/{call_id}/accept",
+        [(b"authorization", b"Bearer sk-test"), (b"content-type", b"application/json")],
+        json.dumps(session).encode(),
+    )
+    assert status == 200
+    return call_id
+
+
+def test_sideband_session_is_the_accepted_config_merged_over_the_defaults() -> None:
+    rest = FakeRestApi({"sk-test"})
+    call_id = accepted_sip_call(
+        rest,
+        {
+            "type": "realtime",
+            "instructions": "Answer the phone.",
+            "output_modalities": ["audio"],
+            "audio": {
+                "input": {"format": {"type": "audio/pcmu"}, "turn_detection": None},
+                "output": {"voice": "marin"},
+            },
+            "tools": [{"type": "function", "name": "transfer", "parameters": {"type": "object"}}],
+        },
+    )
+    svc = FakeRealtimeService(api_keys={"sk-test"}, rest=rest, script=Script(say("Hello")))
+    c = MemoryClient(svc, target=f"/v1/realtime?call_id={call_id}")
+    s = c.events()[0]["session"]
+    # What the accept said ...
+    assert s["instructions"] == "Answer the phone."
+    assert s["audio"]["input"]["format"] == {"type": "audio/pcmu"}
+    assert s["audio"]["input"]["turn_detection"] is None
+    assert s["audio"]["output"]["voice"] == "marin"
+    assert [t["name"] for t in s["tools"]] == ["transfer"]
+    # ... over the defaults for everything it did not say.
+    assert s["audio"]["output"]["format"] == {"type": "audio/pcm", "rate": 24000}
+    assert s["audio"]["output"]["speed"] == 1.0
+    assert (s["tool_choice"], s["max_output_tokens"], s["model"]) == ("auto", "inf", "gpt-realtime")
+    assert s["object"] == "realtime.session" and s["id"].startswith("sess_")
+    assert s["expires_at"] > 0
+    # And the connection behaves by it: no VAD, the accepted voice in responses.
+    c.send({"type": "input_audio_buffer.append", "audio": b64(b"\xff" * 8000)})
+    assert c.events() == []
+    c.send({"type": "response.create"})
+    assert c.events()[0]["response"]["audio"]["output"]["voice"] == "marin"
+
+
+def test_sideband_of_a_webrtc_call_uses_the_session_it_was_created_with() -> None:
+    rest = FakeRestApi({"sk-test"})
+    auth = [(b"authorization", b"Bearer sk-test")]
+    status, _, body = rest.handle(
+        "POST",
+        "/v1/realtime/client_secrets",
+        auth,
+        json.dumps({"session": {"type": "realtime", "instructions": "Be a pirate."}}).encode(),
+    )
+    secret = json.loads(body)["value"]
+    status, headers, _ = rest.handle(
+        "POST",
+        "/v1/realtime/calls",
+        [(b"authorization", f"Bearer {secret}".encode()), (b"content-type", b"application/sdp")],
+        b"v=0\r\nm=audio 9 UDP/TLS/RTP/SAVPF 111\r\na=rtpmap:111 opus/48000/2\r\n",
+    )
+    assert status == 201
+    call_id = dict(headers)[b"location"].decode().rsplit("/", 1)[-1]
+    c = MemoryClient(
+        FakeRealtimeService(api_keys={"sk-test"}, rest=rest),
+        target=f"/v1/realtime?call_id={call_id}",
+    )
+    assert c.events()[0]["session"]["instructions"] == "Be a pirate."
+
+
+def test_fast_pacing_sends_the_whole_response_at_once() -> None:
+    c = MemoryClient(FakeRealtimeService(script=Script(say("Quick", duration_ms=3000))), now=7.0)
+    manual(c)
+    c.send({"type": "response.create"})
+    ev = c.events()
+    assert types(ev).count("response.output_audio.delta") == 30  # 3 s in 100 ms chunks
+    assert ev[-1]["type"] == "response.done"
+    assert c.server.next_deadline() is None
+
+
+def test_scripted_transcription_failure() -> None:
+    script = Script().transcribe(None, error={"code": "audio_unintelligible", "message": "??"})
+    c = MemoryClient(FakeRealtimeService(script=script))
+    manual(c, audio={"input": {"transcription": {"model": "gpt-4o-transcribe"}}})
+    c.send({"type": "input_audio_buffer.append", "audio": b64(pcm(300))})
+    c.send({"type": "input_audio_buffer.commit"})
+    ev = c.events()
+    failed = first(ev, "conversation.item.input_audio_transcription.failed")
+    assert failed["error"]["code"] == "audio_unintelligible" and failed["error"]["message"] == "??"
+    assert "conversation.item.input_audio_transcription.completed" not in types(ev)
+    assert c.server.items[-1]["content"][0]["transcript"] is None
+
+
+@pytest.mark.parametrize(
+    ("audio", "param", "message"),
+    [
+        (
+            {"output": {"speed": 0.1}},
+            "session.audio.output.speed",
+            "Invalid 'speed': 0.1 is not between 0.25 and 1.5.",
+        ),
+        (
+            {"input": {"turn_detection": {"type": "server_vad", "threshold": 1.5}}},
+            "session.audio.input.turn_detection.threshold",
+            "Invalid 'threshold': 1.5 is not between 0 and 1.",
+        ),
+    ],
+)
+def test_range_rules_name_the_parameter_and_bounds(
+    audio: dict[str, Any], param: str, message: str
+) -> None:
+    c = MemoryClient()
+    c.events()
+    c.send({"type": "session.update", "session": {"type": "realtime", "audio": audio}})
+    err = c.events()[0]["error"]
+    assert (err["param"], err["message"]) == (param, message)
+
+
+def test_sideband_session_shows_only_the_chosen_types_fields() -> None:
+    rest = FakeRestApi({"sk-test"})
+    call_id = accepted_sip_call(
+        rest,
+        {
+            "type": "realtime",
+            "audio": {
+                "input": {"turn_detection": {"type": "semantic_vad", "eagerness": "low"}},
+                "output": {"format": {"type": "audio/pcma"}},
+            },
+        },
+    )
+    c = MemoryClient(FakeRealtimeService(rest=rest), target=f"/v1/realtime?call_id={call_id}")
+    audio = c.events()[0]["session"]["audio"]
+    assert audio["input"]["turn_detection"] == {
+        "type": "semantic_vad",
+        "eagerness": "low",
+        "create_response": True,
+        "interrupt_response": True,
+    }
+    assert audio["output"]["format"] == {"type": "audio/pcma"}

@@ -147,6 +147,37 @@ async def test_rest_and_websocket_share_the_port() -> None:
         assert name(events[0]) == "session.created"
 
 
+@pytest.mark.anyio
+async def test_sip_sideband_over_loopback_starts_from_the_accepted_session() -> None:
+    from oairt_core.models import AudioConfig, AudioOutputConfig, RealtimeSessionConfig
+    from oairt_core.testing import FakeRestApi
+
+    fake = FakeRestApi(["sk-test"])
+    async with run_fake_server(rest=fake) as server:
+        call_id, _, _ = fake.simulate_incoming_sip_call()
+        async with RealtimeRestClient(server.api_key, base_url=server.http_url) as rest:
+            await rest.accept_call(
+                call_id,
+                RealtimeSessionConfig(
+                    instructions="You answer the phone.",
+                    audio=AudioConfig(output=AudioOutputConfig(voice="cedar")),
+                ),
+            )
+        async with oairt_anyio.connect(
+            api_key=server.api_key, call_id=call_id, base_url=server.url
+        ) as conn:
+            created = (await collect_until(conn, "session.created"))[-1]
+    session = created.session
+    assert isinstance(session, RealtimeSessionConfig)
+    assert session.instructions == "You answer the phone."
+    assert isinstance(session.audio, AudioConfig) and isinstance(
+        session.audio.output, AudioOutputConfig
+    )
+    assert session.audio.output.voice == "cedar"
+    assert session.audio.output.speed == 1.0  # a default the accept did not set
+    assert server.connections[-1].sideband
+
+
 @pytest.mark.parametrize("anyio_backend", ["asyncio"])
 @pytest.mark.anyio
 async def test_openai_sdk_rest_against_http_url(anyio_backend: str) -> None:

@@ -100,13 +100,27 @@ def anyio_backend(request):
     pytester.makepyfile(
         """
 import pytest
+import sniffio
+
+import oairt_anyio
 
 @pytest.mark.anyio
-async def test_user(realtime_server):
+async def test_user(realtime_server, anyio_backend):
+    # The fixture serves from inside the test's own event loop, whichever it is.
+    assert sniffio.current_async_library() == anyio_backend
     realtime_server.script.say("hi")
     assert realtime_server.http_url.startswith("http://127.0.0.1:")
     assert realtime_server.connections == []
+    async with oairt_anyio.connect(
+        api_key=realtime_server.api_key, model="gpt-realtime", base_url=realtime_server.url
+    ) as conn:
+        async for event in conn:
+            if type(event).__name__ == "SessionCreatedEvent":
+                break
+    assert len(realtime_server.connections) == 1
+    print("served on", anyio_backend)
 """
     )
-    result = pytester.runpytest_subprocess("-p", "anyio", "-q")
+    result = pytester.runpytest_subprocess("-p", "anyio", "-q", "-s")
     result.assert_outcomes(passed=2)
+    result.stdout.fnmatch_lines(["*served on asyncio*", "*served on trio*"])

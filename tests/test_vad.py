@@ -302,3 +302,86 @@ def test_one_big_append_with_two_turns_commits_each_turn_exactly() -> None:
             part = c.events()[0]["item"]["content"][0]
             lengths.append(len(base64.b64decode(part["audio"])) // 48)
     assert lengths == [stopped[0], stopped[1] - stopped[0]]
+
+
+def test_idle_timeout_fires_on_time_alone() -> None:
+    # No audio at all after the reply: only the clock moves, and the timer still fires.
+    svc = FakeRealtimeService(script=Script(say("Hi.", duration_ms=500), say("Still there?")))
+    c = MemoryClient(svc, now=10.0)
+    c.events()
+    session(c, turn_detection={"type": "server_vad", "idle_timeout_ms": 1500})
+    c.send({"type": "response.create"})
+    assert c.events()[-1]["type"] == "response.done"
+    # Armed from the end of the reply's playback: 0.5 s of audio, then 1.5 s of quiet.
+    assert c.server.next_deadline() == pytest.approx(12.0)
+    c.advance(11.99)
+    assert c.events() == []
+    c.advance(12.0)
+    ev = c.events()
+    assert [e["type"] for e in ev[:2]] == [
+        "input_audio_buffer.timeout_triggered",
+        "input_audio_buffer.committed",
+    ]
+    assert ev[0]["item_id"] == ev[1]["item_id"]
+    assert ev[-1]["type"] == "response.done" and ev[-1]["response"]["status"] == "completed"
+    assert c.server.next_deadline() == pytest.approx(12.0 + 1.5 + len("Still there?") * 0.055, 0.1)
+
+
+def test_idle_timeout_is_off_without_idle_timeout_ms() -> None:
+    c = MemoryClient(FakeRealtimeService(script=Script(say("Hi.", duration_ms=500))))
+    c.events()
+    c.send({"type": "response.create"})
+    c.events()
+    assert c.server.next_deadline() is None
+    c.advance(3600.0)
+    assert c.events() == []
+
+
+def test_interrupt_leaves_out_of_band_responses_alone() -> None:
+    svc = FakeRealtimeService(
+        script=Script(say("A long out-of-band summary", duration_ms=3000)), pacing="realtime"
+    )
+    c = MemoryClient(svc, now=0.0)
+    c.events()
+    c.send({"type": "response.create", "response": {"conversation": "none"}})
+    assert "response.done" not in [e["type"] for e in c.events()]
+    append(c, pcm_bytes(turn(("silence", 300), ("speech", 500))))
+    ev = c.events()
+    assert ev[0]["type"] == "input_audio_buffer.speech_started"
+    assert "response.done" not in [e["type"] for e in ev]  # not part of the conversation
+    c.run_until_idle()
+    done = [e for e in c.events() if e["type"] == "response.done"]
+    assert done[0]["response"]["status"] == "completed"
+
+
+def test_sideband_barge_in_cancels_and_clears_the_output_buffer() -> None:
+    from oairt_core.testing import FakeRestApi
+
+    rest = FakeRestApi({"sk-test"})
+    call_id, _, _ = rest.simulate_incoming_sip_call()
+    rest.handle(
+        "POST",
+        f"/v1/realtime/calls/{call_id}/accept",
+        [(b"authorization", b"Bearer sk-test")],
+        b'{"type": "realtime"}',
+    )
+    svc = FakeRealtimeService(
+        rest=rest,
+        script=Script(say("A long reply to the caller", duration_ms=3000)),
+        pacing="realtime",
+    )
+    c = MemoryClient(svc, target=f"/v1/realtime?call_id={call_id}", now=0.0)
+    c.events()
+    c.send({"type": "response.create"})
+    started = c.events()
+    rid = started[0]["response"]["id"]
+    assert "output_audio_buffer.started" in [e["type"] for e in started]
+    c.advance(0.5)
+    c.events()
+    append(c, pcm_bytes(turn(("silence", 300), ("speech", 500))))
+    ev = c.events()
+    t = [e["type"] for e in ev]
+    assert t[0] == "input_audio_buffer.speech_started"
+    done = next(e for e in ev if e["type"] == "response.done")["response"]
+    assert done["status_details"] == {"type": "cancelled", "reason": "turn_detected"}
+    assert t[-1] == "output_audio_buffer.cleared" and ev[-1]["response_id"] == rid

@@ -144,3 +144,25 @@ def _merge_session(session: dict[str, Any], update: Mapping[str, Any]) -> None:
             _merge_session(session[key], value)
         else:
             session[key] = copy.deepcopy(value)
+
+
+def _merge_bound_config(session: dict[str, Any], bound: Mapping[str, Any]) -> None:
+    """Start ``session`` from a config the REST side holds (a client secret's, a call's).
+
+    The REST fake fills such a config in key by key, so it can carry leftovers the real server
+    never shows: a PCM ``rate`` under a G.711 format, server-VAD settings under
+    ``semantic_vad``. Only the fields of each format's and turn detection's own type are kept.
+    """
+    server_fields = ("id", "object", "expires_at", "client_secret")
+    _merge_session(session, {k: v for k, v in bound.items() if k not in server_fields})
+    audio = session.get("audio")
+    for part in audio.values() if isinstance(audio, dict) else ():
+        if not isinstance(part, dict):
+            continue
+        fmt = part.get("format")
+        if isinstance(fmt, dict) and fmt.get("type") != "audio/pcm":
+            part["format"] = {"type": fmt.get("type")}
+        td = part.get("turn_detection")
+        if isinstance(td, dict):
+            own = _semantic_vad() if td.get("type") == "semantic_vad" else _server_vad()
+            part["turn_detection"] = {k: v for k, v in td.items() if k in own}

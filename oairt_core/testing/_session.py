@@ -6,7 +6,12 @@ import copy
 from typing import Any
 
 from . import _audio
-from ._defaults import _merge_session, default_session, default_transcription_session
+from ._defaults import (
+    _merge_bound_config,
+    _merge_session,
+    default_session,
+    default_transcription_session,
+)
 from ._items import _Conversation, _Item
 from ._wire import _ApiError
 from .script import Script
@@ -28,25 +33,27 @@ class _Session(_Conversation):
         else:
             model = self.query.get("model") or getattr(self.service.rest, "default_model", None)
             self.session = default_session(model or "gpt-realtime", sid, expires)
-            secret_session = getattr(self.service.rest, "client_secret_session", None)
-            bound = secret_session(self._token) if secret_session is not None else None
-            if self.sideband:
-                # A sideband connection controls the session the call was accepted with.
-                calls = getattr(self.service.rest, "calls", None)
-                call = calls.get(self.query.get("call_id")) if isinstance(calls, dict) else None
-                bound = getattr(call, "session", None)
-            if isinstance(bound, dict):
-                # An ek_ client secret carries the session config it was minted with.
-                _merge_session(
-                    self.session,
-                    {
-                        k: v
-                        for k, v in bound.items()
-                        if k not in ("id", "object", "expires_at", "client_secret")
-                    },
-                )
+            bound = self._bound_config()
+            if bound is not None:
+                _merge_bound_config(self.session, bound)
         self._configure_vad()
         self._emit({"type": "session.created", "session": copy.deepcopy(self.session)})
+
+    def _bound_config(self) -> dict[str, Any] | None:
+        """The session config this connection is bound to by the REST side, if any.
+
+        A sideband (``?call_id=``) connection controls the session its call was accepted (SIP)
+        or created (WebRTC) with; an ``ek_`` client secret carries the config it was minted with.
+        """
+        rest = self.service.rest
+        if self.sideband:
+            calls = getattr(rest, "calls", None)
+            call = calls.get(self.query.get("call_id")) if isinstance(calls, dict) else None
+            bound = getattr(call, "session", None)
+        else:
+            secret_session = getattr(rest, "client_secret_session", None)
+            bound = secret_session(self._token) if secret_session is not None else None
+        return bound if isinstance(bound, dict) else None
 
     def _on_session_update(self, event: dict[str, Any]) -> None:
         upd: dict[str, Any] = event["session"]
