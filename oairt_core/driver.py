@@ -223,10 +223,20 @@ def connect_error(host: str, port: int, exc: BaseException) -> ConnectError:
     ConnectError(1006, 'cannot connect to example.test:443: connection refused (Refused)')
     """
     root = _root_cause(exc)
-    if isinstance(root, _ssl.SSLCertVerificationError):
-        kind = f"TLS certificate verification failed ({root.verify_message or root.reason})"
-    elif isinstance(root, _ssl.SSLError):
-        kind = f"TLS handshake failed ({root.reason or type(root).__name__})"
+    if isinstance(root, _ssl.SSLError):
+        # ``verify_message`` / ``reason`` exist only when the ssl module raised it.
+        detail = (
+            getattr(root, "verify_message", None)
+            or getattr(root, "reason", None)
+            or root.strerror
+            or type(root).__name__
+        )
+        what = (
+            "certificate verification failed"
+            if isinstance(root, _ssl.SSLCertVerificationError)
+            else "handshake failed"
+        )
+        kind = f"TLS {what} ({detail})"
     elif isinstance(root, socket.gaierror):
         kind = f"DNS lookup failed ({root.strerror or root})"
     elif isinstance(root, ConnectionRefusedError):

@@ -1,18 +1,11 @@
 """The Realtime REST client on trio (``trio.SSLStream`` for TLS).
 
-A thin driver around :class:`oairt_core.driver.RestDriver`, like ``oairt_anyio.rest``:
-it owns one TCP/TLS connection and moves bytes; keep-alive reuse, the one safe resend,
-error mapping and every request, parse and error rule live in the core. Timeouts become
-:class:`~oairt_core.errors.RequestTimeout`; DNS, TCP and TLS failures (an untrusted
-certificate included) become :class:`~oairt_core.errors.ConnectError`.
+The same client as ``oairt_anyio.rest.RealtimeRestClient`` (same calls, arguments,
+errors and keep-alive policy, all from :class:`oairt_core.driver.RestClientBase` and
+:class:`oairt_core.driver.RestDriver`), moving its bytes with trio streams::
 
-Example (WebRTC: the browser's offer in, the SDP answer out)::
-
-    async with RealtimeRestClient() as rest:      # api_key from $OPENAI_API_KEY
-        secret = await rest.create_client_secret(expires_after=600)
+    async with oairt_trio.rest.RealtimeRestClient() as rest:   # $OPENAI_API_KEY
         answer = await rest.create_call(offer_sdp)
-        ...
-        await rest.hangup_call(answer.call_id)
 """
 
 from __future__ import annotations
