@@ -377,3 +377,35 @@ async def test_tls_with_a_trusted_ca_and_verification_on_by_default(
         assert _caused_by(info.value, ssl.SSLCertVerificationError)
         assert KEY not in str(info.value)
         assert len(server.requests) == 3
+
+
+async def test_key_and_endpoint_default_from_the_environment(
+    make_client: MakeClient, fake: FakeRestApi, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    async with serve_rest(fake.handle) as server:
+        monkeypatch.setenv("OPENAI_API_KEY", KEY)
+        # One variable serves the WebSocket and REST: the ws:// flavour becomes http://.
+        monkeypatch.setenv("OAIRT_BASE_URL", server.base_url.replace("http://", "ws://"))
+        async with make_client(timeout=10) as rest:
+            secret = await rest.create_client_secret()
+        assert secret.value.reveal().startswith("ek_")
+        assert len(server.requests) == 1
+
+
+async def test_explicit_key_and_endpoint_win_over_the_environment(
+    make_client: MakeClient, fake: FakeRestApi, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("OPENAI_API_KEY", "sk-test-not-this-one-000000")
+    monkeypatch.setenv("OAIRT_BASE_URL", "http://127.0.0.1:1/v1")  # nothing listens there
+    async with serve_rest(fake.handle) as server:
+        async with make_client(api_key=KEY, base_url=server.base_url, timeout=10) as rest:
+            await rest.create_client_secret()
+        assert len(server.requests) == 1
+
+
+def test_missing_key_is_a_local_error_naming_the_variable(
+    make_client: MakeClient, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv("OPENAI_API_KEY", raising=False)
+    with pytest.raises(LocalProtocolError, match="OPENAI_API_KEY"):
+        make_client()
