@@ -385,3 +385,22 @@ def test_sideband_barge_in_cancels_and_clears_the_output_buffer() -> None:
     done = next(e for e in ev if e["type"] == "response.done")["response"]
     assert done["status_details"] == {"type": "cancelled", "reason": "turn_detected"}
     assert t[-1] == "output_audio_buffer.cleared" and ev[-1]["response_id"] == rid
+
+
+def test_session_vad_settings_reach_the_detector() -> None:
+    def first_turn(td: dict[str, Any], audio: np.ndarray) -> list[dict[str, Any]]:
+        c = MemoryClient()
+        c.events()
+        session(c, turn_detection={"type": "server_vad", "create_response": False, **td})
+        append(c, pcm_bytes(audio))
+        return [e for e in c.events() if e["type"].startswith("input_audio_buffer.speech_")]
+
+    speech = turn(("silence", 600), ("speech", 800), ("silence", 1200))
+    # prefix_padding_ms and silence_duration_ms move the reported turn edges.
+    started, stopped = first_turn({"prefix_padding_ms": 100, "silence_duration_ms": 700}, speech)
+    assert abs(started["audio_start_ms"] - (600 - 100)) <= FRAME_MS
+    assert abs(stopped["audio_end_ms"] - (1400 + 700)) <= 2 * FRAME_MS
+    # threshold decides whether quiet speech is a turn at all.
+    quiet = turn(("silence", 300), ("speech", 800), ("silence", 600), gain=0.02)
+    assert first_turn({"threshold": 0.5}, quiet) == []
+    assert len(first_turn({"threshold": 0.05}, quiet)) == 2
