@@ -1267,3 +1267,29 @@ def test_sideband_session_shows_only_the_chosen_types_fields() -> None:
         "interrupt_response": True,
     }
     assert audio["output"]["format"] == {"type": "audio/pcma"}
+
+
+def test_session_created_carries_the_full_default_session() -> None:
+    s = MemoryClient().events()[0]["session"]
+    pcm24 = {"type": "audio/pcm", "rate": 24000}
+    assert (s["type"], s["model"], s["output_modalities"]) == (
+        "realtime",
+        "gpt-realtime",
+        ["audio"],
+    )
+    assert (s["tools"], s["tool_choice"], s["max_output_tokens"]) == ([], "auto", "inf")
+    assert (s["tracing"], s["prompt"], s["truncation"], s["include"]) == (None, None, "auto", None)
+    assert s["instructions"].startswith("Your knowledge cutoff is")
+    assert s["audio"]["input"]["format"] == pcm24 and s["audio"]["output"]["format"] == pcm24
+    assert s["audio"]["output"]["voice"] == "alloy" and s["audio"]["output"]["speed"] == 1.0
+    assert s["audio"]["input"]["transcription"] is None
+    assert s["audio"]["input"]["noise_reduction"] is None
+    assert s["audio"]["input"]["turn_detection"] == {
+        "type": "server_vad",
+        "threshold": 0.5,
+        "prefix_padding_ms": 300,
+        "silence_duration_ms": 200,
+        "idle_timeout_ms": None,
+        "create_response": True,
+        "interrupt_response": True,
+    }
