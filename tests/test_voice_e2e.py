@@ -349,6 +349,33 @@ async def test_finished_response_is_not_cancelled(
     assert item_audio_ms(server, item_id) == 240
 
 
+async def test_barge_in_drops_audio_already_queued_for_the_app(
+    connect: Connect, fake: tuple[FakeServer, Script]
+) -> None:
+    server, script = fake
+    script.say("Many chunks of this reply are waiting in the buffer, unplayed.")
+    cfg = builder().push_to_talk().build()
+    async with connect(cfg, base_url=server.url, event_buffer=1024) as session:
+        await session.send_text("Hi")
+        first = await session.next_audio_chunk()
+        assert first is not None
+        # The fast fake server sends the whole reply at once; once the core has seen its
+        # response.done, everything before it sits in the session's buffer, unread.
+        with anyio.fail_after(10):
+            while session.core.active_response_id is not None:
+                await anyio.sleep(0)
+        assert session._rx.statistics().current_buffer_used > 2
+        session.mark_played(first.item_id, 20)
+        interrupted = await session.barge_in()
+        assert interrupted is not None and not interrupted.cancelled
+        assert interrupted.audio_end_ms == 20
+        events = await collect_until(session, is_raw("conversation.item.truncated"))
+    # The queued audio (and transcript) of the interrupted reply never reached the app.
+    assert not any(isinstance(e, (AudioDelta, TranscriptDone, Error)) for e in events)
+    assert any(isinstance(e, ResponseDone) for e in events)
+    assert item_audio_ms(server, first.item_id) == 20
+
+
 async def test_cancel_racing_response_done_is_silent(
     connect: Connect, fake: tuple[FakeServer, Script]
 ) -> None:
