@@ -1,9 +1,16 @@
-"""oairt_anyio.connect against the loopback wsproto server, on asyncio and trio."""
+"""oairt_anyio.connect against the loopback wsproto server, on asyncio and trio.
+
+Every test taking ``open_conn`` also runs against ``oairt_trio.open_realtime`` (on trio)
+from tests/test_trio_connection.py, which overrides that fixture.
+"""
 
 from __future__ import annotations
 
 import functools
 import json
+from collections.abc import Callable
+from contextlib import AbstractAsyncContextManager
+from typing import Any
 
 import anyio
 import pytest
@@ -24,6 +31,14 @@ from tests.wsserver import ServerConn, frame, serve
 
 pytestmark = pytest.mark.anyio
 
+Opener = Callable[..., AbstractAsyncContextManager[AsyncRealtimeConnection]]
+
+
+@pytest.fixture
+def open_conn() -> Opener:
+    return oairt_anyio.connect
+
+
 KEY = "sk-test-SECRET-abcdefghijklmnop"
 
 
@@ -31,7 +46,7 @@ def cleared(n: int) -> dict[str, str]:
     return {"type": "input_audio_buffer.cleared", "event_id": f"ev_{n}"}
 
 
-async def test_exchange_events_and_server_close() -> None:
+async def test_exchange_events_and_server_close(open_conn: Opener) -> None:
     got: list[str] = []
 
     async def handler(conn: ServerConn) -> None:
@@ -43,7 +58,7 @@ async def test_exchange_events_and_server_close() -> None:
 
     async with (
         serve(handler) as server,
-        oairt_anyio.connect(api_key=KEY, model="gpt-realtime", base_url=server.url) as c,
+        open_conn(api_key=KEY, model="gpt-realtime", base_url=server.url) as c,
     ):
         assert c.state.name == "OPEN"
         assert isinstance(c, AsyncRealtimeConnection)
@@ -69,7 +84,7 @@ async def test_exchange_events_and_server_close() -> None:
     assert "openai-beta" not in headers
 
 
-async def test_client_initiated_close() -> None:
+async def test_client_initiated_close(open_conn: Opener) -> None:
     codes: list[int | None] = []
 
     async def handler(conn: ServerConn) -> None:
@@ -79,7 +94,7 @@ async def test_client_initiated_close() -> None:
 
     async with (
         serve(handler) as server,
-        oairt_anyio.connect(api_key=KEY, model="m", base_url=server.url) as c,
+        open_conn(api_key=KEY, model="m", base_url=server.url) as c,
     ):
         ev = await c.next_event()
         assert isinstance(ev, InputAudioBufferClearedEvent)
@@ -89,7 +104,7 @@ async def test_client_initiated_close() -> None:
     assert codes == [1000]
 
 
-async def test_close_with_unread_buffered_events_does_not_hang() -> None:
+async def test_close_with_unread_buffered_events_does_not_hang(open_conn: Opener) -> None:
     async def handler(conn: ServerConn) -> None:
         await conn.accept()
         for i in range(50):
@@ -98,15 +113,13 @@ async def test_close_with_unread_buffered_events_does_not_hang() -> None:
 
     async with (
         serve(handler) as server,
-        oairt_anyio.connect(
-            api_key=KEY, model="m", base_url=server.url, max_buffered_events=2
-        ) as c,
+        open_conn(api_key=KEY, model="m", base_url=server.url, max_buffered_events=2) as c,
     ):
         await c.next_event()
     assert c.closed is not None and c.closed.clean
 
 
-async def test_tcp_reset_mid_message_raises_1006_after_buffered_events() -> None:
+async def test_tcp_reset_mid_message_raises_1006_after_buffered_events(open_conn: Opener) -> None:
     async def handler(conn: ServerConn) -> None:
         await conn.accept()
         await conn.send_event(cleared(1))
@@ -115,7 +128,7 @@ async def test_tcp_reset_mid_message_raises_1006_after_buffered_events() -> None
 
     async with (
         serve(handler) as server,
-        oairt_anyio.connect(api_key=KEY, model="m", base_url=server.url) as c,
+        open_conn(api_key=KEY, model="m", base_url=server.url) as c,
     ):
         first = await c.next_event()
         assert isinstance(first, InputAudioBufferClearedEvent)
@@ -125,7 +138,7 @@ async def test_tcp_reset_mid_message_raises_1006_after_buffered_events() -> None
         assert c.closed is not None and not c.closed.clean
 
 
-async def test_async_for_raises_on_abnormal_close() -> None:
+async def test_async_for_raises_on_abnormal_close(open_conn: Opener) -> None:
     async def handler(conn: ServerConn) -> None:
         await conn.accept()
         await conn.send_event(cleared(1))
@@ -133,7 +146,7 @@ async def test_async_for_raises_on_abnormal_close() -> None:
 
     async with (
         serve(handler) as server,
-        oairt_anyio.connect(api_key=KEY, model="m", base_url=server.url) as c,
+        open_conn(api_key=KEY, model="m", base_url=server.url) as c,
     ):
         seen = []
         with pytest.raises(ConnectionClosedError) as info:
@@ -155,14 +168,16 @@ async def test_async_for_raises_on_abnormal_close() -> None:
         (429, "requests", "rate_limit_exceeded", "Rate limit reached"),
     ],
 )
-async def test_handshake_rejection(status: int, etype: str, code: str, message: str) -> None:
+async def test_handshake_rejection(
+    status: int, etype: str, code: str, message: str, open_conn: Opener
+) -> None:
     async def handler(conn: ServerConn) -> None:
         body = {"error": {"message": message, "type": etype, "code": code, "param": None}}
         await conn.reject(status, body)
 
     async with serve(handler) as server:
         with pytest.raises(HandshakeError) as info:
-            async with oairt_anyio.connect(api_key=KEY, model="nope", base_url=server.url):
+            async with open_conn(api_key=KEY, model="nope", base_url=server.url):
                 pytest.fail("must not get here")
     err = info.value
     assert (err.status_code, err.message, err.error_type, err.code) == (
@@ -175,18 +190,18 @@ async def test_handshake_rejection(status: int, etype: str, code: str, message: 
     assert "SECRET" not in str(err)
 
 
-async def test_rejection_without_json_body() -> None:
+async def test_rejection_without_json_body(open_conn: Opener) -> None:
     async def handler(conn: ServerConn) -> None:
         await conn.reject(403, b"forbidden here")
 
     async with serve(handler) as server:
         with pytest.raises(HandshakeError) as info:
-            async with oairt_anyio.connect(api_key=KEY, model="m", base_url=server.url):
+            async with open_conn(api_key=KEY, model="m", base_url=server.url):
                 pass
     assert info.value.status_code == 403 and info.value.message == "forbidden here"
 
 
-async def test_oversized_message_closes_1009() -> None:
+async def test_oversized_message_closes_1009(open_conn: Opener) -> None:
     closes: list[int | None] = []
 
     async def handler(conn: ServerConn) -> None:
@@ -197,9 +212,7 @@ async def test_oversized_message_closes_1009() -> None:
 
     async with (
         serve(handler) as server,
-        oairt_anyio.connect(
-            api_key=KEY, model="m", base_url=server.url, max_message_size=1000
-        ) as c,
+        open_conn(api_key=KEY, model="m", base_url=server.url, max_message_size=1000) as c,
     ):
         assert isinstance(await c.next_event(), InputAudioBufferClearedEvent)
         with pytest.raises(MessageTooBig) as info:
@@ -209,7 +222,7 @@ async def test_oversized_message_closes_1009() -> None:
     assert closes == [1009]
 
 
-async def test_ping_is_answered_and_fragments_with_pings_reassemble() -> None:
+async def test_ping_is_answered_and_fragments_with_pings_reassemble(open_conn: Opener) -> None:
     pongs: list[bytes] = []
 
     async def handler(conn: ServerConn) -> None:
@@ -220,7 +233,7 @@ async def test_ping_is_answered_and_fragments_with_pings_reassemble() -> None:
 
     async with (
         serve(handler) as server,
-        oairt_anyio.connect(api_key=KEY, model="m", base_url=server.url) as c,
+        open_conn(api_key=KEY, model="m", base_url=server.url) as c,
     ):
         events = [ev async for ev in c]
     assert pongs == [b"are-you-there"]
@@ -228,7 +241,7 @@ async def test_ping_is_answered_and_fragments_with_pings_reassemble() -> None:
     assert events[0].event_id == "ev_7"
 
 
-async def test_malformed_event_is_delivered_and_session_continues() -> None:
+async def test_malformed_event_is_delivered_and_session_continues(open_conn: Opener) -> None:
     async def handler(conn: ServerConn) -> None:
         await conn.accept()
         await conn.send_text('{"type": "input_audio_buffer.cleared", "event_id": 5}')
@@ -239,7 +252,7 @@ async def test_malformed_event_is_delivered_and_session_continues() -> None:
 
     async with (
         serve(handler) as server,
-        oairt_anyio.connect(api_key=KEY, model="m", base_url=server.url) as c,
+        open_conn(api_key=KEY, model="m", base_url=server.url) as c,
     ):
         events = [ev async for ev in c]
     assert [type(e).__name__ for e in events] == [
@@ -253,7 +266,7 @@ async def test_malformed_event_is_delivered_and_session_continues() -> None:
     assert isinstance(first.error, RemoteProtocolError) and b"event_id" in first.raw
 
 
-async def test_protocol_violation_fails_connection_1002() -> None:
+async def test_protocol_violation_fails_connection_1002(open_conn: Opener) -> None:
     closes: list[int | None] = []
 
     async def handler(conn: ServerConn) -> None:
@@ -264,7 +277,7 @@ async def test_protocol_violation_fails_connection_1002() -> None:
 
     async with (
         serve(handler) as server,
-        oairt_anyio.connect(api_key=KEY, model="m", base_url=server.url) as c,
+        open_conn(api_key=KEY, model="m", base_url=server.url) as c,
     ):
         assert isinstance(await c.next_event(), InputAudioBufferClearedEvent)
         with pytest.raises(RemoteProtocolError):
@@ -273,7 +286,7 @@ async def test_protocol_violation_fails_connection_1002() -> None:
     assert closes == [1002]
 
 
-async def test_invalid_utf8_fails_connection_1007() -> None:
+async def test_invalid_utf8_fails_connection_1007(open_conn: Opener) -> None:
     async def handler(conn: ServerConn) -> None:
         await conn.accept()
         await conn.send_raw(frame(0x1, b'{"a": "\xff\xfe"}'))
@@ -281,32 +294,32 @@ async def test_invalid_utf8_fails_connection_1007() -> None:
 
     async with (
         serve(handler) as server,
-        oairt_anyio.connect(api_key=KEY, model="m", base_url=server.url) as c,
+        open_conn(api_key=KEY, model="m", base_url=server.url) as c,
     ):
         with pytest.raises(RemoteProtocolError):
             await c.next_event()
         assert c.closed is not None and c.closed.code == 1007
 
 
-async def test_body_exception_is_not_wrapped() -> None:
+async def test_body_exception_is_not_wrapped(open_conn: Opener) -> None:
     async def handler(conn: ServerConn) -> None:
         await conn.accept()
         await conn.wait_closed()
 
     async with serve(handler) as server:
         with pytest.raises(KeyError):
-            async with oairt_anyio.connect(api_key=KEY, model="m", base_url=server.url):
+            async with open_conn(api_key=KEY, model="m", base_url=server.url):
                 raise KeyError("mine")
 
 
-async def test_send_after_close_is_a_local_error() -> None:
+async def test_send_after_close_is_a_local_error(open_conn: Opener) -> None:
     async def handler(conn: ServerConn) -> None:
         await conn.accept()
         await conn.wait_closed()
 
     async with (
         serve(handler) as server,
-        oairt_anyio.connect(api_key=KEY, model="m", base_url=server.url) as c,
+        open_conn(api_key=KEY, model="m", base_url=server.url) as c,
     ):
         await c.close()
         with pytest.raises((LocalProtocolError, ConnectionClosedError)):
@@ -336,25 +349,23 @@ async def test_start_connection_in_own_task_group() -> None:
     assert server.requests[0].target == "/v1/realtime?call_id=rtc_abc123"
 
 
-async def test_ssl_false_refused_for_wss() -> None:
+async def test_ssl_false_refused_for_wss(open_conn: Opener) -> None:
     with pytest.raises(LocalProtocolError):
-        async with oairt_anyio.connect(api_key=KEY, model="m", ssl=False):
+        async with open_conn(api_key=KEY, model="m", ssl=False):
             pass
 
 
-async def test_connection_refused_is_typed() -> None:
+async def test_connection_refused_is_typed(open_conn: Opener) -> None:
     listener = await anyio.create_tcp_listener(local_host="127.0.0.1", local_port=0)
     port = listener.extra(anyio.abc.SocketAttribute.local_port)
     await listener.aclose()
     with pytest.raises(ConnectionClosedError) as info:
-        async with oairt_anyio.connect(
-            api_key=KEY, model="m", base_url=f"ws://127.0.0.1:{port}/v1"
-        ):
+        async with open_conn(api_key=KEY, model="m", base_url=f"ws://127.0.0.1:{port}/v1"):
             pass
     assert info.value.code == 1006
 
 
-async def test_cancelled_send_never_leaves_half_a_frame() -> None:
+async def test_cancelled_send_never_leaves_half_a_frame(open_conn: Opener) -> None:
     received: list[str | bytes | None] = []
 
     async def handler(conn: ServerConn) -> None:
@@ -365,7 +376,7 @@ async def test_cancelled_send_never_leaves_half_a_frame() -> None:
     big = "x" * 2_000_000
     async with (
         serve(handler) as server,
-        oairt_anyio.connect(api_key=KEY, model="m", base_url=server.url) as c,
+        open_conn(api_key=KEY, model="m", base_url=server.url) as c,
     ):
         with anyio.CancelScope() as scope:
             scope.cancel()  # cancelled before and during the send
@@ -379,7 +390,7 @@ async def test_cancelled_send_never_leaves_half_a_frame() -> None:
         assert json.loads(str(msg))["pad"] == big
 
 
-async def test_backpressure_blocks_reader_and_drops_nothing() -> None:
+async def test_backpressure_blocks_reader_and_drops_nothing(open_conn: Opener) -> None:
     async def handler(conn: ServerConn) -> None:
         await conn.accept()
         for i in range(40):
@@ -388,12 +399,11 @@ async def test_backpressure_blocks_reader_and_drops_nothing() -> None:
 
     async with (
         serve(handler) as server,
-        oairt_anyio.connect(
-            api_key=KEY, model="m", base_url=server.url, max_buffered_events=2
-        ) as c,
+        open_conn(api_key=KEY, model="m", base_url=server.url, max_buffered_events=2) as c,
     ):
         await anyio.wait_all_tasks_blocked()
-        stats = c._rx.statistics()
+        channel: Any = c._rx  # type: ignore[attr-defined]  # both adapters' channels
+        stats = channel.statistics()
         assert stats.current_buffer_used == 2 and stats.tasks_waiting_send == 1
         assert c.closed is None  # the close frame is still unread in the socket
         events = [ev async for ev in c]
@@ -401,7 +411,7 @@ async def test_backpressure_blocks_reader_and_drops_nothing() -> None:
     assert ids == [f"ev_{i}" for i in range(40)]
 
 
-async def test_on_message_records_both_directions() -> None:
+async def test_on_message_records_both_directions(open_conn: Opener) -> None:
     log: list[tuple[str, str]] = []
 
     async def handler(conn: ServerConn) -> None:
@@ -412,7 +422,7 @@ async def test_on_message_records_both_directions() -> None:
 
     async with (
         serve(handler) as server,
-        oairt_anyio.connect(
+        open_conn(
             api_key=KEY, model="m", base_url=server.url, on_message=lambda d, t: log.append((d, t))
         ) as c,
     ):
@@ -423,27 +433,25 @@ async def test_on_message_records_both_directions() -> None:
     assert all(KEY not in t for _, t in log)
 
 
-async def test_connect_timeout_is_typed() -> None:
+async def test_connect_timeout_is_typed(open_conn: Opener) -> None:
     async def silent(conn: ServerConn) -> None:
         await conn.read_request()
         await conn.wait_closed()
 
     async with serve(silent) as server:
         with pytest.raises(RequestTimeout):
-            async with oairt_anyio.connect(
-                api_key=KEY, model="m", base_url=server.url, connect_timeout=0.05
-            ):
+            async with open_conn(api_key=KEY, model="m", base_url=server.url, connect_timeout=0.05):
                 pass
 
 
-async def test_cancelled_block_closes_and_leaves_no_task() -> None:
+async def test_cancelled_block_closes_and_leaves_no_task(open_conn: Opener) -> None:
     async def handler(conn: ServerConn) -> None:
         await conn.accept()
         await conn.wait_closed()
 
     async with serve(handler) as server:
         with anyio.CancelScope() as scope:
-            async with oairt_anyio.connect(api_key=KEY, model="m", base_url=server.url) as c:
+            async with open_conn(api_key=KEY, model="m", base_url=server.url) as c:
                 scope.cancel()
                 await c.next_event()
         assert scope.cancelled_caught
@@ -454,7 +462,7 @@ async def test_cancelled_block_closes_and_leaves_no_task() -> None:
             await c.send(InputAudioBufferClearEvent())
 
 
-async def test_tls_with_verification() -> None:
+async def test_tls_with_verification(open_conn: Opener) -> None:
     from tests.certs import tls_material
 
     material = tls_material()
@@ -466,19 +474,19 @@ async def test_tls_with_verification() -> None:
 
     async with serve(handler, material.server_context()) as server:
         assert server.url.startswith("wss://localhost:")
-        async with oairt_anyio.connect(
+        async with open_conn(
             api_key=KEY, model="m", base_url=server.url, ssl=material.client_context()
         ) as c:
             events = [ev async for ev in c]
         assert len(events) == 1
         # The default context does not trust the test CA: verification is on.
         with pytest.raises(ConnectionClosedError) as info:
-            async with oairt_anyio.connect(api_key=KEY, model="m", base_url=server.url):
+            async with open_conn(api_key=KEY, model="m", base_url=server.url):
                 pass
         assert info.value.code == 1006 and "CERTIFICATE" in str(info.value).upper()
 
 
-async def test_write_timeout_aborts_a_stuck_write() -> None:
+async def test_write_timeout_aborts_a_stuck_write(open_conn: Opener) -> None:
     stop = anyio.Event()
 
     async def handler(conn: ServerConn) -> None:
@@ -486,9 +494,7 @@ async def test_write_timeout_aborts_a_stuck_write() -> None:
         await stop.wait()  # never reads: the client's socket buffers fill up
 
     async with serve(handler) as server:
-        async with oairt_anyio.connect(
-            api_key=KEY, model="m", base_url=server.url, write_timeout=0.05
-        ) as c:
+        async with open_conn(api_key=KEY, model="m", base_url=server.url, write_timeout=0.05) as c:
             with pytest.raises(ConnectionClosedError) as info:
                 await c.send_raw("x" * 16_000_000)
             assert info.value.code == 1006
