@@ -176,13 +176,15 @@ class AnyioConnection(AsyncConnectionBase):
         """
         self._rx.close()
         try:
-            async with self._send_lock:
-                await self._write(self._driver.frame_close(code, reason))
-        except ConnectionClosedError:
-            pass
-        with anyio.move_on_after(self._close_timeout):
-            await self._reader_done.wait()
-        await self._abort()
+            try:
+                async with self._send_lock:
+                    await self._write(self._driver.frame_close(code, reason))
+            except ConnectionClosedError:
+                pass
+            with anyio.move_on_after(self._close_timeout):
+                await self._reader_done.wait()
+        finally:
+            await self._abort()  # also when close() itself is cancelled: nothing left open
         await self._reader_done.wait()
 
 

@@ -154,13 +154,15 @@ class TrioConnection(AsyncConnectionBase):
         """Close frame, bounded wait for the reply, socket closed. Idempotent."""
         self._rx.close()
         try:
-            async with self._send_lock:
-                await self._write(self._driver.frame_close(code, reason))
-        except ConnectionClosedError:
-            pass
-        with trio.move_on_after(self._close_timeout):
-            await self._reader_done.wait()
-        await self._abort()
+            try:
+                async with self._send_lock:
+                    await self._write(self._driver.frame_close(code, reason))
+            except ConnectionClosedError:
+                pass
+            with trio.move_on_after(self._close_timeout):
+                await self._reader_done.wait()
+        finally:
+            await self._abort()  # also when close() itself is cancelled: nothing left open
         await self._reader_done.wait()
 
 

@@ -194,3 +194,20 @@ async def test_a_send_cancelled_before_it_starts_leaves_the_connection_usable(
                     await c.send_raw('{"type":"never.sent"}')
                 await c.send(InputAudioBufferClearEvent())
     assert received == ['{"type":"input_audio_buffer.clear"}']
+
+
+async def test_a_cancelled_close_still_releases_the_connection(open_conn: Opener) -> None:
+    async def handler(conn: ServerConn) -> None:
+        await conn.accept()
+        await conn.wait_closed()
+
+    async with serve(handler) as server:
+        with anyio.fail_after(GUARD):
+            async with open_conn(api_key=KEY, model="m", base_url=server.url) as c:
+                with anyio.CancelScope() as scope:
+                    scope.cancel()
+                    await c.close()  # cancelled before it could send anything
+                assert scope.cancelled_caught
+                with pytest.raises(ConnectionClosedError):
+                    await c.next_event()  # the reader ended: the socket was closed
+                assert c.closed is not None
