@@ -55,7 +55,7 @@ class RealtimeSession(VoiceDriver):
         self,
         conn: AsyncRealtimeConnection,
         core: VoiceSession,
-        nursery: trio.Nursery,
+        tg: trio.Nursery,
         event_buffer: int,
     ) -> None:
         super().__init__(
@@ -63,8 +63,8 @@ class RealtimeSession(VoiceDriver):
             core,
             lock=trio.Lock(),
             channel=trio.open_memory_channel[VoiceEvent](event_buffer),
-            start_soon=nursery.start_soon,
-            cancel_all=nursery.cancel_scope.cancel,
+            start_soon=tg.start_soon,
+            cancel_all=tg.cancel_scope.cancel,
         )
 
     def _now(self) -> float:
