@@ -6,6 +6,9 @@ a test harness) runs on either::
 
     async def drain(conn: AsyncRealtimeConnection) -> list[IncomingEvent]:
         return [event async for event in conn]
+
+Both build on :class:`oairt_core.driver.AsyncConnectionBase` (the shared properties, sends
+and iteration) and :class:`oairt_core.driver.ConnectionDriver` (every decision).
 """
 
 from __future__ import annotations
@@ -26,7 +29,8 @@ class AsyncRealtimeConnection(Protocol):
     ``next_event()`` returns server events (and ``MalformedServerEvent``) and raises
     ``ConnectionClosedError`` (or the protocol error the client closed for) once every
     event received before the close was returned; ``async for`` ends quietly on a normal
-    close. ``send()`` sends a whole frame or nothing.
+    close. ``send()`` sends a whole frame or nothing: a send cancelled part-way aborts the
+    connection (later calls raise ``ConnectionClosedError`` saying so).
     """
 
     @property
