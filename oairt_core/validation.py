@@ -71,6 +71,7 @@ from .models import (
     ResponseCreateParams,
     SemanticVad,
     ServerVad,
+    TextContent,
     ToolChoiceFunction,
     ToolChoiceMcp,
     TracingConfig,
@@ -285,9 +286,16 @@ def _check_content(item: MessageItem, path: str) -> None:
     else:
         raise _fail(path + ".role", 'must be "system", "user" or "assistant"')
     for i, part in enumerate(item.content):
-        # OutputAudioContent/AudioContent are server-made; TextContent is an output_text alias.
+        # OutputAudioContent/AudioContent are server-made.
         if not isinstance(part, allowed) or isinstance(part, (OutputAudioContent, AudioContent)):
             raise _fail(f"{path}.content[{i}]", rule)
+        # TextContent decodes the server's older "text" spelling; the GA server refuses it from
+        # clients, so it is never sent back as it came.
+        if isinstance(part, TextContent):
+            raise _fail(
+                f"{path}.content[{i}]",
+                'the "text" spelling is receive-only; send OutputTextContent ("output_text")',
+            )
 
 
 _ITEM_CLASSES = (

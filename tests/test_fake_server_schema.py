@@ -186,13 +186,6 @@ def test_known_models_are_the_sdk_session_models() -> None:
     assert listed == KNOWN_MODELS and "gpt-realtime" in KNOWN_MODELS
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="oairt_core/validation.py lets an assistant message carry a 'text' part (TextContent, "
-    "the older spelling servers may send); the GA server takes only output_text/output_audio "
-    "from clients, so oairt sends an event the fake server (and the real one) refuses. Found by "
-    "test_everything_oairt_sends_is_accepted_by_the_fake_server.",
-)
 def test_assistant_text_spelling_is_not_sent_as_is() -> None:
     import json
 

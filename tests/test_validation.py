@@ -256,7 +256,7 @@ ACCEPTED: list[ev.ClientEvent] = [
     _session(tracing=None, truncation="auto", tool_choice="none"),
     ev.ConversationItemTruncateEvent(item_id="i", content_index=0, audio_end_ms=0),
     ev.ConversationItemCreateEvent(
-        item=m.MessageItem(role="assistant", content=[m.TextContent(text="alias")])
+        item=m.MessageItem(role="assistant", content=[m.OutputTextContent(text="earlier")])
     ),
 ]
 
@@ -352,3 +352,17 @@ def test_known_connector_and_item_object_are_accepted() -> None:
             )
         )
     )
+
+
+def test_receive_only_text_spelling_is_not_sent() -> None:
+    event = ev.ConversationItemCreateEvent(
+        item=m.MessageItem(role="assistant", content=[m.TextContent(text="Earlier answer.")])
+    )
+    with pytest.raises(InvalidClientEvent) as info:
+        codec.encode_client_event(event)
+    assert info.value.field == "item.content[0]"
+    assert "output_text" in info.value.rule
+    ok = ev.ConversationItemCreateEvent(
+        item=m.MessageItem(role="assistant", content=[m.OutputTextContent(text="Earlier answer.")])
+    )
+    assert b'"output_text"' in codec.encode_client_event(ok)
