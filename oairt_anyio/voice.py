@@ -30,7 +30,6 @@ from __future__ import annotations
 
 import os
 from collections.abc import Callable
-from contextlib import AbstractAsyncContextManager
 from typing import Any
 
 import anyio
@@ -93,13 +92,8 @@ class RealtimeBuilder(VoiceBuilder[RealtimeSession]):
     True
     """
 
-    def _connect_voice(self, **kwargs: Any) -> AbstractAsyncContextManager[RealtimeSession]:
-        return connect_voice(self, **kwargs)
+    connector = connect_voice
 
 
-class Realtime:
-    """``Realtime.builder()...connect_ws()``, as in the seed SDK."""
-
-    @staticmethod
-    def builder() -> RealtimeBuilder:
-        return RealtimeBuilder()
+Realtime = RealtimeBuilder
+"""``Realtime.builder()...connect_ws()``, as in the seed SDK (the builder class itself)."""

@@ -51,6 +51,7 @@ if TYPE_CHECKING:
 __all__ = ["VoiceBuilder", "VoiceConnector", "VoiceDriver", "prepare_connect"]
 
 D = TypeVar("D", bound="VoiceDriver")
+B = TypeVar("B", bound="VoiceBuilder[Any]")
 
 
 class CancelScopeLike(Protocol):
@@ -467,16 +468,21 @@ class VoiceConnector(Generic[D]):
 
 
 class VoiceBuilder(RealtimeBuilder, Generic[D]):
-    """The seed's builder ending in :meth:`connect_ws`.
+    """The seed's builder ending in :meth:`connect_ws`; ``Realtime.builder()`` makes one.
 
-    Each adapter's ``RealtimeBuilder`` subclasses it, naming its own
-    ``connect_voice``, so ``Realtime.builder()...connect_ws()`` opens a session
-    of that adapter.
+    Each adapter's ``RealtimeBuilder`` subclasses it and sets ``connector`` to
+    its ``connect_voice``, so ``Realtime.builder()...connect_ws()`` opens a
+    session of that adapter.
     """
+
+    connector: ClassVar[VoiceConnector[Any]]
+
+    @classmethod
+    def builder(cls: type[B]) -> B:
+        """A fresh builder (the seed's ``Realtime.builder()``)."""
+        return cls()
 
     def connect_ws(self, **kwargs: Any) -> AbstractAsyncContextManager[D]:
         """``async with builder.connect_ws() as session``: see ``connect_voice``."""
-        return self._connect_voice(**kwargs)
-
-    def _connect_voice(self, **kwargs: Any) -> AbstractAsyncContextManager[D]:
-        raise NotImplementedError
+        session: AbstractAsyncContextManager[D] = type(self).connector(self, **kwargs)
+        return session

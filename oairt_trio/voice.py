@@ -30,7 +30,6 @@ from __future__ import annotations
 
 import os
 from collections.abc import Callable
-from contextlib import AbstractAsyncContextManager
 from typing import Any
 
 import trio
@@ -86,13 +85,8 @@ connect_voice: VoiceConnector[RealtimeSession] = VoiceConnector(
 class RealtimeBuilder(VoiceBuilder[RealtimeSession]):
     """The seed's builder on trio, ending in ``connect_ws()`` (see :func:`connect_voice`)."""
 
-    def _connect_voice(self, **kwargs: Any) -> AbstractAsyncContextManager[RealtimeSession]:
-        return connect_voice(self, **kwargs)
+    connector = connect_voice
 
 
-class Realtime:
-    """``Realtime.builder()...connect_ws()``, as in the seed SDK."""
-
-    @staticmethod
-    def builder() -> RealtimeBuilder:
-        return RealtimeBuilder()
+Realtime = RealtimeBuilder
+"""``Realtime.builder()...connect_ws()``, as in the seed SDK (the builder class itself)."""
