@@ -13,6 +13,7 @@ from . import (
     audio,
     codec,
     connection,
+    driver,
     errors,
     events,
     models,
@@ -28,6 +29,7 @@ from . import (
 from .audio import *  # noqa: F403
 from .codec import *  # noqa: F403
 from .connection import *  # noqa: F403
+from .driver import *  # noqa: F403
 from .errors import *  # noqa: F403
 from .events import *  # noqa: F403
 from .models import *  # noqa: F403
@@ -50,6 +52,7 @@ __all__ += codec.__all__
 __all__ += validation.__all__
 __all__ += redact.__all__
 __all__ += connection.__all__
+__all__ += driver.__all__
 __all__ += protocols.__all__
 __all__ += session.__all__
 __all__ += settings.__all__
