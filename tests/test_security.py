@@ -31,7 +31,13 @@ from oairt_core.connection import (
     RealtimeConnection,
     resolve_ssl_context,
 )
-from oairt_core.errors import APIError, HandshakeError, LocalProtocolError, OairtError
+from oairt_core.errors import (
+    APIError,
+    ConnectError,
+    HandshakeError,
+    LocalProtocolError,
+    OairtError,
+)
 from oairt_core.events import ConversationItemCreateEvent, ResponseCreateEvent, ResponseDoneEvent
 from oairt_core.models import MessageItem, RealtimeSessionConfig
 from oairt_core.redact import Secret
@@ -425,4 +431,6 @@ async def test_rest_tls_untrusted_certificate_is_a_typed_error(anyio_backend: st
     assert caught is not None, "an untrusted certificate was accepted"
     if not isinstance(caught, OairtError):
         raise caught
+    assert isinstance(caught, ConnectError)
+    assert isinstance(caught.__cause__, ssl.SSLCertVerificationError)
     assert_clean(str(caught))
