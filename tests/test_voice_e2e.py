@@ -239,6 +239,36 @@ async def test_stream_audio_with_backpressure(
     assert appended == len(list(audio.chunk_pcm16(pcm, ms=40)))
 
 
+async def test_stream_audio_of_an_endless_mic_returns_when_the_session_closes(
+    connect: Connect,
+) -> None:
+    from oairt_core.testing.server import Faults
+
+    # The server drops the session once it hears speech; the microphone never ends.
+    faults = Faults(close_after="input_audio_buffer.speech_started", close_code=1011)
+    pulled = 0
+
+    async def endless_mic() -> AsyncIterator[np.ndarray[Any, np.dtype[np.int16]]]:
+        nonlocal pulled
+        while True:
+            for chunk in audio.chunk_pcm16(utterance(), ms=40):
+                pulled += 1
+                yield chunk
+
+    async with (
+        run_fake_server(script=Script(), api_keys={KEY}, faults=faults) as server,
+        connect(builder().vad_server_default().build(), base_url=server.url) as session,
+    ):
+        with anyio.fail_after(10):
+            await session.stream_audio_pcm16(endless_mic())
+        assert session.closed or session._conn.closed is not None
+    # Each chunk is pulled only after the previous one was sent: the mic was not drained
+    # into a buffer, and what the server received is what was pulled (minus in-flight).
+    appended = len(received(server, "input_audio_buffer.append"))
+    assert 0 < appended <= pulled
+    assert pulled < 1000
+
+
 async def test_transcription_only_session(
     connect: Connect, fake: tuple[FakeServer, Script]
 ) -> None:
