@@ -13,6 +13,7 @@ import pytest
 from oairt_anyio.testing import run_fake_server
 from oairt_core.session import Interrupted
 from oairt_core.testing import Script
+from oairt_core.testing.rest_fake import FakeCallState, FakeRestApi
 from oairt_core.testing.script import call_function, mcp_approval_request, say
 from oairt_core.testing.server import Pacing
 
@@ -108,3 +109,22 @@ async def test_mcp_approval_low_level() -> None:
 
 async def test_response_creation() -> None:
     assert await run_example("response_creation", Script().text("Hi!")) == "Hi!"
+
+
+async def test_rest_helpers() -> None:
+    module = load("rest_helpers")
+    fake = FakeRestApi({KEY})
+    async with run_fake_server(api_keys={KEY}, rest=fake) as server:
+        call_id = await module.main(server.url, KEY)
+    assert call_id is not None and call_id.startswith("rtc_")
+    assert fake.calls[call_id].state is FakeCallState.ENDED
+
+
+def test_ga_constraints() -> None:
+    refused = load("ga_constraints").rejected()
+    assert [field for field, _ in refused] == [
+        "session.output_modalities",
+        "session.audio.input.format.rate",
+        "audio",
+    ]
+    assert "24000" in refused[1][1] and "15 MiB" in refused[2][1]
