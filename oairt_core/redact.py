@@ -33,7 +33,20 @@ _SECRET_PATTERNS = re.compile(
     r"|openai-insecure-api-key\.[A-Za-z0-9_\-]+"
 )
 
-_SENSITIVE_HEADERS = frozenset({"authorization", "openai-organization", "openai-project", "cookie"})
+# Credentials in other spellings too: Azure's ``api-key``, gateways' ``x-api-key``, a proxy's
+# credentials, and session cookies a server or load balancer sets.
+_SENSITIVE_HEADERS = frozenset(
+    {
+        "authorization",
+        "proxy-authorization",
+        "api-key",
+        "x-api-key",
+        "openai-organization",
+        "openai-project",
+        "cookie",
+        "set-cookie",
+    }
+)
 
 
 class Secret:

@@ -60,6 +60,13 @@ def test_redact_headers_masks_sensitive_names() -> None:
     assert out == {"Authorization": REDACTED, "Host": "x"}
 
 
+def test_redact_headers_masks_other_credential_headers() -> None:
+    # Azure's api-key, gateway keys, proxy credentials and cookies carry no sk- prefix.
+    names = ["api-key", "X-Api-Key", "Proxy-Authorization", "Set-Cookie", "Cookie"]
+    out = redact_headers([(n, "plainvalue0123456789") for n in names])
+    assert out == [(n, REDACTED) for n in names]
+
+
 def test_invalid_client_event_names_field_and_rule() -> None:
     exc = InvalidClientEvent("session.audio.output.speed", "must be between 0.25 and 1.5")
     assert isinstance(exc, LocalProtocolError) and isinstance(exc, OairtError)
