@@ -88,9 +88,21 @@ class AnyioConnection(AsyncConnectionBase):
         self._reader_done = anyio.Event()
         self._stream_closed = False
 
+    async def _lock(self) -> None:
+        # Uncontended (the usual case): take the lock without a trip through the event loop
+        # (``Lock.acquire`` always yields; the write yields anyway, and ``_write`` checks for
+        # a cancel before writing). Contended: queue fairly behind the holder as before.
+        try:
+            self._send_lock.acquire_nowait()
+        except anyio.WouldBlock:
+            await self._send_lock.acquire()
+
     async def _send(self, frame: Callable[[], bytes]) -> None:
-        async with self._send_lock:
+        await self._lock()
+        try:
             await self._write(frame())
+        finally:
+            self._send_lock.release()
 
     async def _write(self, data: bytes) -> None:
         # Call with the send lock held. Not shielded, so a cancel is honoured at once; a
@@ -126,8 +138,16 @@ class AnyioConnection(AsyncConnectionBase):
         Raises :class:`ConnectionClosedError` (or the protocol error we closed for) once
         every event that arrived before the close has been returned.
         """
+        # An event already buffered is returned without a trip through the event loop (a
+        # cancel is still honoured first); only an empty buffer waits.
+        await anyio.lowlevel.checkpoint_if_cancelled()
         try:
-            return await self._rx.receive()
+            return self._rx.receive_nowait()
+        except anyio.WouldBlock:
+            try:
+                return await self._rx.receive()
+            except (anyio.EndOfStream, anyio.ClosedResourceError):
+                pass
         except (anyio.EndOfStream, anyio.ClosedResourceError):
             pass
         await self._reader_done.wait()
@@ -151,7 +171,10 @@ class AnyioConnection(AsyncConnectionBase):
                     return
                 else:
                     try:
-                        await self._tx.send(step)  # blocks while the buffer is full
+                        try:
+                            self._tx.send_nowait(step)  # no loop round trip while there is room
+                        except anyio.WouldBlock:
+                            await self._tx.send(step)  # blocks while the buffer is full
                     except (anyio.BrokenResourceError, anyio.ClosedResourceError):
                         driver.discard_events()  # close() closed the receive side
         finally:
@@ -164,8 +187,11 @@ class AnyioConnection(AsyncConnectionBase):
         data = self._driver.data_to_send()
         if data:
             try:
-                async with self._send_lock:
+                await self._lock()
+                try:
                     await self._write(data)
+                finally:
+                    self._send_lock.release()
             except ConnectionClosedError:
                 self._driver.transport_lost()
 

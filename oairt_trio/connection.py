@@ -74,9 +74,21 @@ class TrioConnection(AsyncConnectionBase):
         self._reader_done = trio.Event()
         self._stream_closed = False
 
+    async def _lock(self) -> None:
+        # Uncontended (the usual case): take the lock without a trip through the event loop
+        # (``Lock.acquire`` always yields; the write yields anyway, and ``_write`` checks for
+        # a cancel before writing). Contended: queue fairly behind the holder as before.
+        try:
+            self._send_lock.acquire_nowait()
+        except trio.WouldBlock:
+            await self._send_lock.acquire()
+
     async def _send(self, frame: Callable[[], bytes]) -> None:
-        async with self._send_lock:
+        await self._lock()
+        try:
             await self._write(frame())
+        finally:
+            self._send_lock.release()
 
     async def _write(self, data: bytes) -> None:
         # Send lock held. Not shielded: a cancel is honoured at once, and since trio's
@@ -107,8 +119,16 @@ class TrioConnection(AsyncConnectionBase):
 
     async def next_event(self) -> IncomingEvent:
         """The next server event; raises once the connection is over (see module doc)."""
+        # An event already buffered is returned without a trip through the event loop (a
+        # cancel is still honoured first); only an empty buffer waits.
+        await trio.lowlevel.checkpoint_if_cancelled()
         try:
-            return await self._rx.receive()
+            return self._rx.receive_nowait()
+        except trio.WouldBlock:
+            try:
+                return await self._rx.receive()
+            except (trio.EndOfChannel, trio.ClosedResourceError):
+                pass
         except (trio.EndOfChannel, trio.ClosedResourceError):
             pass
         await self._reader_done.wait()
@@ -132,7 +152,10 @@ class TrioConnection(AsyncConnectionBase):
                     return
                 else:
                     try:
-                        await self._tx.send(step)  # blocks while the buffer is full
+                        try:
+                            self._tx.send_nowait(step)  # no loop round trip while there is room
+                        except trio.WouldBlock:
+                            await self._tx.send(step)  # blocks while the buffer is full
                     except (trio.BrokenResourceError, trio.ClosedResourceError):
                         driver.discard_events()
         finally:
@@ -145,8 +168,11 @@ class TrioConnection(AsyncConnectionBase):
         data = self._driver.data_to_send()
         if data:
             try:
-                async with self._send_lock:
+                await self._lock()
+                try:
                     await self._write(data)
+                finally:
+                    self._send_lock.release()
             except ConnectionClosedError:
                 self._driver.transport_lost()
 

@@ -1,0 +1,499 @@
+"""Per-frame cost of the sans-IO core and of each async adapter (a profiling aid).
+
+Two parts:
+
+* **core**: ``RealtimeConnection`` alone, no I/O. ``recv``: feed N server frames
+  (``response.output_audio.delta``) one ``receive_data`` per frame, take every event;
+  ``recv-batch``: the same, 8 frames per ``receive_data``; ``send``: frame N
+  ``input_audio_buffer.append`` events. Reported as µs per frame (best of 5 rounds).
+* **adapters** (``oairt_anyio`` on asyncio, on trio, ``oairt_trio``, and the core in a bare
+  asyncio Protocol for reference) over loopback TCP against a tiny server in its own
+  process (so only the client's CPU is counted): ``rtt``: send one append, wait for the
+  server's delta, N times (one frame per read: a full wake-up each way, like a paced live
+  session); ``recv``: the server blasts N deltas (several frames per read); ``send``: N
+  appends written back to back. Reported as client CPU µs per frame
+  (``time.process_time``) and wall µs per frame.
+
+Run ``python -m benchmarks.adapter_profile`` (``--frames 20000`` for steadier figures,
+``--pcm-bytes 4800`` for 100 ms frames, ``--only core`` or ``--only adapters``,
+``--profile anyio-asyncio:rtt`` to print a cProfile of one case).
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import base64
+import cProfile
+import hashlib
+import os
+import pstats
+import subprocess
+import sys
+import time
+from collections.abc import Callable
+from typing import Any
+from urllib.parse import parse_qs, urlsplit
+
+__all__ = ["main", "core_costs", "adapter_costs"]
+
+_GUID = b"258EAFA5-E914-47DA-95CA-C5AB0DC85B11"
+ADAPTERS = ("core-protocol", "anyio-asyncio", "anyio-trio", "trio")
+MODES = ("rtt", "recv", "send")
+
+
+def _pcm(n: int) -> bytes:
+    return bytes((i * 37) & 0xFF for i in range(n))
+
+
+def _frame(payload: bytes, opcode: int = 0x1) -> bytes:
+    n = len(payload)
+    if n < 126:
+        header = bytes((0x80 | opcode, n))
+    elif n < 65536:
+        header = bytes((0x80 | opcode, 126)) + n.to_bytes(2, "big")
+    else:
+        header = bytes((0x80 | opcode, 127)) + n.to_bytes(8, "big")
+    return header + payload
+
+
+def _delta_frame(pcm_bytes: int, k: int = 0) -> bytes:
+    from oairt_core.codec import encode_server_event
+    from oairt_core.events import ResponseOutputAudioDeltaEvent
+
+    ev = ResponseOutputAudioDeltaEvent(
+        event_id=f"evt_{k:012d}",
+        response_id="resp_bench",
+        item_id="item_bench",
+        output_index=0,
+        content_index=0,
+        delta=_pcm(pcm_bytes),
+    )
+    return _frame(encode_server_event(ev))
+
+
+# --------------------------------------------------------------------------- core alone
+
+
+def _open_core() -> Any:
+    from oairt_core.connection import Connected, RealtimeConnection
+
+    core = RealtimeConnection(api_key="sk-test", model="gpt-realtime", base_url="ws://h/v1")
+    request = core.initiate().decode("latin-1")
+    key = next(
+        line.split(":", 1)[1].strip()
+        for line in request.split("\r\n")
+        if line.lower().startswith("sec-websocket-key:")
+    )
+    accept = base64.b64encode(hashlib.sha1(key.encode() + _GUID).digest()).decode()
+    core.receive_data(
+        (
+            "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
+            f"Sec-WebSocket-Accept: {accept}\r\n\r\n"
+        ).encode()
+    )
+    assert isinstance(core.next_event(), Connected)
+    return core
+
+
+def _best_us(run: Callable[[], int], rounds: int = 5) -> float:
+    best = float("inf")
+    for _ in range(rounds):
+        t0 = time.perf_counter()
+        n = run()
+        best = min(best, (time.perf_counter() - t0) / n * 1e6)
+    return best
+
+
+def core_costs(frames: int, pcm_bytes: int) -> dict[str, float]:
+    """µs per frame through the bare core: receive (1 and 8 frames a read) and send."""
+    from oairt_core.connection import NeedData
+    from oairt_core.events import InputAudioBufferAppendEvent
+
+    frame = _delta_frame(pcm_bytes)
+    batch = frame * 8
+    pcm = _pcm(pcm_bytes)
+
+    def recv() -> int:
+        core = _open_core()
+        for _ in range(frames):
+            core.receive_data(frame)
+            while not isinstance(core.next_event(), NeedData):
+                pass
+        return frames
+
+    def recv_batch() -> int:
+        core = _open_core()
+        for _ in range(frames // 8):
+            core.receive_data(batch)
+            while not isinstance(core.next_event(), NeedData):
+                pass
+        return frames // 8 * 8
+
+    def send() -> int:
+        core = _open_core()
+        for _ in range(frames):
+            core.send(InputAudioBufferAppendEvent(audio=pcm))
+        return frames
+
+    return {"recv": _best_us(recv), "recv-batch": _best_us(recv_batch), "send": _best_us(send)}
+
+
+# --------------------------------------------------------------------------- the server
+
+
+class _ServerConn(asyncio.Protocol):
+    def __init__(self, pcm_bytes: int) -> None:
+        self.pcm_bytes = pcm_bytes
+        self.transport: asyncio.Transport | None = None
+        self.buf = bytearray()
+        self.open = False
+        self.mode = ""
+        self.n = 0
+        self.seen = 0
+        self.delta = _delta_frame(pcm_bytes)
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        assert isinstance(transport, asyncio.Transport)
+        self.transport = transport
+
+    def data_received(self, data: bytes) -> None:
+        assert self.transport is not None
+        self.buf += data
+        if not self.open:
+            end = self.buf.find(b"\r\n\r\n")
+            if end < 0:
+                return
+            request = bytes(self.buf[:end]).decode("latin-1")
+            del self.buf[: end + 4]
+            lines = request.split("\r\n")
+            query = parse_qs(urlsplit(lines[0].split(" ")[1]).query)
+            self.mode = query["bench"][0]
+            self.n = int(query["n"][0])
+            key = next(
+                line.split(":", 1)[1].strip()
+                for line in lines
+                if line.lower().startswith("sec-websocket-key:")
+            )
+            accept = base64.b64encode(hashlib.sha1(key.encode() + _GUID).digest())
+            self.transport.write(
+                b"HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\n"
+                b"Connection: Upgrade\r\nSec-WebSocket-Accept: " + accept + b"\r\n\r\n"
+            )
+            self.open = True
+        self._frames()
+
+    def _frames(self) -> None:
+        assert self.transport is not None
+        buf = self.buf
+        pos, n = 0, len(buf)
+        while n - pos >= 2:
+            b0, b1 = buf[pos], buf[pos + 1]
+            length, head = b1 & 0x7F, 2
+            if length == 126:
+                if n - pos < 4:
+                    break
+                length, head = int.from_bytes(buf[pos + 2 : pos + 4], "big"), 4
+            elif length == 127:
+                if n - pos < 10:
+                    break
+                length, head = int.from_bytes(buf[pos + 2 : pos + 10], "big"), 10
+            if b1 & 0x80:
+                head += 4
+            if n - pos < head + length:
+                break
+            opcode = b0 & 0x0F
+            pos += head + length
+            if opcode == 0x8:
+                if self.mode != "recv" and self.seen < self.n:  # the client closed first
+                    self.transport.write(_frame(b"\x03\xe8", 0x8))
+                self.transport.close()
+                return
+            if opcode == 0x1:
+                self.seen += 1
+                if self.mode == "recv":  # the client's go: blast every delta, then close
+                    self.transport.write(self.delta * self.n + _frame(b"\x03\xe8", 0x8))
+                if self.mode == "rtt":
+                    self.transport.write(self.delta)
+                if self.mode != "recv" and self.seen == self.n:
+                    self.transport.write(_frame(b"\x03\xe8", 0x8))
+        del buf[:pos]
+
+
+async def _serve() -> None:
+    pcm_bytes = int(os.environ.get("ADAPTER_PROFILE_PCM", "960"))
+    loop = asyncio.get_running_loop()
+    srv = await loop.create_server(lambda: _ServerConn(pcm_bytes), "127.0.0.1", 0)
+    print(srv.sockets[0].getsockname()[1], flush=True)
+    await loop.run_in_executor(None, sys.stdin.read)  # until the parent goes away
+
+
+# --------------------------------------------------------------------------- the clients
+
+
+def _pin(cpu: int) -> None:
+    if hasattr(os, "sched_setaffinity") and len(os.sched_getaffinity(0)) > 1:
+        os.sched_setaffinity(0, {cpu})
+
+
+async def _anyio_case(url: str, mode: str, n: int, pcm: bytes) -> tuple[float, float]:
+
+    import oairt_anyio
+    from oairt_core.events import InputAudioBufferAppendEvent
+
+    async with oairt_anyio.connect(
+        api_key="sk-test", model="m", base_url=url, extra_query={"bench": mode, "n": str(n)}
+    ) as conn:
+        cpu0, wall0 = time.process_time(), time.perf_counter()
+        got = 0
+        if mode == "rtt":
+            for _ in range(n):
+                await conn.send(InputAudioBufferAppendEvent(audio=pcm))
+                await conn.next_event()
+                got += 1
+        elif mode == "send":
+            for _ in range(n):
+                await conn.send(InputAudioBufferAppendEvent(audio=pcm))
+            async for _ev in conn:
+                pass
+        else:
+            await conn.send(InputAudioBufferAppendEvent(audio=pcm))  # go
+            async for _ev in conn:
+                got += 1
+            assert got == n, got
+        return time.process_time() - cpu0, time.perf_counter() - wall0
+    raise AssertionError  # pragma: no cover
+
+
+async def _trio_case(url: str, mode: str, n: int, pcm: bytes) -> tuple[float, float]:
+    import oairt_trio
+    from oairt_core.events import InputAudioBufferAppendEvent
+
+    async with oairt_trio.open_realtime(
+        api_key="sk-test", model="m", base_url=url, extra_query={"bench": mode, "n": str(n)}
+    ) as conn:
+        cpu0, wall0 = time.process_time(), time.perf_counter()
+        got = 0
+        if mode == "rtt":
+            for _ in range(n):
+                await conn.send(InputAudioBufferAppendEvent(audio=pcm))
+                await conn.next_event()
+        elif mode == "send":
+            for _ in range(n):
+                await conn.send(InputAudioBufferAppendEvent(audio=pcm))
+            async for _ev in conn:
+                pass
+        else:
+            await conn.send(InputAudioBufferAppendEvent(audio=pcm))  # go
+            async for _ev in conn:
+                got += 1
+            assert got == n, got
+        return time.process_time() - cpu0, time.perf_counter() - wall0
+    raise AssertionError  # pragma: no cover
+
+
+class _CoreProtocol(asyncio.Protocol):
+    """The core in a bare asyncio Protocol: the reference an adapter is compared with."""
+
+    def __init__(self, core: Any) -> None:
+        self.core = core
+        self.transport: asyncio.Transport | None = None
+        self.waiter: asyncio.Future[Any] | None = None
+        self.events: list[Any] = []
+        self.done = asyncio.get_running_loop().create_future()
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        assert isinstance(transport, asyncio.Transport)
+        self.transport = transport
+        transport.write(self.core.initiate())
+
+    def data_received(self, data: bytes) -> None:
+        from oairt_core.connection import ConnectionClosed, NeedData
+
+        core = self.core
+        core.receive_data(data)
+        while True:
+            ev = core.next_event()
+            if isinstance(ev, NeedData):
+                break
+            if isinstance(ev, ConnectionClosed):
+                if not self.done.done():
+                    self.done.set_result(None)
+                break
+            self.events.append(ev)
+        out = core.data_to_send()
+        if out and self.transport is not None:
+            self.transport.write(out)
+        if self.events and self.waiter is not None and not self.waiter.done():
+            self.waiter.set_result(None)
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        if not self.done.done():
+            self.done.set_result(None)
+
+    async def next_event(self) -> Any:
+        while not self.events:
+            self.waiter = asyncio.get_running_loop().create_future()
+            await self.waiter
+        return self.events.pop(0)
+
+
+async def _core_protocol_case(url: str, mode: str, n: int, pcm: bytes) -> tuple[float, float]:
+    from oairt_core.connection import Connected, RealtimeConnection
+    from oairt_core.events import InputAudioBufferAppendEvent
+
+    parts = urlsplit(url)
+    core = RealtimeConnection(
+        api_key="sk-test", model="m", base_url=url, extra_query={"bench": mode, "n": str(n)}
+    )
+    loop = asyncio.get_running_loop()
+    transport, proto = await loop.create_connection(
+        lambda: _CoreProtocol(core), parts.hostname or "127.0.0.1", parts.port or 80
+    )
+    try:
+        assert isinstance(await proto.next_event(), Connected)
+        cpu0, wall0 = time.process_time(), time.perf_counter()
+        if mode == "rtt":
+            for _ in range(n):
+                transport.write(core.send(InputAudioBufferAppendEvent(audio=pcm)))
+                await proto.next_event()
+        elif mode == "send":
+            for _ in range(n):
+                transport.write(core.send(InputAudioBufferAppendEvent(audio=pcm)))
+                if transport.get_write_buffer_size() > 1 << 20:
+                    await asyncio.sleep(0)
+            await proto.done
+        else:
+            transport.write(core.send(InputAudioBufferAppendEvent(audio=pcm)))  # go
+            await proto.done
+            assert len(proto.events) == n, len(proto.events)
+        return time.process_time() - cpu0, time.perf_counter() - wall0
+    finally:
+        transport.close()
+
+
+def _run_case(adapter: str, url: str, mode: str, n: int, pcm: bytes) -> tuple[float, float]:
+    if adapter == "core-protocol":
+        return asyncio.run(_core_protocol_case(url, mode, n, pcm))
+    if adapter == "trio":
+        import trio
+
+        return trio.run(_trio_case, url, mode, n, pcm)
+    import anyio
+
+    backend = "trio" if adapter == "anyio-trio" else "asyncio"
+    return anyio.run(_anyio_case, url, mode, n, pcm, backend=backend)
+
+
+def adapter_costs(
+    frames: int, pcm_bytes: int, adapters: tuple[str, ...] = ADAPTERS, rounds: int = 3
+) -> dict[str, dict[str, tuple[float, float]]]:
+    """Client CPU and wall µs per frame, best of ``rounds``, for each adapter and mode."""
+    env = dict(os.environ, ADAPTER_PROFILE_PCM=str(pcm_bytes))
+    server = subprocess.Popen(
+        [sys.executable, "-m", "benchmarks.adapter_profile", "serve"],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        text=True,
+        env=env,
+    )
+    try:
+        assert server.stdout is not None
+        port = int(server.stdout.readline())
+        if hasattr(os, "sched_setaffinity") and len(os.sched_getaffinity(0)) > 1:
+            os.sched_setaffinity(server.pid, {0})
+            _pin(1)
+        url = f"ws://127.0.0.1:{port}/v1"
+        pcm = _pcm(pcm_bytes)
+        out: dict[str, dict[str, tuple[float, float]]] = {}
+        for adapter in adapters:
+            _run_case(adapter, url, "rtt", 50, pcm)  # warm up imports and caches
+            for mode in MODES:
+                best = (float("inf"), float("inf"))
+                for _ in range(rounds):
+                    cpu, wall = _run_case(adapter, url, mode, frames, pcm)
+                    best = min(best, (cpu / frames * 1e6, wall / frames * 1e6))
+                out.setdefault(adapter, {})[mode] = best
+        return out
+    finally:
+        assert server.stdin is not None
+        server.stdin.close()
+        server.wait(10)
+
+
+def _profile(spec: str, frames: int, pcm_bytes: int) -> None:
+    adapter, _, mode = spec.partition(":")
+    if adapter == "core":
+        frame = _delta_frame(pcm_bytes)
+        core = _open_core()
+        from oairt_core.connection import NeedData
+        from oairt_core.events import InputAudioBufferAppendEvent
+
+        pcm = _pcm(pcm_bytes)
+
+        def work() -> None:
+            for _ in range(frames):
+                if mode != "send":
+                    core.receive_data(frame)
+                    while not isinstance(core.next_event(), NeedData):
+                        pass
+                if mode != "recv":
+                    core.send(InputAudioBufferAppendEvent(audio=pcm))
+
+        prof = cProfile.Profile()
+        prof.runcall(work)
+    else:
+        env = dict(os.environ, ADAPTER_PROFILE_PCM=str(pcm_bytes))
+        server = subprocess.Popen(
+            [sys.executable, "-m", "benchmarks.adapter_profile", "serve"],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            text=True,
+            env=env,
+        )
+        try:
+            assert server.stdout is not None
+            url = f"ws://127.0.0.1:{int(server.stdout.readline())}/v1"
+            prof = cProfile.Profile()
+            prof.runcall(_run_case, adapter, url, mode or "rtt", frames, _pcm(pcm_bytes))
+        finally:
+            assert server.stdin is not None
+            server.stdin.close()
+            server.wait(10)
+    pstats.Stats(prof).sort_stats("tottime").print_stats(30)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m benchmarks.adapter_profile")
+    parser.add_argument("what", nargs="?", default="all", choices=["all", "serve"])
+    parser.add_argument("--frames", type=int, default=5000)
+    parser.add_argument("--pcm-bytes", type=int, default=960, help="960 = 20 ms at 24 kHz")
+    parser.add_argument("--only", choices=["core", "adapters"])
+    parser.add_argument("--adapters", default=",".join(ADAPTERS))
+    parser.add_argument("--profile", metavar="ADAPTER:MODE", help="e.g. core:recv, trio:rtt")
+    args = parser.parse_args(argv)
+    if args.what == "serve":
+        asyncio.run(_serve())
+        return 0
+    if args.profile:
+        _profile(args.profile, args.frames, args.pcm_bytes)
+        return 0
+    print(f"{args.frames} frames, {args.pcm_bytes} PCM bytes a frame")
+    if args.only != "adapters":
+        core = core_costs(args.frames, args.pcm_bytes)
+        print("| core | µs/frame |\n| --- | ---: |")
+        for name, us in core.items():
+            print(f"| {name} | {us:.2f} |")
+    if args.only != "core":
+        adapters = tuple(a for a in args.adapters.split(",") if a)
+        costs = adapter_costs(args.frames, args.pcm_bytes, adapters)
+        print("\n| adapter | " + " | ".join(f"{m} cpu / wall µs" for m in MODES) + " |")
+        print("| --- |" + " ---: |" * len(MODES))
+        for adapter, row in costs.items():
+            cells = " | ".join(f"{row[m][0]:.1f} / {row[m][1]:.1f}" for m in MODES)
+            print(f"| {adapter} | {cells} |")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
