@@ -784,6 +784,18 @@ def test_malformed_event_becomes_error_and_session_goes_on() -> None:
     assert s.handle_event(created("r1"), 0) == [ResponseStarted("r1")]
 
 
+def test_unknown_server_event_reaches_the_app_as_a_raw_event() -> None:
+    from oairt_core.events import UnknownServerEvent
+
+    s = fresh()
+    unknown = srv("response.brand_new.thing", response_id="r1", payload={"x": 1})
+    assert isinstance(unknown, UnknownServerEvent)
+    (ev,) = s.handle_event(unknown, 0)
+    assert isinstance(ev, RawEvent) and ev.type == "response.brand_new.thing"
+    assert ev.raw is unknown and b'"payload"' in unknown.raw
+    assert s.handle_event(created("r1"), 0) == [ResponseStarted("r1")]
+
+
 def test_memory_stays_bounded_over_a_long_session() -> None:
     s = tools_session()
     for i in range(300):

@@ -694,6 +694,26 @@ async def test_malformed_frame_is_reported_and_session_goes_on(connect: Connect)
     assert any(isinstance(e, TranscriptDone) and e.text == "Still here." for e in events)
 
 
+async def test_unknown_server_event_passes_through_as_a_raw_event(connect: Connect) -> None:
+    from oairt_core.events import UnknownServerEvent
+    from oairt_core.testing.server import Faults
+
+    script = Script().say("Still here.")
+    frame = '{"type":"response.future_thing","event_id":"ev_new","extra":[1,2]}'
+    faults = Faults(inject_after=("response.created", frame))
+    cfg = builder().push_to_talk().build()
+    async with (
+        run_fake_server(script=script, api_keys={KEY}, faults=faults) as server,
+        connect(cfg, base_url=server.url) as session,
+    ):
+        await session.send_text("hi")
+        events = await collect_until(session, done_with("completed"))
+    (raw,) = [e for e in events if is_raw("response.future_thing")(e)]
+    assert isinstance(raw, RawEvent) and isinstance(raw.event, UnknownServerEvent)
+    assert not any(isinstance(e, Error) for e in events)
+    assert any(isinstance(e, TranscriptDone) and e.text == "Still here." for e in events)
+
+
 async def test_sideband_barge_in_clears_the_output_buffer(
     connect: Connect, fake_realtime: tuple[FakeServer, Script]
 ) -> None:
