@@ -51,6 +51,7 @@ from urllib.parse import parse_qsl, quote, urlencode, urlsplit
 
 import msgspec
 from wsproto import ConnectionType, WSConnection
+from wsproto.connection import Connection as _WSFrames
 from wsproto.connection import ConnectionState as _WSState
 from wsproto.events import (
     AcceptConnection,
@@ -376,6 +377,10 @@ class RealtimeConnection:
                 raise LocalProtocolError("invalid or beta-only WebSocket subprotocol")
 
         self._ws = WSConnection(ConnectionType.CLIENT)
+        # Once the upgrade is accepted, frames go straight to wsproto's documented
+        # post-handshake ``Connection`` (what ``WSConnection`` delegates to after the
+        # handshake): one wrapper call and one generator level less per frame.
+        self._frames: _WSFrames | None = None
         self._state = ConnectionState.CONNECTING
         self._initiated = False
         self._outgoing = bytearray()
@@ -515,16 +520,22 @@ class RealtimeConnection:
         if self._state is not ConnectionState.OPEN:
             raise LocalProtocolError(f"cannot {what}: connection is {self._state.name}")
 
+    def _ws_send(self, event: TextMessage | Ping | Pong | CloseConnection) -> bytes:
+        frames = self._frames
+        return frames.send(event) if frames is not None else self._ws.send(event)
+
     def send(self, event: ClientEvent) -> bytes:
         """Validate, encode and frame a client event.
 
         Raises :class:`InvalidClientEvent` (nothing produced) for an invalid event and
         :class:`LocalProtocolError` when the connection is not OPEN.
         """
-        self._require_open("send an event")
-        payload = encode_client_event(event)
-        text = payload.decode("utf-8")
-        data = self._ws.send(TextMessage(data=text))
+        if self._state is not ConnectionState.OPEN:
+            self._require_open("send an event")
+        text = encode_client_event(event).decode("utf-8")  # wsproto frames text from str
+        frames = self._frames
+        assert frames is not None  # OPEN
+        data = frames.send(TextMessage(data=text))
         if self._on_message is not None:
             self._on_message("client", text)
         return data
@@ -532,7 +543,7 @@ class RealtimeConnection:
     def send_raw(self, text: str) -> bytes:
         """Frame ``text`` as one message without validating it (for advanced users)."""
         self._require_open("send a message")
-        data = self._ws.send(TextMessage(data=text))
+        data = self._ws_send(TextMessage(data=text))
         if self._on_message is not None:
             self._on_message("client", text)
         return data
@@ -542,7 +553,7 @@ class RealtimeConnection:
         self._require_open("ping")
         if len(payload) > 125:
             raise LocalProtocolError("ping payload is limited to 125 bytes")
-        return self._ws.send(Ping(payload=payload))
+        return self._ws_send(Ping(payload=payload))
 
     def close(self, code: int = 1000, reason: str = "") -> bytes:
         """Start the close handshake. Idempotent once closing or closed (returns b"")."""
@@ -555,10 +566,12 @@ class RealtimeConnection:
         if len(reason.encode("utf-8")) > 123:
             raise LocalProtocolError("close reason is limited to 123 bytes of UTF-8")
         self._state = ConnectionState.CLOSING
-        return self._ws.send(CloseConnection(code=code, reason=reason))
+        return self._ws_send(CloseConnection(code=code, reason=reason))
 
     def data_to_send(self) -> bytes:
         """Bytes the connection produced on its own (pongs, close replies); send them."""
+        if not self._outgoing:
+            return b""
         out = bytes(self._outgoing)
         self._outgoing.clear()
         return out
@@ -590,12 +603,14 @@ class RealtimeConnection:
         # types (non-ASCII handshake headers give UnicodeDecodeError): any exception from it
         # fails the connection with a typed event. Exceptions from our own handling (an
         # on_message hook) are not caught.
+        ws: WSConnection | _WSFrames = self._frames or self._ws
         try:
-            self._ws.receive_data(bytes(data) if isinstance(data, bytearray) else data)
-            events = self._ws.events()
+            ws.receive_data(bytes(data) if isinstance(data, bytearray) else data)
+            events = ws.events()
         except Exception as exc:
             self._wsproto_failed(exc, data is None)
             return
+        handle = self._handle
         while self._terminal is None:
             try:
                 ev = next(events)
@@ -604,7 +619,23 @@ class RealtimeConnection:
             except Exception as exc:
                 self._wsproto_failed(exc, data is None)
                 return
-            self._handle(ev)
+            if (
+                type(ev) is TextMessage
+                and ev.message_finished
+                and self._first is None
+                and self._state is ConnectionState.OPEN
+            ):
+                # The hot path: a whole text message in one frame (every audio delta).
+                text = ev.data
+                size = len(text) if text.isascii() else len(text.encode("utf-8"))
+                if size > self.max_message_size:
+                    self._fail(1009, MessageTooBig(size, self.max_message_size))
+                    continue
+                if self._on_message is not None:
+                    self._on_message("server", text)
+                self._pending.append(text)
+            else:
+                handle(ev)
         if data is None and self._terminal is None:
             if self._state is ConnectionState.CONNECTING and self._reject_status:
                 self._finish_rejection()
@@ -651,7 +682,7 @@ class RealtimeConnection:
         """Fail the connection (RFC 6455 7.1.7): close frame queued, no wait for a reply."""
         reason = "message too big" if code == 1009 else "protocol error"
         if self._state is ConnectionState.OPEN:
-            self._outgoing += self._ws.send(CloseConnection(code=code, reason=reason))
+            self._outgoing += self._ws_send(CloseConnection(code=code, reason=reason))
         self._finish(
             ConnectionClosed(code, reason, clean=False, initiated_locally=True, error=error)
         )
@@ -687,13 +718,14 @@ class RealtimeConnection:
                     self._pending.append(_utf8(whole or b""))
         elif isinstance(ev, Ping):
             if self._state is ConnectionState.OPEN:
-                self._outgoing += self._ws.send(Pong(payload=ev.payload))
+                self._outgoing += self._ws_send(Pong(payload=ev.payload))
         elif isinstance(ev, Pong):
             pass
         elif isinstance(ev, CloseConnection):
             self._handle_close(ev)
         elif isinstance(ev, AcceptConnection):
             self._state = ConnectionState.OPEN
+            self._frames = self._ws.connection
             self.subprotocol = ev.subprotocol
             self.response_headers = redact_headers(list(ev.extra_headers))
             self._pending.append(Connected(ev.subprotocol, self.response_headers))
@@ -720,7 +752,7 @@ class RealtimeConnection:
         if ws_state is _WSState.REMOTE_CLOSING:
             # The peer started the close: echo its code, then we are done.
             reply = CloseConnection(code=code) if code != 1005 else CloseConnection(code=1005)
-            self._outgoing += self._ws.send(reply)
+            self._outgoing += self._ws_send(reply)
             self._finish(ConnectionClosed(code, reason, clean=True))
         elif ws_state is _WSState.CLOSED:
             # The reply to our own close frame.
