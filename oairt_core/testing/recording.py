@@ -27,7 +27,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Literal
 
-from ..redact import redact_text
+from ..redact import REDACTED, redact_text
 
 if TYPE_CHECKING:
     from .server import FakeRealtimeServer
@@ -51,7 +51,18 @@ def _redact(value: Any) -> Any:
     if isinstance(value, list):
         return [_redact(v) for v in value]
     if isinstance(value, dict):
-        return {k: _redact(v) for k, v in value.items()}
+        is_mcp_tool = value.get("type") == "mcp"
+        out: dict[str, Any] = {}
+        for k, v in value.items():
+            # An MCP tool's OAuth token and extra headers are credentials of any shape (no
+            # sk-/ek_ prefix to spot), so they are masked by position, not by pattern.
+            if is_mcp_tool and k == "authorization" and isinstance(v, str):
+                out[k] = REDACTED
+            elif is_mcp_tool and k == "headers" and isinstance(v, dict):
+                out[k] = {name: REDACTED for name in v}
+            else:
+                out[k] = _redact(v)
+        return out
     return value
 
 
@@ -333,7 +344,8 @@ class ReplaySession:
         if expected.frame is None:
             self._mismatch("expected a non-JSON client frame", None, event)
         else:
-            diffs = _diff(expected.frame, event, "", self.script.ignore)
+            # The recording holds redacted text: compare with the event redacted the same way.
+            diffs = _diff(expected.frame, _redact(event), "", self.script.ignore)
             if diffs:
                 path, want, got = diffs[0]
                 self._mismatch(
