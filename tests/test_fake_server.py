@@ -225,6 +225,33 @@ def test_rest_requests_share_the_port_and_keep_alive() -> None:
     assert not server.closed
 
 
+def test_endless_rest_body_is_refused_with_413_and_bounded_memory() -> None:
+    from oairt_core.testing._http import MAX_MESSAGE_BYTES
+
+    svc = FakeRealtimeService(rest=FakeRestApi({"sk-test"}))
+    server = svc.new_connection()
+    conn = h11.Connection(h11.CLIENT)
+    req = h11.Request(
+        method="POST",
+        target="/v1/realtime/client_secrets",
+        headers=[
+            ("Host", "x"),
+            ("Authorization", "Bearer sk-test"),
+            ("Transfer-Encoding", "chunked"),
+        ],
+    )
+    server.receive_data(conn.send(req), 0.0)
+    chunk = b"x" * (1 << 20)
+    sent = 0
+    while not server.closed and sent <= 2 * MAX_MESSAGE_BYTES:
+        server.receive_data(conn.send(h11.Data(data=chunk)), 0.0)
+        sent += len(chunk)
+    assert server.closed and sent <= MAX_MESSAGE_BYTES + len(chunk)
+    conn.receive_data(server.data_to_send())
+    ev = conn.next_event()
+    assert isinstance(ev, h11.Response) and ev.status_code == 413
+
+
 def test_rest_without_a_rest_fake_is_404() -> None:
     conn = h11.Connection(h11.CLIENT)
     server = FakeRealtimeService().new_connection()

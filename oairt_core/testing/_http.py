@@ -53,6 +53,16 @@ class _Transport(_Events):
                     self._req = ev
                     self._req_body.clear()
                 elif isinstance(ev, h11.Data):
+                    # Bounded like WebSocket messages: a client streaming an endless
+                    # (chunked) body gets a 413 instead of growing the buffer forever.
+                    if len(self._req_body) + len(ev.data) > MAX_MESSAGE_BYTES:
+                        self._req_body.clear()
+                        self._http_reply(
+                            413,
+                            _error_body("Request body too large.", "invalid_request_error", None),
+                            close=True,
+                        )
+                        return
                     self._req_body += ev.data
                 elif isinstance(ev, h11.EndOfMessage):
                     if self._req is not None and not _is_upgrade(self._req):
