@@ -28,8 +28,10 @@ import cProfile
 import hashlib
 import os
 import pstats
+import socket
 import subprocess
 import sys
+import threading
 import time
 from collections.abc import Callable
 from typing import Any
@@ -463,9 +465,145 @@ def _profile(spec: str, frames: int, pcm_bytes: int) -> None:
     pstats.Stats(prof).sort_stats("tottime").print_stats(30)
 
 
+# --------------------------------------------------------------------------- in one process
+
+
+class _RawPeer:
+    """The server side of one connection, driven by hand from the client's own task.
+
+    A thread accepts and answers the upgrade, then stops; after that the benchmark
+    writes server frames into the socket and drains the client's frames itself, so the
+    whole exchange runs in one process without a second scheduler (steady under
+    ``valgrind --tool=callgrind``, whose instruction counts do not depend on the load
+    of the machine).
+    """
+
+    def __init__(self) -> None:
+        self.listener = socket.create_server(("127.0.0.1", 0))
+        self.port = self.listener.getsockname()[1]
+        self.sock: socket.socket | None = None
+        self.thread = threading.Thread(target=self._accept, daemon=True)
+        self.thread.start()
+
+    def _accept(self) -> None:
+        conn, _ = self.listener.accept()
+        self.listener.close()
+        buf = b""
+        while b"\r\n\r\n" not in buf:
+            buf += conn.recv(65536)
+        key = next(
+            line.split(b":", 1)[1].strip()
+            for line in buf.split(b"\r\n")
+            if line.lower().startswith(b"sec-websocket-key:")
+        )
+        accept = base64.b64encode(hashlib.sha1(key + _GUID).digest())
+        conn.setblocking(False)
+        self.sock = conn
+        conn.sendall(
+            b"HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\n"
+            b"Connection: Upgrade\r\nSec-WebSocket-Accept: " + accept + b"\r\n\r\n"
+        )
+
+    def ready(self) -> socket.socket:
+        self.thread.join()
+        assert self.sock is not None
+        return self.sock
+
+    def drain(self) -> None:
+        assert self.sock is not None
+        try:
+            while self.sock.recv(1 << 20):
+                pass
+        except BlockingIOError:
+            pass
+
+
+_CLOSE_1000 = _frame(b"\x03\xe8", 0x8)
+
+
+async def _inproc_async_conn(conn: Any, peer: _RawPeer, n: int, pcm: bytes, delta: bytes) -> float:
+    from oairt_core.events import InputAudioBufferAppendEvent
+
+    srv = peer.ready()
+    cpu0 = time.process_time()
+    for _ in range(n):
+        await conn.send(InputAudioBufferAppendEvent(audio=pcm))
+        srv.send(delta)
+        await conn.next_event()
+        peer.drain()
+    cpu = time.process_time() - cpu0
+    srv.send(_CLOSE_1000)
+    async for _ev in conn:
+        pass
+    return cpu
+
+
+async def _inproc_anyio(n: int, pcm: bytes, delta: bytes) -> float:
+    import oairt_anyio
+
+    peer = _RawPeer()
+    url = f"ws://127.0.0.1:{peer.port}/v1"
+    async with oairt_anyio.connect(api_key="sk-test", model="m", base_url=url) as conn:
+        return await _inproc_async_conn(conn, peer, n, pcm, delta)
+    raise AssertionError  # pragma: no cover
+
+
+async def _inproc_trio(n: int, pcm: bytes, delta: bytes) -> float:
+    import oairt_trio
+
+    peer = _RawPeer()
+    url = f"ws://127.0.0.1:{peer.port}/v1"
+    async with oairt_trio.open_realtime(api_key="sk-test", model="m", base_url=url) as conn:
+        return await _inproc_async_conn(conn, peer, n, pcm, delta)
+    raise AssertionError  # pragma: no cover
+
+
+async def _inproc_core_protocol(n: int, pcm: bytes, delta: bytes) -> float:
+    from oairt_core.connection import Connected, RealtimeConnection
+    from oairt_core.events import InputAudioBufferAppendEvent
+
+    peer = _RawPeer()
+    core = RealtimeConnection(
+        api_key="sk-test", model="m", base_url=f"ws://127.0.0.1:{peer.port}/v1"
+    )
+    loop = asyncio.get_running_loop()
+    transport, proto = await loop.create_connection(
+        lambda: _CoreProtocol(core), "127.0.0.1", peer.port
+    )
+    try:
+        assert isinstance(await proto.next_event(), Connected)
+        srv = peer.ready()
+        cpu0 = time.process_time()
+        for _ in range(n):
+            transport.write(core.send(InputAudioBufferAppendEvent(audio=pcm)))
+            srv.send(delta)
+            await proto.next_event()
+            peer.drain()
+        return time.process_time() - cpu0
+    finally:
+        transport.close()
+
+
+def inproc(adapter: str, n: int, pcm_bytes: int) -> float:
+    """Client CPU µs per round trip (append out, delta in), everything in this process."""
+    pcm, delta = _pcm(pcm_bytes), _delta_frame(pcm_bytes)
+    if adapter == "core-protocol":
+        cpu = asyncio.run(_inproc_core_protocol(n, pcm, delta))
+    elif adapter == "trio":
+        import trio
+
+        cpu = trio.run(_inproc_trio, n, pcm, delta)
+    else:
+        import anyio
+
+        backend = "trio" if adapter == "anyio-trio" else "asyncio"
+        cpu = anyio.run(_inproc_anyio, n, pcm, delta, backend=backend)
+    return cpu / n * 1e6
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m benchmarks.adapter_profile")
-    parser.add_argument("what", nargs="?", default="all", choices=["all", "serve"])
+    parser.add_argument("what", nargs="?", default="all", choices=["all", "serve", "inproc"])
     parser.add_argument("--frames", type=int, default=5000)
     parser.add_argument("--pcm-bytes", type=int, default=960, help="960 = 20 ms at 24 kHz")
     parser.add_argument("--only", choices=["core", "adapters"])
@@ -474,6 +612,11 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     if args.what == "serve":
         asyncio.run(_serve())
+        return 0
+    if args.what == "inproc":
+        for adapter in (a for a in args.adapters.split(",") if a):
+            us = inproc(adapter, args.frames, args.pcm_bytes)
+            print(f"{adapter}: {us:.1f} µs CPU per round trip (in process)")
         return 0
     if args.profile:
         _profile(args.profile, args.frames, args.pcm_bytes)
