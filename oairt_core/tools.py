@@ -296,6 +296,20 @@ def exception_output(exc: BaseException, tool_name: str | None = None) -> str:
 # --------------------------------------------------------------------------------------------
 
 
+# What msgspec raises for bad JSON text besides DecodeError: invalid UTF-8 inside a string
+# (UnicodeDecodeError) and nesting deeper than the interpreter's stack (RecursionError).
+# Arguments come from the model, so each must become a ToolError, never crash the session.
+_BAD_JSON = (msgspec.DecodeError, UnicodeError, RecursionError)
+
+
+def _json_problem(exc: BaseException) -> str:
+    if isinstance(exc, RecursionError):
+        return "nested too deeply"
+    if isinstance(exc, UnicodeError):
+        return "invalid UTF-8"
+    return str(exc)
+
+
 def _is_async_callable(fn: Callable[..., Any]) -> bool:
     if inspect.iscoroutinefunction(fn):
         return True
@@ -420,8 +434,8 @@ class TypedTool(Generic[P, R]):
         if self.arg_type is None:
             try:
                 value = msgspec.json.decode(data)
-            except msgspec.DecodeError as exc:
-                raise ToolError(prefix + f"malformed JSON ({exc})") from exc
+            except _BAD_JSON as exc:
+                raise ToolError(prefix + f"malformed JSON ({_json_problem(exc)})") from exc
             if not isinstance(value, dict):
                 raise ToolError(prefix + f"expected a JSON object, got {type(value).__name__}")
             return None  # extra keys are ignored, like unknown fields of a Struct
@@ -429,8 +443,8 @@ class TypedTool(Generic[P, R]):
             return msgspec.json.decode(data, type=self.arg_type)
         except msgspec.ValidationError as exc:
             raise ToolError(prefix + str(exc)) from exc
-        except msgspec.DecodeError as exc:
-            raise ToolError(prefix + f"malformed JSON ({exc})") from exc
+        except _BAD_JSON as exc:
+            raise ToolError(prefix + f"malformed JSON ({_json_problem(exc)})") from exc
 
     def prepare_call(self, arguments_json: str | bytes) -> tuple[Any, ...]:
         """The positional arguments for :attr:`fn`: ``()`` or ``(decoded,)``.

@@ -507,6 +507,26 @@ def test_invalid_arguments_answered_with_error_output() -> None:
     assert out[1] == {"type": "response.create"}
 
 
+def test_deeply_nested_arguments_are_answered_and_the_session_goes_on() -> None:
+    from oairt_core.tools import tool
+
+    @tool
+    def ping() -> str:
+        """No arguments."""
+        return "pong"
+
+    s = VoiceSession(RealtimeBuilder().tool(ping).build())
+    s.start()
+    s.events_to_send()
+    s.handle_event(created("r1"), 0)
+    hostile = "[" * 100_000 + "]" * 100_000  # msgspec raises RecursionError on this
+    (res,) = s.handle_event(args_done("r1", "c1", "ping", hostile), 0)
+    assert isinstance(res, ToolResult) and res.is_error and "invalid arguments" in res.output
+    assert s.tool_runs() == []
+    s.handle_event(done("r1"), 0)
+    assert sent(s)[0]["item"]["call_id"] == "c1"
+
+
 def test_unknown_tool_and_raising_tool() -> None:
     s = tools_session()
     s.handle_event(created("r1"), 0)

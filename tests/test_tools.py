@@ -450,6 +450,35 @@ def test_decode_never_raises_anything_but_tool_error(garbage: str | bytes) -> No
         assert str(exc).startswith("invalid arguments for tool 'add': ")
 
 
+class Anything(msgspec.Struct):
+    payload: Any
+
+
+@pytest.mark.parametrize(
+    "garbage",
+    [
+        b'{"payload":"\x80"}',  # invalid UTF-8 inside a string: UnicodeDecodeError in msgspec
+        '{"payload":' + "[" * 100_000 + "]" * 100_000 + "}",  # RecursionError in msgspec
+        "[" * 100_000 + "]" * 100_000,
+    ],
+    ids=["bad-utf8", "deep-field", "deep-root"],
+)
+def test_hostile_arguments_are_tool_errors_for_every_kind_of_tool(garbage: str | bytes) -> None:
+    @tool
+    def takes_anything(args: Anything) -> str:
+        """Echo."""
+        return "ok"
+
+    @tool
+    def takes_nothing() -> str:
+        """Nothing."""
+        return "ok"
+
+    for t in (takes_anything, takes_nothing):
+        with pytest.raises(ToolError, match="invalid arguments for tool"):
+            t.decode_arguments(garbage)
+
+
 # ---------------------------------------------------------------- outputs
 
 
