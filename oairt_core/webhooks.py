@@ -183,19 +183,32 @@ def verify_webhook(
         raise WebhookVerificationError("webhook signature does not match")
 
 
+# msgspec raises these besides its own errors: invalid UTF-8 inside a string, and nesting
+# deeper than the stack. A webhook body is untrusted input: each is a typed rejection.
+_BAD_BODY = (msgspec.MsgspecError, UnicodeError, RecursionError)
+
+
+def _problem(exc: BaseException) -> str:
+    if isinstance(exc, RecursionError):
+        return "nested too deeply"
+    if isinstance(exc, UnicodeError):
+        return "invalid UTF-8"
+    return str(exc)
+
+
 def parse_webhook_event(body: bytes | str) -> WebhookEvent:
     """Parse a (verified) webhook body into a typed event."""
     raw = body.encode("utf-8") if isinstance(body, str) else bytes(body)
     try:
         envelope = msgspec.json.decode(raw, type=_Envelope)
-    except msgspec.MsgspecError as exc:
-        raise WebhookVerificationError(f"malformed webhook body: {exc}") from None
+    except _BAD_BODY as exc:
+        raise WebhookVerificationError(f"malformed webhook body: {_problem(exc)}") from None
     if envelope.type == "realtime.call.incoming":
         try:
             return msgspec.json.decode(raw, type=RealtimeCallIncomingWebhookEvent)
-        except msgspec.MsgspecError as exc:
+        except _BAD_BODY as exc:
             raise WebhookVerificationError(
-                f"malformed realtime.call.incoming webhook: {exc}"
+                f"malformed realtime.call.incoming webhook: {_problem(exc)}"
             ) from None
     return UnknownWebhookEvent(type=envelope.type, id=envelope.id, raw=raw)
 

@@ -217,3 +217,21 @@ def test_parsing_arbitrary_bodies_gives_an_event_or_a_typed_error(body: bytes) -
     except WebhookVerificationError:
         return
     assert isinstance(event, RealtimeCallIncomingWebhookEvent | UnknownWebhookEvent)
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        b'{"type":"realtime.call.incoming","id":"\x80"}',  # msgspec: UnicodeDecodeError
+        b'{"type":"x","id":"\xff\xfe"}',
+        b'{"type":"realtime.call.incoming","data":' + b"[" * 100_000 + b"]" * 100_000 + b"}",
+        b"[" * 100_000 + b"]" * 100_000,  # msgspec: RecursionError
+    ],
+    ids=["bad-utf8-incoming", "bad-utf8-other", "deep-data", "deep-root"],
+)
+def test_invalid_utf8_and_deep_bodies_are_typed_rejections(body: bytes) -> None:
+    with pytest.raises(WebhookVerificationError, match="malformed"):
+        parse_webhook_event(body)
+    # Correctly signed does not make it parseable: unwrap rejects it the same way.
+    with pytest.raises(WebhookVerificationError, match="malformed"):
+        unwrap_webhook(body, _headers(body), secret=SECRET, now=NOW)
