@@ -205,6 +205,8 @@ def _post(
     [
         ("client_secrets", b"{not json", "application/json", None),
         ("client_secrets", b"[]", "application/json", None),
+        ("client_secrets", b'"\x80"', "application/json", None),  # invalid UTF-8 in a string
+        ("client_secrets", b"[" * 100_000 + b"]" * 100_000, "application/json", None),
         (
             "client_secrets",
             b'{"expires_after":{"seconds":5}}',

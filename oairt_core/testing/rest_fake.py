@@ -555,7 +555,7 @@ def _header(headers: Headers, name: bytes) -> str | None:
 def _json_object(data: bytes, *, param: str | None = None) -> dict[str, Any]:
     try:
         value = msgspec.json.decode(data)
-    except msgspec.MsgspecError:
+    except (msgspec.MsgspecError, UnicodeError, RecursionError):  # all of them: bad JSON
         raise _HttpError(
             400,
             "We could not parse the JSON body of your request.",
