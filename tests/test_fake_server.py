@@ -357,6 +357,19 @@ def test_invalid_json_and_binary_frames() -> None:
     assert len(svc.violations) == 2
 
 
+def test_json_nested_deeper_than_the_stack_is_invalid_json_not_an_internal_error() -> None:
+    svc = FakeRealtimeService()
+    c = MemoryClient(svc)
+    c.events()
+    c.send("[" * 100_000 + "]" * 100_000)  # json.loads raises RecursionError on this
+    (ev,) = c.events()
+    assert ev["type"] == "error" and ev["error"]["code"] == "invalid_json"
+    assert [v.code for v in svc.violations] == ["invalid_json"]
+    assert not c.server.closed
+    c.send({"type": "input_audio_buffer.clear"})
+    assert [e["type"] for e in c.events()] == ["input_audio_buffer.cleared"]
+
+
 # ------------------------------------------------------------------ session.update
 
 

@@ -113,6 +113,7 @@ def test_keep_audio_false_blanks_payloads() -> None:
         "not json",
         '{"t": 0, "dir": "client", "frame": 3}',
         "[1]",
+        "[" * 100_000 + "]" * 100_000,  # json.loads: RecursionError
     ],
 )
 def test_load_rejects_malformed_lines(bad: str) -> None:
@@ -230,6 +231,15 @@ async def test_runner_records_to_a_file(tmp_path: Path) -> None:
     assert (
         rec.types("server")[0] == "session.created" and rec.types("server")[-1] == "response.done"
     )
+
+
+def test_a_frame_nested_deeper_than_the_stack_is_recorded_raw() -> None:
+    # The recorder runs inside the adapter's reader: a hostile frame must not raise there.
+    r = Recorder(clock=lambda: 0.0)
+    deep = "[" * 100_000 + "]" * 100_000
+    r.on_message("server", deep)
+    (frame,) = r.frames
+    assert frame.frame is None and frame.raw == deep and frame.dir == "server"
 
 
 def test_on_message_hook_needs_a_clock() -> None:

@@ -41,7 +41,7 @@ class _Events(_Turns):
             self.recorder.record("client", text, self._now)
         try:
             event = json.loads(text)
-        except ValueError:
+        except (ValueError, RecursionError):  # too deep is bad JSON too, not a fake's bug
             self._client_error(
                 _ApiError(
                     "We could not parse the JSON body of your request. (HINT: This likely means "

@@ -235,7 +235,7 @@ class _Wire:
             return
         try:
             parsed = json.loads(text)
-        except ValueError:
+        except (ValueError, RecursionError):
             parsed = None
         if isinstance(parsed, dict) and self.service.history:
             self.sent_events.append(parsed)

@@ -140,7 +140,7 @@ class Recorder:
         t = round(max(0.0, now - self._start), 6)
         try:
             obj = json.loads(text)
-        except ValueError:
+        except (ValueError, RecursionError):  # kept as raw text; the session must go on
             obj = None
         if isinstance(obj, dict):
             if not self.keep_audio:
@@ -177,7 +177,7 @@ def loads_recording(text: str) -> Recording:
             continue
         try:
             obj = json.loads(line)
-        except ValueError as exc:
+        except (ValueError, RecursionError) as exc:
             raise ValueError(f"recording line {n}: not JSON ({exc})") from None
         if not isinstance(obj, dict):
             raise ValueError(f"recording line {n}: expected an object")
