@@ -1,7 +1,8 @@
 """``make bench``: every benchmark in one run, results written to docs/benchmarks.md.
 
 Runs, in this order and on this machine: the codec benchmark (``benchmarks.codec_bench``),
-the audio helpers benchmark (``benchmarks.audio_bench``), the full-stack benchmark (one
+the audio helpers benchmark (``benchmarks.audio_bench``), the per-frame adapter profile
+(``benchmarks.adapter_profile``), the full-stack benchmark (one
 session streaming both ways, oairt on asyncio and trio against the official SDK), and the
 scale benchmark (concurrent sessions on one core, memory, delivery latency under load).
 
@@ -164,6 +165,16 @@ def render_section(report: dict[str, Any]) -> str:
             report["codec_markdown"],
             "",
         ]
+    if report.get("adapter_markdown"):
+        lines += [
+            "## Per-frame cost of the core and the adapters, same run",
+            "",
+            "From `benchmarks/adapter_profile.py` (client CPU per frame over loopback; see its "
+            "docstring for what each column runs).",
+            "",
+            report["adapter_markdown"],
+            "",
+        ]
     if report.get("audio_text"):
         lines += [
             "## Audio helpers from the same run",
@@ -268,6 +279,7 @@ def main(argv: list[str] | None = None) -> int:
     if not args.smoke:
         report["codec_markdown"] = _run_module("benchmarks.codec_bench", "--markdown")
         report["audio_text"] = _run_module("benchmarks.audio_bench")
+        report["adapter_markdown"] = _run_module("benchmarks.adapter_profile")
     _log("running the full-stack benchmark ...")
     report["fullstack"] = fullstack_bench.run(duration=full_s, libs=libs, log=_log)
     _log("running the scale benchmark ...")
