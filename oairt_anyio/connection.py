@@ -86,6 +86,11 @@ class AnyioConnection(AsyncConnectionBase):
         self._send_lock = anyio.Lock()
         self._tx, self._rx = anyio.create_memory_object_stream[IncomingEvent](max_buffered_events)
         self._reader_done = anyio.Event()
+        # Set (and dropped) by the reader when it buffers an event or ends: an empty buffer
+        # is waited on through it rather than ``receive()``, which would first take a
+        # needless trip through the event loop.
+        self._ready: anyio.Event | None = None
+        self._rendezvous = max_buffered_events == 0  # no buffer: hand-over in receive()
         self._stream_closed = False
 
     async def _lock(self) -> None:
@@ -141,17 +146,29 @@ class AnyioConnection(AsyncConnectionBase):
         # An event already buffered is returned without a trip through the event loop (a
         # cancel is still honoured first); only an empty buffer waits.
         await anyio.lowlevel.checkpoint_if_cancelled()
-        try:
-            return self._rx.receive_nowait()
-        except anyio.WouldBlock:
+        while True:
             try:
-                return await self._rx.receive()
+                return self._rx.receive_nowait()
+            except anyio.WouldBlock:
+                if self._rendezvous:
+                    try:
+                        return await self._rx.receive()
+                    except (anyio.EndOfStream, anyio.ClosedResourceError):
+                        break
+                ready = self._ready
+                if ready is None:
+                    ready = self._ready = anyio.Event()
+                await ready.wait()
             except (anyio.EndOfStream, anyio.ClosedResourceError):
-                pass
-        except (anyio.EndOfStream, anyio.ClosedResourceError):
-            pass
+                break
         await self._reader_done.wait()
         raise self._driver.end_error()
+
+    def _wake(self) -> None:
+        ready = self._ready
+        if ready is not None:
+            self._ready = None
+            ready.set()
 
     async def _run_reader(self) -> None:
         """Feed the core from the socket until the connection is over."""
@@ -173,13 +190,16 @@ class AnyioConnection(AsyncConnectionBase):
                     try:
                         try:
                             self._tx.send_nowait(step)  # no loop round trip while there is room
+                            self._wake()
                         except anyio.WouldBlock:
                             await self._tx.send(step)  # blocks while the buffer is full
+                            self._wake()  # it may have gone into the buffer after all
                     except (anyio.BrokenResourceError, anyio.ClosedResourceError):
                         driver.discard_events()  # close() closed the receive side
         finally:
             driver.reader_finished()
             self._tx.close()
+            self._wake()
             await self._abort()
             self._reader_done.set()
 

@@ -72,6 +72,11 @@ class TrioConnection(AsyncConnectionBase):
         self._send_lock = trio.Lock()
         self._tx, self._rx = trio.open_memory_channel[IncomingEvent](max_buffered_events)
         self._reader_done = trio.Event()
+        # Set (and dropped) by the reader when it buffers an event or ends: an empty buffer
+        # is waited on through it rather than ``receive()``, which would first take a
+        # needless trip through the event loop.
+        self._ready: trio.Event | None = None
+        self._rendezvous = max_buffered_events == 0  # no buffer: hand-over in receive()
         self._stream_closed = False
 
     async def _lock(self) -> None:
@@ -122,17 +127,29 @@ class TrioConnection(AsyncConnectionBase):
         # An event already buffered is returned without a trip through the event loop (a
         # cancel is still honoured first); only an empty buffer waits.
         await trio.lowlevel.checkpoint_if_cancelled()
-        try:
-            return self._rx.receive_nowait()
-        except trio.WouldBlock:
+        while True:
             try:
-                return await self._rx.receive()
+                return self._rx.receive_nowait()
+            except trio.WouldBlock:
+                if self._rendezvous:
+                    try:
+                        return await self._rx.receive()
+                    except (trio.EndOfChannel, trio.ClosedResourceError):
+                        break
+                ready = self._ready
+                if ready is None:
+                    ready = self._ready = trio.Event()
+                await ready.wait()
             except (trio.EndOfChannel, trio.ClosedResourceError):
-                pass
-        except (trio.EndOfChannel, trio.ClosedResourceError):
-            pass
+                break
         await self._reader_done.wait()
         raise self._driver.end_error()
+
+    def _wake(self) -> None:
+        ready = self._ready
+        if ready is not None:
+            self._ready = None
+            ready.set()
 
     async def _run_reader(self) -> None:
         driver = self._driver
@@ -154,13 +171,16 @@ class TrioConnection(AsyncConnectionBase):
                     try:
                         try:
                             self._tx.send_nowait(step)  # no loop round trip while there is room
+                            self._wake()
                         except trio.WouldBlock:
                             await self._tx.send(step)  # blocks while the buffer is full
+                            self._wake()  # it may have gone into the buffer after all
                     except (trio.BrokenResourceError, trio.ClosedResourceError):
                         driver.discard_events()
         finally:
             driver.reader_finished()
             self._tx.close()
+            self._wake()
             await self._abort()
             self._reader_done.set()
 

@@ -511,3 +511,57 @@ async def test_start_connection_raises_handshake_error_from_start() -> None:
         with pytest.raises(HandshakeError) as info:
             await oairt_anyio.start_connection(tg, api_key=KEY, model="m", base_url=server.url)
     assert info.value.status_code == 403 and info.value.error_type == "permission_error"
+
+
+@pytest.mark.parametrize("buffered", [0, 1])
+async def test_tiny_buffers_deliver_every_event_in_order(open_conn: Opener, buffered: int) -> None:
+    # 0 is a rendezvous (the reader hands each event over directly); 1 makes the reader
+    # block on a full buffer after every event.
+    async def handler(conn: ServerConn) -> None:
+        await conn.accept()
+        for i in range(30):
+            await conn.send_event(cleared(i))
+        await conn.close(1000)
+
+    async with (
+        serve(handler) as server,
+        open_conn(api_key=KEY, model="m", base_url=server.url, max_buffered_events=buffered) as c,
+    ):
+        events = [ev async for ev in c]
+    ids = [e.event_id for e in events if isinstance(e, InputAudioBufferClearedEvent)]
+    assert ids == [f"ev_{i}" for i in range(30)]
+
+
+async def test_concurrent_readers_waiting_on_an_empty_buffer_share_every_event(
+    open_conn: Opener,
+) -> None:
+    # Both readers are parked on the empty buffer before anything arrives; every event
+    # goes to exactly one of them and both end at the close.
+    async def handler(conn: ServerConn) -> None:
+        await conn.accept()
+        await conn.receive()  # the client's go, sent once both readers wait
+        for i in range(20):
+            await conn.send_event(cleared(i))
+        await conn.close(1000)
+
+    seen: list[list[str]] = [[], []]
+    async with (
+        serve(handler) as server,
+        open_conn(api_key=KEY, model="m", base_url=server.url) as c,
+    ):
+
+        async def read(k: int) -> None:
+            async for ev in c:
+                if isinstance(ev, InputAudioBufferClearedEvent):
+                    seen[k].append(str(ev.event_id))
+
+        async with anyio.create_task_group() as tg:
+            tg.start_soon(read, 0)
+            tg.start_soon(read, 1)
+            await anyio.wait_all_tasks_blocked()
+            await c.send(InputAudioBufferClearEvent())
+    both = seen[0] + seen[1]
+    assert sorted(both) == sorted(f"ev_{i}" for i in range(20))
+    assert len(set(both)) == 20
+    for part in seen:  # each reader sees its share in arrival order
+        assert part == sorted(part, key=lambda s: int(s.split("_")[1]))
