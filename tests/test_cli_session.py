@@ -93,8 +93,10 @@ def test_chat_no_server_is_one_line() -> None:
         port = s.getsockname()[1]  # closed again: nothing listens there
     result = oairt("chat", "--base-url", f"ws://127.0.0.1:{port}/v1", "--api-key", KEY, stdin="x\n")
     assert result.returncode == 1
-    assert result.stderr.strip().splitlines()[-1].startswith(
-        f"oairt: error: cannot connect to 127.0.0.1:{port}: connection refused"
+    assert (
+        result.stderr.strip()
+        .splitlines()[-1]
+        .startswith(f"oairt: error: cannot connect to 127.0.0.1:{port}: connection refused")
     )
     assert "Traceback" not in result.stderr
 
