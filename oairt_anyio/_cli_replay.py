@@ -47,7 +47,7 @@ def _parse_event(value: Any) -> dict[str, Any] | None:
     if isinstance(value, (str, bytes)):
         try:
             decoded = json.loads(value)
-        except ValueError:
+        except (ValueError, RecursionError):  # RecursionError: nested deeper than the stack
             return None
         return decoded if isinstance(decoded, dict) else None
     return None
@@ -101,7 +101,7 @@ def read_recording(path: str) -> Iterator[TimelineEntry]:
                 continue
             try:
                 record = json.loads(raw)
-            except ValueError:
+            except (ValueError, RecursionError):
                 raise CliError(f"{path}:{lineno}: not a JSON line") from None
             if not isinstance(record, dict):
                 raise CliError(f"{path}:{lineno}: expected a JSON object")

@@ -244,6 +244,13 @@ def test_replay_bad_line(tmp_path: Path, capsys):
     assert "bad.jsonl:2: not a JSON line" in capsys.readouterr().err
 
 
+def test_replay_line_nested_deeper_than_the_stack_is_one_clear_error(tmp_path: Path, capsys):
+    rec = tmp_path / "deep.jsonl"
+    rec.write_text('{"t": 1, "event": {"type": "x"}}\n' + "[" * 200_000 + "]" * 200_000 + "\n")
+    assert main(["replay", str(rec)]) == 1
+    assert "deep.jsonl:2: not a JSON line" in capsys.readouterr().err
+
+
 def test_replay_empty(tmp_path: Path, capsys):
     rec = tmp_path / "empty.jsonl"
     rec.write_text("\n")
