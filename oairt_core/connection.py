@@ -769,7 +769,7 @@ class RealtimeConnection:
         error_type = code = param = None
         try:
             envelope = msgspec.json.decode(body, type=_ErrorEnvelope)
-        except (msgspec.DecodeError, msgspec.ValidationError, RecursionError):
+        except (msgspec.DecodeError, msgspec.ValidationError, RecursionError, UnicodeError):
             envelope = None
         if envelope is not None and envelope.error is not None:
             err = envelope.error

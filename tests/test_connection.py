@@ -504,6 +504,24 @@ def test_rejection_parses_openai_error() -> None:
         conn.send(InputAudioBufferClearEvent())
 
 
+@pytest.mark.parametrize(
+    "body",
+    [
+        b'{"error":{"message":"\x80 bad byte","type":"invalid_request_error"}}',
+        b"[" * 100_000 + b"]" * 100_000,
+        b"\xff\xfe not even text",
+    ],
+    ids=["invalid-utf8-in-string", "nested-deeper-than-the-stack", "binary"],
+)
+def test_rejection_with_a_hostile_body_is_still_a_typed_rejection(body: bytes) -> None:
+    conn = make()
+    reject(conn, 401, body)
+    (ev,) = drain(conn)
+    assert isinstance(ev, HandshakeRejected)
+    assert ev.status_code == 401
+    assert isinstance(ev.exception(), HandshakeError)
+
+
 def test_rejection_body_until_eof_and_capped() -> None:
     conn = make(max_rejection_body=10)
     conn.initiate()
