@@ -6,6 +6,7 @@ True
 """
 
 from .connection import AnyioConnection, connect, serve_connection, start_connection
+from .resilient import ResilientConnection, connect_resilient
 from .rest import RealtimeRestClient
 from .voice import Realtime, RealtimeSession, connect_voice
 
@@ -14,7 +15,9 @@ __all__: list[str] = [
     "Realtime",
     "RealtimeRestClient",
     "RealtimeSession",
+    "ResilientConnection",
     "connect",
+    "connect_resilient",
     "connect_voice",
     "serve_connection",
     "start_connection",

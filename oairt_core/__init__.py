@@ -18,6 +18,7 @@ from . import (
     events,
     models,
     protocols,
+    reconnect,
     redact,
     rest,
     session,
@@ -34,6 +35,7 @@ from .errors import *  # noqa: F403
 from .events import *  # noqa: F403
 from .models import *  # noqa: F403
 from .protocols import *  # noqa: F403
+from .reconnect import *  # noqa: F403
 from .redact import *  # noqa: F403
 from .rest import *  # noqa: F403
 from .session import *  # noqa: F403
@@ -54,6 +56,7 @@ __all__ += redact.__all__
 __all__ += connection.__all__
 __all__ += driver.__all__
 __all__ += protocols.__all__
+__all__ += reconnect.__all__
 __all__ += session.__all__
 __all__ += settings.__all__
 __all__ += audio.__all__

@@ -6,6 +6,7 @@ True
 """
 
 from .connection import TrioConnection, connect_realtime, open_realtime
+from .resilient import ResilientTrioConnection, open_resilient
 from .rest import RealtimeRestClient
 from .voice import Realtime, RealtimeSession, connect_voice
 
@@ -13,8 +14,10 @@ __all__: list[str] = [
     "Realtime",
     "RealtimeRestClient",
     "RealtimeSession",
+    "ResilientTrioConnection",
     "TrioConnection",
     "connect_realtime",
     "connect_voice",
     "open_realtime",
+    "open_resilient",
 ]
