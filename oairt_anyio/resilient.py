@@ -103,25 +103,13 @@ async def connect_resilient(
     ``connect`` (reconnection is for connections that were up). ``rng`` (jitter) and
     ``clock`` (defaults to ``anyio.current_time``) are injectable for tests.
     """
-
-    async def start(
-        tg: anyio.abc.TaskGroup, state: ReconnectState, kwargs: dict[str, Any]
-    ) -> ResilientConnection:
-        first = await start_connection(tg, **kwargs)
-        return ResilientConnection(
-            state,
-            tg,
-            first,
-            kwargs,
-            max_buffered_events=max_buffered_events,
-            clock=clock or anyio.current_time,
-        )
-
     async with resilient_block(
         anyio.create_task_group(),
-        start,
+        ResilientConnection,
+        start_connection,
         policy=policy,
         rng=rng,
+        clock=clock or anyio.current_time,
         max_buffered_events=max_buffered_events,
         connect_kwargs=connect_kwargs,
     ) as conn:

@@ -368,29 +368,35 @@ G = TypeVar("G", bound=TaskGroupLike)
 @asynccontextmanager
 async def resilient_block(
     group: AbstractAsyncContextManager[G],
-    start: Callable[[G, ReconnectState, dict[str, Any]], Awaitable[D]],
+    cls: Callable[..., D],
+    connect: Callable[..., Awaitable[AsyncConnectionBase]],
     *,
     policy: ReconnectPolicy | None,
     rng: RandomSource | None,
+    clock: Callable[[], float],
     max_buffered_events: int,
     connect_kwargs: dict[str, Any],
 ) -> AsyncIterator[D]:
     """The adapters' ``connect_resilient`` / ``open_resilient`` over their task group.
 
-    ``start(group, state, kwargs)`` opens the first connection in ``group`` and wraps
-    it; its failure raises as is. The supervisor runs in ``group``; leaving the block
-    closes everything and leaves no task behind.
+    The first connection is ``await connect(group, **kwargs)``; its failure raises as
+    is. It is wrapped in ``cls(state, group, first, kwargs, max_buffered_events=...,
+    clock=...)`` whose supervisor runs in ``group``; leaving the block closes
+    everything and leaves no task behind.
     """
     state = ReconnectState(policy or ReconnectPolicy(), rng=rng)
     kwargs = dict(connect_kwargs, max_buffered_events=max_buffered_events)
     error: BaseException | None = None
     async with group as tg:
         try:
-            conn = await start(tg, state, kwargs)
+            first = await connect(tg, **kwargs)
         except Exception as exc:
             # Raised outside the task group so it is not wrapped in an ExceptionGroup.
             error = exc
         else:
+            conn = cls(
+                state, tg, first, kwargs, max_buffered_events=max_buffered_events, clock=clock
+            )
             tg.start_soon(conn._supervise)
             try:
                 yield conn

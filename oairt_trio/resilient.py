@@ -80,25 +80,13 @@ async def open_resilient(
     """Like :func:`oairt_trio.open_realtime` (same keyword arguments), reconnecting per
     ``policy``. The first connection's failure raises as with ``open_realtime``.
     """
-
-    async def start(
-        nursery: trio.Nursery, state: ReconnectState, kwargs: dict[str, Any]
-    ) -> ResilientTrioConnection:
-        first = await connect_realtime(nursery, **kwargs)
-        return ResilientTrioConnection(
-            state,
-            nursery,
-            first,
-            kwargs,
-            max_buffered_events=max_buffered_events,
-            clock=clock or trio.current_time,
-        )
-
     async with resilient_block(
         trio.open_nursery(),
-        start,
+        ResilientTrioConnection,
+        connect_realtime,
         policy=policy,
         rng=rng,
+        clock=clock or trio.current_time,
         max_buffered_events=max_buffered_events,
         connect_kwargs=connect_kwargs,
     ) as conn:
