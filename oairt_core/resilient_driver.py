@@ -213,7 +213,7 @@ class ResilientDriver(Generic[C]):
         """The next event or notice; raises once the connection is over for good."""
         try:
             return await self._rx.receive()
-        except (*self._END, *self._GONE):
+        except self._END:
             pass
         await self._done.wait()
         if self._final is not None:
