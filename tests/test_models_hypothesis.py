@@ -34,6 +34,9 @@ SDK_LITERAL_OVERRIDES: dict[tuple[type, str], st.SearchStrategy[Any]] = {
         ]
     )
     | st.none(),
+    # GA has one PCM rate; the SDK types it Literal[24000]. Other rates are a client-side
+    # validation error (tested in test_validation.py), never something a GA server sends.
+    (m.PCMFormat, "rate"): st.just(24000) | st.none(),
 }
 
 _json_scalar = (
