@@ -20,6 +20,7 @@ from . import (
     protocols,
     reconnect,
     redact,
+    resilient_driver,
     rest,
     session,
     settings,
@@ -37,6 +38,7 @@ from .models import *  # noqa: F403
 from .protocols import *  # noqa: F403
 from .reconnect import *  # noqa: F403
 from .redact import *  # noqa: F403
+from .resilient_driver import *  # noqa: F403
 from .rest import *  # noqa: F403
 from .session import *  # noqa: F403
 from .settings import *  # noqa: F403
@@ -53,6 +55,7 @@ __all__ += events.__all__
 __all__ += codec.__all__
 __all__ += validation.__all__
 __all__ += redact.__all__
+__all__ += resilient_driver.__all__
 __all__ += connection.__all__
 __all__ += driver.__all__
 __all__ += protocols.__all__
