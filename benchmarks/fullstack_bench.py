@@ -37,7 +37,7 @@ import subprocess
 import sys
 import time
 from array import array
-from collections.abc import Callable, Iterator
+from collections.abc import Awaitable, Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -383,6 +383,34 @@ def _percentile(values: array[float] | list[float], q: float) -> float:
 # -- oairt on anyio -------------------------------------------------------------------
 
 
+async def _send_paced(
+    plan: _Plan,
+    stats: _Stats,
+    phase: float,
+    sleep: Callable[[float], Awaitable[object]],
+    send_one: Callable[[], Awaitable[object] | None],
+) -> None:
+    """One append every FRAME_MS from the plan's start (offset by ``phase``), forever.
+
+    Records how late each send went out. Every client row uses this one schedule; a sync
+    sender (the bare protocols) returns None and is not awaited.
+    """
+    t0 = plan.start_ns / 1e9 + phase
+    k = 0
+    while True:
+        deadline = t0 + k * FRAME_MS / 1000
+        delay = deadline - time.monotonic()
+        if delay > 0:
+            await sleep(delay)
+        pending = send_one()
+        if pending is not None:
+            await pending
+        stats.sent += 1
+        if stats.measuring:
+            stats.send_lag_us.append((time.monotonic() - deadline) * 1e6)
+        k += 1
+
+
 async def _oairt_session(plan: _Plan, stats: _Stats, ready: Any, go: Any, phase: float) -> None:
     import anyio
 
@@ -395,18 +423,13 @@ async def _oairt_session(plan: _Plan, stats: _Stats, ready: Any, go: Any, phase:
         chunk = plan.chunk
 
         async def sender() -> None:
-            t0 = plan.start_ns / 1e9 + phase
-            k = 0
-            while True:
-                deadline = t0 + k * FRAME_MS / 1000
-                delay = deadline - time.monotonic()
-                if delay > 0:
-                    await anyio.sleep(delay)
-                await conn.send(InputAudioBufferAppendEvent(audio=chunk))
-                stats.sent += 1
-                if stats.measuring:
-                    stats.send_lag_us.append((time.monotonic() - deadline) * 1e6)
-                k += 1
+            await _send_paced(
+                plan,
+                stats,
+                phase,
+                anyio.sleep,
+                lambda: conn.send(InputAudioBufferAppendEvent(audio=chunk)),
+            )
 
         async with anyio.create_task_group() as tg:
             tg.start_soon(sender)
@@ -429,18 +452,13 @@ async def _oairt_trio_native_session(
         chunk = plan.chunk
 
         async def sender() -> None:
-            t0 = plan.start_ns / 1e9 + phase
-            k = 0
-            while True:
-                deadline = t0 + k * FRAME_MS / 1000
-                delay = deadline - time.monotonic()
-                if delay > 0:
-                    await trio.sleep(delay)
-                await conn.send(InputAudioBufferAppendEvent(audio=chunk))
-                stats.sent += 1
-                if stats.measuring:
-                    stats.send_lag_us.append((time.monotonic() - deadline) * 1e6)
-                k += 1
+            await _send_paced(
+                plan,
+                stats,
+                phase,
+                trio.sleep,
+                lambda: conn.send(InputAudioBufferAppendEvent(audio=chunk)),
+            )
 
         async with trio.open_nursery() as nursery:
             nursery.start_soon(sender)
@@ -461,19 +479,14 @@ async def _sdk_session(
         chunk = plan.chunk
 
         async def sender() -> None:
-            t0 = plan.start_ns / 1e9 + phase
-            k = 0
-            while True:
-                deadline = t0 + k * FRAME_MS / 1000
-                delay = deadline - time.monotonic()
-                if delay > 0:
-                    await asyncio.sleep(delay)
-                # The SDK takes base64 text: the application encodes every chunk.
-                await conn.input_audio_buffer.append(audio=base64.b64encode(chunk).decode())
-                stats.sent += 1
-                if stats.measuring:
-                    stats.send_lag_us.append((time.monotonic() - deadline) * 1e6)
-                k += 1
+            # The SDK takes base64 text: the application encodes every chunk.
+            await _send_paced(
+                plan,
+                stats,
+                phase,
+                asyncio.sleep,
+                lambda: conn.input_audio_buffer.append(audio=base64.b64encode(chunk).decode()),
+            )
 
         task = asyncio.ensure_future(sender())
         try:
@@ -550,18 +563,13 @@ async def _core_session(plan: _Plan, stats: _Stats, ready: Any, go: Any, phase: 
         await opened
         ready()
         await go.wait()
-        t0 = plan.start_ns / 1e9 + phase
-        k = 0
-        while True:
-            deadline = t0 + k * FRAME_MS / 1000
-            delay = deadline - time.monotonic()
-            if delay > 0:
-                await asyncio.sleep(delay)
-            proto.send(InputAudioBufferAppendEvent(audio=plan.chunk))
-            stats.sent += 1
-            if stats.measuring:
-                stats.send_lag_us.append((time.monotonic() - deadline) * 1e6)
-            k += 1
+        await _send_paced(
+            plan,
+            stats,
+            phase,
+            asyncio.sleep,
+            lambda: proto.send(InputAudioBufferAppendEvent(audio=plan.chunk)),
+        )
     finally:
         transport.close()
 
@@ -668,18 +676,13 @@ async def _floor_session(plan: _Plan, stats: _Stats, ready: Any, go: Any, phase:
         ready()
         await go.wait()
         encode = msgspec.json.encode
-        t0 = plan.start_ns / 1e9 + phase
-        k = 0
-        while True:
-            deadline = t0 + k * FRAME_MS / 1000
-            delay = deadline - time.monotonic()
-            if delay > 0:
-                await asyncio.sleep(delay)
-            proto.send_append(encode(_FloorAppend(audio=plan.chunk)))
-            stats.sent += 1
-            if stats.measuring:
-                stats.send_lag_us.append((time.monotonic() - deadline) * 1e6)
-            k += 1
+        await _send_paced(
+            plan,
+            stats,
+            phase,
+            asyncio.sleep,
+            lambda: proto.send_append(encode(_FloorAppend(audio=plan.chunk))),
+        )
     finally:
         transport.close()
 
