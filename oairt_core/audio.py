@@ -578,8 +578,9 @@ class AudioEncoder:
     """Stream app audio (any rate) into a session's input format, chunk by chunk.
 
     Resamples from ``rate`` to the format's rate with a :class:`StreamingResampler` (so
-    chunk boundaries leave no clicks) and encodes to PCM16 little-endian, u-law or A-law
-    bytes. Call :meth:`flush` at the end of the stream for the resampler's tail.
+    chunk boundaries leave no clicks: the bytes of any chunking equal :func:`encode_audio`
+    of the whole signal) and encodes to PCM16 little-endian, u-law or A-law bytes. Call
+    :meth:`flush` at the end of the stream for the resampler's held-back tail.
 
     >>> enc = AudioEncoder("audio/pcmu", rate=24000)
     >>> sizes = [len(enc.encode(np.zeros(480, dtype=np.int16))) for _ in range(3)]
@@ -601,6 +602,10 @@ class AudioEncoder:
         """End the stream; returns the last bytes and resets the encoder."""
         tail = np.asarray(self._resampler.flush(), dtype=np.int16)
         return _encode_native(tail, self.format)
+
+    def reset(self) -> None:
+        """Drop the held-back samples and start a new stream (nothing is returned)."""
+        self._resampler.reset()
 
 
 class AudioDecoder:
@@ -639,6 +644,11 @@ class AudioDecoder:
         """End the stream; returns the resampler's tail (a torn last byte is discarded)."""
         self._carry = b""
         return np.asarray(self._resampler.flush(), dtype=np.int16)
+
+    def reset(self) -> None:
+        """Drop the held-back samples and bytes and start a new stream."""
+        self._carry = b""
+        self._resampler.reset()
 
 
 def encode_audio(samples: AudioLike, format: object = "audio/pcm", rate: int = PCM16_RATE) -> bytes:

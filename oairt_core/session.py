@@ -35,10 +35,9 @@ inputs). ``voice_audio`` holds the audio plumbing, ``response_builder`` the
 from __future__ import annotations
 
 from collections.abc import Iterator
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import msgspec
-import numpy.typing as npt
 
 from . import config as _config
 from . import response_builder as _response_builder
@@ -65,8 +64,8 @@ from .voice_audio import *  # noqa: F403
 from .voice_audio import (
     DEFAULT_MAX_APPEND_BYTES,
     MIN_COMMIT_MS,
+    InputEncoder,
     bytes_per_ms,
-    encode_input,
     split_appends,
 )
 from .voice_driver import *  # noqa: F403
@@ -75,6 +74,11 @@ from .voice_events import Error, RawEvent, VoiceEvent
 from .voice_handlers import HANDLERS, ServerEventHandlers
 from .voice_state import *  # noqa: F403
 from .voice_state import VoiceActions
+
+if TYPE_CHECKING:
+    import numpy.typing as npt
+
+    from .config import RealtimeBuilder, VoiceConfig
 
 __all__ = ["VoiceSession", "iter_events"]
 # The session's parts, re-exported so that `from oairt_core.session import ...`
@@ -104,6 +108,11 @@ class VoiceSession(ServerEventHandlers):
     ``sideband=True`` is for a connection joined with ``call_id`` (WebRTC/SIP):
     barge-in then clears the server's output buffer instead of truncating.
     """
+
+    def __init__(self, config: VoiceConfig | RealtimeBuilder, *, sideband: bool = False) -> None:
+        super().__init__(config, sideband=sideband)
+        # One resampler stream for the microphone: per-chunk resampling clicks at every edge.
+        self._input_encoder = InputEncoder()
 
     # ------------------------------------------------------------------ inputs
 
@@ -149,11 +158,13 @@ class VoiceSession(ServerEventHandlers):
         ``samples`` is a numpy ``int16`` array, a ``float32``/``float64`` array in
         [-1, 1], or PCM16 little-endian bytes; mono. ``sample_rate`` defaults to
         the input format's rate (24 kHz for ``pcm``, 8 kHz for G.711) and other
-        rates are resampled. G.711 input formats are encoded here. Chunks hold at
-        most ``max_chunk_bytes`` of audio. The events are returned (not queued)
-        so that large audio never sits in the outbox.
+        rates are resampled, as one stream across calls (so the resampler holds
+        back a few tens of ms until more audio or :meth:`commit` /
+        :meth:`flush_input` comes). G.711 input formats are encoded here. Chunks
+        hold at most ``max_chunk_bytes`` of audio. The events are returned (not
+        queued) so that large audio never sits in the outbox.
         """
-        data = encode_input(samples, self.config.input_format, sample_rate)
+        data = self._input_encoder.encode(samples, self.config.input_format, sample_rate)
         return self.send_encoded(data, max_chunk_bytes=max_chunk_bytes)
 
     def send_encoded(
@@ -164,12 +175,24 @@ class VoiceSession(ServerEventHandlers):
         self._input_bytes += len(data)
         return events
 
+    def flush_input(
+        self, *, max_chunk_bytes: int = DEFAULT_MAX_APPEND_BYTES
+    ) -> list[InputAudioBufferAppendEvent]:
+        """End the microphone stream: append events for the resampler's held-back tail.
+
+        :meth:`commit` does this itself; call it when a stream ends without a commit
+        (server VAD). Empty when nothing is held (no resampling, or already flushed).
+        """
+        return self.send_encoded(self._input_encoder.flush(), max_chunk_bytes=max_chunk_bytes)
+
     def commit(self, *, respond: bool = True) -> None:
         """Push-to-talk: commit the input buffer (and ask for a reply if ``respond``).
 
+        The resampler's held-back tail is appended first (:meth:`flush_input`).
         Raises :class:`LocalProtocolError` in a session without VAD when less
         than 100 ms was appended since the last commit (the server would refuse).
         """
+        self._outbox.extend(self.flush_input())
         if self.config.turn_detection is None:
             # Without VAD we know the whole buffer; the server rejects under 100 ms.
             ms = self._input_bytes / bytes_per_ms(self.config.input_format)
@@ -185,6 +208,7 @@ class VoiceSession(ServerEventHandlers):
 
     def clear_input(self) -> None:
         """Drop the audio appended since the last commit."""
+        self._input_encoder.reset()
         self._outbox.append(InputAudioBufferClearEvent())
         self._input_bytes = 0
 
