@@ -42,8 +42,8 @@ def _soxr_one_shot(pcm: np.ndarray, rate_in: int, rate_out: int) -> np.ndarray:
     if rate_in == rate_out:
         return pcm
     y = soxr.resample(pcm.astype(np.float32) / 32768, rate_in, rate_out, quality="HQ")
-    out: np.ndarray = np.asarray(y, dtype=np.float64) * 32768
-    return np.clip(np.rint(out), -32768, 32767).astype(np.int16)
+    out: np.ndarray = audio.float32_to_pcm16(np.asarray(y, dtype=np.float64))
+    return out
 
 
 def _max_err(a: np.ndarray, b: np.ndarray) -> int:
