@@ -34,7 +34,7 @@ from .events import (
     UnknownServerEvent,
 )
 from .redact import redact_text
-from .validation import MAX_APPEND_FRAME_BYTES, validate_client_event
+from .validation import MAX_APPEND_AUDIO_BYTES, _append_too_big, validate_client_event
 
 __all__ = [
     "decode_client_event",
@@ -129,19 +129,17 @@ def encode_client_event(event: ClientEvent) -> bytes:
 
     Raises :class:`InvalidClientEvent` (naming field and rule) before anything is
     produced. ``input_audio_buffer.append`` takes a fast path: the only rule there is
-    the frame size, checked on the encoded bytes.
+    the size of the audio (at most 15 MiB, base64-decoded).
     """
     if type(event) is InputAudioBufferAppendEvent and type(event.audio) is bytes:
+        if len(event.audio) > MAX_APPEND_AUDIO_BYTES:
+            raise InvalidClientEvent("audio", _append_too_big(len(event.audio)))
         try:
             out = _encode(event)
         except Exception as exc:  # a non-string event_id
             raise InvalidClientEvent(
                 "event", f"cannot be encoded as JSON: {_describe(exc)}"
             ) from exc
-        if len(out) > MAX_APPEND_FRAME_BYTES:
-            raise InvalidClientEvent(
-                "audio", f"the encoded event must be at most 15 MiB, got {len(out)} bytes"
-            )
         return out
     validate_client_event(event)
     try:

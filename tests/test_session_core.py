@@ -27,7 +27,7 @@ from oairt_core.events import (
 )
 from oairt_core.models import FunctionCallOutputItem, FunctionTool, McpApprovalResponseItem
 from oairt_core.session import ResponseBuilder, VoiceSession
-from oairt_core.validation import MAX_APPEND_FRAME_BYTES
+from oairt_core.validation import MAX_APPEND_AUDIO_BYTES
 from oairt_core.voice_events import (
     AudioDelta,
     Error,
@@ -697,7 +697,8 @@ def test_send_pcm16_chunks_and_g711() -> None:
     big = np.zeros(24000 * 30, dtype=np.int16)  # 30 s = 1.44 MB
     evs = s.send_pcm16(big)
     assert len(evs) == 2 and sum(len(e.audio) for e in evs) == big.nbytes
-    assert all(len(encode_client_event(e)) < MAX_APPEND_FRAME_BYTES for e in evs)
+    assert all(len(e.audio) < MAX_APPEND_AUDIO_BYTES for e in evs)
+    assert all(encode_client_event(e) for e in evs)  # accepted by the GA rules
     evs = s.send_pcm16(big[:4800], max_chunk_bytes=1000)
     assert all(len(e.audio) <= 1000 for e in evs) and sum(len(e.audio) for e in evs) == 9600
     g = fresh(input_format="pcma")
