@@ -100,7 +100,6 @@ MAX_METADATA_KEY_CHARS = 64
 MAX_METADATA_VALUE_CHARS = 512
 
 
-
 # The connectors GA accepts for an MCP tool's ``connector_id``.
 MCP_CONNECTOR_IDS = frozenset(
     {
