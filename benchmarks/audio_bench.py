@@ -223,6 +223,31 @@ def run_resampler(seconds: float = 10.0) -> dict[str, Any]:
     }
 
 
+def _session_error(rate: int, chunk: int, seconds: float = 2.0) -> tuple[int, int]:
+    """(max LSB error, extra samples) of what VoiceSession sends vs one-shot resampling."""
+    from oairt_core.config import VoiceConfig
+    from oairt_core.events import InputAudioBufferAppendEvent
+    from oairt_core.session import VoiceSession
+
+    n = int(seconds * rate)
+    t = np.arange(n) / rate
+    tones = 9000 * np.sin(2 * np.pi * 440 * t) + 7000 * np.sin(2 * np.pi * 1900 * t)
+    pcm = np.rint(tones).astype(np.int16)
+    session = VoiceSession(VoiceConfig(turn_detection=None))
+    session.start()
+    session.events_to_send()
+    events: list[Any] = []
+    for start in range(0, n, chunk):
+        events += session.send_pcm16(pcm[start : start + chunk], sample_rate=rate)
+    session.commit(respond=False)
+    events += session.events_to_send()
+    sent = b"".join(e.audio for e in events if isinstance(e, InputAudioBufferAppendEvent))
+    got = np.frombuffer(sent, dtype="<i2").astype(int)
+    ref = resample(pcm, rate, 24000).astype(int)
+    m = min(len(got), len(ref))
+    return int(np.abs(got[:m] - ref[:m]).max(initial=0)), len(got) - len(ref)
+
+
 def _print_resampler(seconds: float) -> None:
     r = run_resampler(seconds)
     print(f"{seconds:g} s of 16 kHz speech -> 24 kHz, {r['implementation']} ({r['module']})")
@@ -234,6 +259,12 @@ def _print_resampler(seconds: float) -> None:
     lsb, length = r["stream_vs_one_shot_lsb"], r["length"]
     print(f"stream vs one-shot       {lsb:8d} LSB max, lengths {length}")
     print(f"held back (20 ms chunks) {r['held_max_ms']:8.1f} ms max")
+    for rate, chunk in [(16000, 320), (44100, 1024)]:
+        err, extra = _session_error(rate, chunk)
+        print(
+            f"send_pcm16, 2 s two-tone at {rate} Hz in {chunk}-sample chunks: "
+            f"{err} LSB max from one-shot, {extra:+d} samples"
+        )
     for line in _soxr_equivalence(seconds):
         print(line)
 

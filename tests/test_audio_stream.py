@@ -247,3 +247,16 @@ def test_audio_decoder_streams_output_the_same_way() -> None:
     assert np.array_equal(np.concatenate(parts), whole)
     ref = _soxr_one_shot(audio.ulaw_decode(data), 8000, 48000)
     assert _max_err(whole, ref) <= 1
+
+
+def test_resampler_benchmark_mode_reports_the_fix() -> None:
+    # The figures in docs/benchmarks.md come from this mode; timings are not asserted.
+    from benchmarks.audio_bench import _session_error, run_resampler
+
+    report = run_resampler(seconds=1.0)
+    assert report["implementation"] == "libsoxr"
+    assert report["stream_vs_one_shot_lsb"] == 0
+    assert report["length"] == (24000, 24000)
+    assert report["snr_db"] > 90
+    assert _session_error(16000, 320, seconds=0.5) == (0, 0)
+    assert _session_error(44100, 1024, seconds=0.5) == (0, 0)
