@@ -40,11 +40,13 @@ __all__ = [
     "DEFAULT_BASE_URL",
     "DEFAULT_MAX_RESPONSE_SIZE",
     "NEED_DATA",
+    "PROBE_CONNECTION",
     "CallAnswer",
     "ClientSecret",
     "ExpiresAfter",
     "NeedData",
     "PreparedRequest",
+    "ProbeConnection",
     "RealtimeRest",
     "RestConfig",
     "RestConnection",
@@ -597,6 +599,32 @@ class NeedData:
 NEED_DATA = NeedData()
 
 
+class ProbeConnection:
+    """Step: before a kept-alive connection is reused, look whether the server closed it.
+
+    The adapter checks, without blocking, whether the idle socket is readable (end of
+    stream, a reset, a TLS close_notify or stray bytes all count) and reports it to
+    ``RestDriver.probed(dropped)``. Only a request that never left can be sent again
+    safely: once it is written, a close means nobody knows whether it was acted on.
+    """
+
+    _instance: ProbeConnection | None = None
+
+    def __new__(cls) -> ProbeConnection:
+        if cls._instance is None:
+            cls._instance = super().__new__(cls)
+        return cls._instance
+
+    def __repr__(self) -> str:
+        return "PROBE_CONNECTION"
+
+
+PROBE_CONNECTION = ProbeConnection()
+
+# RFC 9110 section 9.2.2: only these may be repeated automatically.
+_IDEMPOTENT = frozenset({"GET", "HEAD", "OPTIONS", "TRACE", "PUT", "DELETE"})
+
+
 class RestConnection:
     """A sans-IO HTTP/1.1 client connection (h11) for one request at a time.
 
@@ -617,6 +645,7 @@ class RestConnection:
         self._body: list[bytes] = []
         self._size = 0
         self._received_any = False
+        self._method = ""
         self._broken = False
         self._eof = False
 
@@ -631,14 +660,20 @@ class RestConnection:
         return h.our_state is h11.DONE and h.their_state is h11.DONE
 
     @property
-    def retry_safe(self) -> bool:
-        """True if the request failed on a reused connection before any response byte.
+    def response_started(self) -> bool:
+        """True once a byte of the answer to the current request has arrived."""
+        return self._received_any
 
-        That is the keep-alive race (the server closed an idle connection just as
-        we sent): the server never saw the request, so sending it again on a fresh
-        connection is safe.
+    @property
+    def retry_safe(self) -> bool:
+        """True if an idempotent request failed on a reused connection before any answer.
+
+        That may be the keep-alive race (the server closed an idle connection just as
+        we sent), or a server that read the request, acted on it and dropped the
+        connection: nobody can tell. RFC 9110 section 9.2.2 allows an automatic resend
+        for idempotent methods only, so a POST is never retry-safe once written.
         """
-        return self.requests_sent > 1 and not self._received_any
+        return self.requests_sent > 1 and not self._received_any and self._method in _IDEMPOTENT
 
     def send_request(self, request: RestRequest) -> bytes:
         """The bytes to write for ``request``."""
@@ -654,6 +689,7 @@ class RestConnection:
         self._body = []
         self._size = 0
         self._received_any = False
+        self._method = request.method.upper()
         self.requests_sent += 1
         headers = [(n.encode("latin-1"), v.encode("latin-1")) for n, v in request.headers]
         try:
