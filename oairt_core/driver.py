@@ -64,7 +64,7 @@ from .errors import (
     RequestTimeout,
 )
 from .events import ClientEvent
-from .redact import Secret
+from .redact import Redactor, Secret
 from .rest import (
     DEFAULT_MAX_RESPONSE_SIZE,
     PROBE_CONNECTION,
@@ -517,6 +517,7 @@ class RestDriver:
         self._request: RestRequest | None = None
         self._sent = False
         self._probed = False
+        self._redactor = Redactor(config.api_key)
 
     def begin(self, request: RestRequest) -> None:
         self._request = request
@@ -553,7 +554,9 @@ class RestDriver:
     def opened(self) -> None:
         """A fresh transport is connected."""
         self.connections_opened += 1
-        self._conn = RestConnection(max_response_size=self.max_response_size)
+        self._conn = RestConnection(
+            max_response_size=self.max_response_size, redactor=self._redactor
+        )
         self._probed = True
 
     def receive_data(self, data: bytes | bytearray) -> None:

@@ -13,13 +13,21 @@ Secret('sk-...7890')
 'sk-test-1234567890'
 >>> redact_text("Authorization: Bearer sk-test-1234567890")
 'Authorization: Bearer [REDACTED]'
+
+Text a server sends back may echo the configured key in any shape (a gateway token
+without the ``sk-`` prefix, percent-encoded, JSON-escaped, in a bytes repr, in
+base64): a :class:`Redactor` holding the known secrets scrubs those too.
+
+>>> Redactor(Secret("abc123-custom-gateway-token")).text("bad key abc123%2Dcustom-gateway-token")
+'bad key [REDACTED]'
 """
 
 from __future__ import annotations
 
+import base64
 import re
 
-__all__ = ["REDACTED", "Secret", "redact_headers", "redact_text"]
+__all__ = ["REDACTED", "Redactor", "Secret", "redact_headers", "redact_server_text", "redact_text"]
 
 REDACTED = "[REDACTED]"
 
@@ -120,3 +128,143 @@ def redact_headers(
         v = value.decode("latin-1") if isinstance(value, bytes) else value
         out.append((n, REDACTED if n.lower() in _SENSITIVE_HEADERS else redact_text(v)))
     return out
+
+
+# A fragment of a known secret this long or longer is scrubbed too (a server or a
+# length cap may cut an echoed key anywhere); the fragment scan looks for grams of
+# _GRAM characters taken every _STEP characters of the secret, so any fragment of at
+# least _GRAM + _STEP - 1 characters contains one.
+_GRAM = 8
+_STEP = 4
+# Shorter secrets are matched whole only (a fragment of a tiny secret says little, and
+# scrubbing every 8-character piece of it would eat ordinary words).
+_MIN_FRAGMENT_SECRET = 16
+
+
+def _char_pattern(c: str) -> str:
+    """Every way ``c`` shows up in text a server built: itself, %XX, \\uXXXX, \\xXX, \\c."""
+    forms = [re.escape(c), "\\\\" + re.escape(c)]
+    for b in c.encode("utf-8"):
+        forms.append(f"%{b:02x}")
+        forms.append(f"\\\\x{b:02x}")
+    forms.append(f"\\\\u{ord(c):04x}" if ord(c) < 0x10000 else re.escape(c))
+    if c == " ":
+        forms.append(r"\+")
+    return "(?:" + "|".join(forms) + ")"
+
+
+def _base64_cores(value: bytes) -> list[str]:
+    """The part of base64(..., value, ...) that depends only on ``value``, per alignment."""
+    cores = []
+    for shift in range(3):
+        encoded = base64.b64encode(b"\0" * shift + value).decode("ascii")
+        core = encoded[4 if shift else 0 :]
+        core = core[: len(core) - 4] if len(core) >= 4 else ""
+        if len(core) >= 12:
+            cores.append(core)
+            cores.append(core.replace("+", "-").replace("/", "_"))
+    return cores
+
+
+class Redactor:
+    """Scrubs the known secrets, in any encoding, and generic credential shapes.
+
+    Every error oairt builds from server text (a close reason, an HTTP error body,
+    h11's message about a bad header line, a handshake rejection) passes through the
+    redactor of the connection or client that holds the key, so a key of any shape
+    that a server echoes back never reaches an exception, a repr or a log.
+
+    >>> r = Redactor(Secret("my-gateway-token-0123456789"))
+    >>> r.text('{"error": "bad token my\\u002dgateway-token-0123456789"}')
+    '{"error": "bad token [REDACTED]"}'
+    >>> r.text("auth failed for my-gateway-token-01")   # cut by a length cap
+    'auth failed for [REDACTED]'
+    >>> r
+    Redactor(<1 secret>)
+    """
+
+    __slots__ = ("_count", "_fragments", "_pattern")
+
+    def __init__(self, *secrets: Secret | str | None) -> None:
+        values = sorted(
+            {s.reveal() if isinstance(s, Secret) else s for s in secrets if s},
+            key=len,
+            reverse=True,
+        )
+        alternatives: list[str] = []
+        fragments: list[tuple[str, dict[str, int]]] = []
+        for value in values:
+            alternatives.append("".join(_char_pattern(c) for c in value))
+            alternatives.extend(re.escape(core) for core in _base64_cores(value.encode("utf-8")))
+            if len(value) >= _MIN_FRAGMENT_SECRET:
+                grams = {value[i : i + _GRAM]: i for i in range(0, len(value) - _GRAM + 1, _STEP)}
+                fragments.append((value, grams))
+        self._pattern = re.compile("|".join(alternatives), re.IGNORECASE) if alternatives else None
+        self._fragments = fragments
+        self._count = len(values)
+
+    def __repr__(self) -> str:
+        # How many secrets, never what they are.
+        return f"Redactor(<{self._count} secret{'' if self._count == 1 else 's'}>)"
+
+    def __reduce__(self) -> tuple[object, ...]:
+        raise TypeError("Redactor cannot be pickled")
+
+    def text(self, text: str) -> str:
+        """``text`` with known secrets (whole, encoded or cut) and credential shapes gone."""
+        if self._pattern is not None:
+            text = self._pattern.sub(REDACTED, text)
+            for value, grams in self._fragments:
+                text = _scrub_fragments(text, value, grams)
+        return redact_text(text)
+
+    def optional(self, text: str | None) -> str | None:
+        """:meth:`text` for a field that may be absent."""
+        return None if text is None else self.text(text)
+
+    def data(self, data: bytes) -> bytes:
+        """:meth:`text` for a body (decoded as UTF-8, invalid bytes replaced)."""
+        return self.text(data.decode("utf-8", "replace")).encode("utf-8")
+
+
+def _scrub_fragments(text: str, value: str, grams: dict[str, int]) -> str:
+    spans: list[tuple[int, int]] = []
+    for gram, at in grams.items():
+        start = text.find(gram)
+        while start != -1:
+            a, b, ka, kb = start, start + len(gram), at, at + len(gram)
+            while a > 0 and ka > 0 and text[a - 1] == value[ka - 1]:
+                a, ka = a - 1, ka - 1
+            while b < len(text) and kb < len(value) and text[b] == value[kb]:
+                b, kb = b + 1, kb + 1
+            spans.append((a, b))
+            start = text.find(gram, b)
+    if not spans:
+        return text
+    spans.sort()
+    out: list[str] = []
+    pos = 0
+    for a, b in spans:
+        if b <= pos:
+            continue
+        if a < pos:
+            a = pos
+        else:
+            out.append(text[pos:a])
+            out.append(REDACTED)
+        pos = b
+    out.append(text[pos:])
+    return "".join(out)
+
+
+def redact_server_text(text: str, secret: Secret | str | None = None) -> str:
+    """Server text made safe to show: the known ``secret`` (any encoding) and credential shapes.
+
+    For one-off uses (a voice ``Error`` built from a server ``error`` event); code that
+    handles many messages keeps a :class:`Redactor`.
+
+    >>> key = Secret("abc123-custom-gateway-token")
+    >>> redact_server_text("no access for abc123-custom-gateway-token", key)
+    'no access for [REDACTED]'
+    """
+    return Redactor(secret).text(text)
