@@ -140,17 +140,34 @@ _STEP = 4
 # scrubbing every 8-character piece of it would eat ordinary words).
 _MIN_FRAGMENT_SECRET = 16
 
+# The escapes a server may wrap an echoed key in: %XX (URLs, form bodies), \\uXXXX
+# (JSON), \\xXX (a bytes repr), and a backslash before any character (JSON's \\/, a
+# repr's \\').
+_ESCAPE = re.compile(r"%([0-9a-fA-F]{2})|\\u([0-9a-fA-F]{4})|\\x([0-9a-fA-F]{2})|\\(.)", re.S)
 
-def _char_pattern(c: str) -> str:
-    """Every way ``c`` shows up in text a server built: itself, %XX, \\uXXXX, \\xXX, \\c."""
-    forms = [re.escape(c), "\\\\" + re.escape(c)]
-    for b in c.encode("utf-8"):
-        forms.append(f"%{b:02x}")
-        forms.append(f"\\\\x{b:02x}")
-    forms.append(f"\\\\u{ord(c):04x}" if ord(c) < 0x10000 else re.escape(c))
-    if c == " ":
-        forms.append(r"\+")
-    return "(?:" + "|".join(forms) + ")"
+
+def _unescape(text: str) -> tuple[str, list[int] | None]:
+    """``text`` with escapes decoded, and where each decoded character starts in ``text``.
+
+    ``None`` for the map when there was nothing to decode (the common case: no copy).
+    """
+    if "%" not in text and "\\" not in text:
+        return text, None
+    out: list[str] = []
+    starts: list[int] = []
+    pos = 0
+    for m in _ESCAPE.finditer(text):
+        at = m.start()
+        if at > pos:
+            out.append(text[pos:at])
+            starts.extend(range(pos, at))
+        hex_digits = m.group(1) or m.group(2) or m.group(3)
+        out.append(chr(int(hex_digits, 16)) if hex_digits else m.group(4))
+        starts.append(at)
+        pos = m.end()
+    out.append(text[pos:])
+    starts.extend(range(pos, len(text) + 1))
+    return "".join(out), starts
 
 
 def _base64_cores(value: bytes) -> list[str]:
@@ -172,10 +189,11 @@ class Redactor:
     Every error oairt builds from server text (a close reason, an HTTP error body,
     h11's message about a bad header line, a handshake rejection) passes through the
     redactor of the connection or client that holds the key, so a key of any shape
-    that a server echoes back never reaches an exception, a repr or a log.
+    that a server echoes back never reaches an exception, a repr or a log. The cost is
+    linear in the text (plain ``str.find`` unless the text has escapes to decode).
 
     >>> r = Redactor(Secret("my-gateway-token-0123456789"))
-    >>> r.text('{"error": "bad token my\\u002dgateway-token-0123456789"}')
+    >>> r.text('{"error": "bad token my\\\\u002dgateway-token-0123456789"}')
     '{"error": "bad token [REDACTED]"}'
     >>> r.text("auth failed for my-gateway-token-01")   # cut by a length cap
     'auth failed for [REDACTED]'
@@ -183,24 +201,13 @@ class Redactor:
     Redactor(<1 secret>)
     """
 
-    __slots__ = ("_count", "_fragments", "_pattern")
+    __slots__ = ("_count", "_secrets")
 
     def __init__(self, *secrets: Secret | str | None) -> None:
-        values = sorted(
-            {s.reveal() if isinstance(s, Secret) else s for s in secrets if s},
-            key=len,
-            reverse=True,
-        )
-        alternatives: list[str] = []
-        fragments: list[tuple[str, dict[str, int]]] = []
-        for value in values:
-            alternatives.append("".join(_char_pattern(c) for c in value))
-            alternatives.extend(re.escape(core) for core in _base64_cores(value.encode("utf-8")))
-            if len(value) >= _MIN_FRAGMENT_SECRET:
-                grams = {value[i : i + _GRAM]: i for i in range(0, len(value) - _GRAM + 1, _STEP)}
-                fragments.append((value, grams))
-        self._pattern = re.compile("|".join(alternatives), re.IGNORECASE) if alternatives else None
-        self._fragments = fragments
+        # Kept as Secrets; the search tables are built on first use (errors are rare,
+        # connections are not).
+        values = {s.reveal() if isinstance(s, Secret) else s for s in secrets if s}
+        self._secrets = tuple(Secret(v) for v in values)
         self._count = len(values)
 
     def __repr__(self) -> str:
@@ -212,10 +219,8 @@ class Redactor:
 
     def text(self, text: str) -> str:
         """``text`` with known secrets (whole, encoded or cut) and credential shapes gone."""
-        if self._pattern is not None:
-            text = self._pattern.sub(REDACTED, text)
-            for value, grams in self._fragments:
-                text = _scrub_fragments(text, value, grams)
+        if self._secrets and text:
+            text = self._scrub(text)
         return redact_text(text)
 
     def optional(self, text: str | None) -> str | None:
@@ -226,30 +231,64 @@ class Redactor:
         """:meth:`text` for a body (decoded as UTF-8, invalid bytes replaced)."""
         return self.text(data.decode("utf-8", "replace")).encode("utf-8")
 
+    def _scrub(self, text: str) -> str:
+        plain, starts = _unescape(text)
+        lowered = plain.lower()
+        spans: list[tuple[int, int]] = []
+        for secret in self._secrets:
+            value = secret.reveal()
+            _find_all(lowered, value.lower(), spans)
+            for core in _base64_cores(value.encode("utf-8")):
+                _find_all(plain, core, spans)
+            if len(value) >= _MIN_FRAGMENT_SECRET:
+                _find_fragments(plain, value, spans)
+        if not spans:
+            return text
+        if starts is not None:
+            spans = [(starts[a], starts[b]) for a, b in spans]
+        return _replace_spans(text, spans)
 
-def _scrub_fragments(text: str, value: str, grams: dict[str, int]) -> str:
-    spans: list[tuple[int, int]] = []
-    for gram, at in grams.items():
-        start = text.find(gram)
-        while start != -1:
-            a, b, ka, kb = start, start + len(gram), at, at + len(gram)
-            while a > 0 and ka > 0 and text[a - 1] == value[ka - 1]:
+
+def _find_all(text: str, needle: str, spans: list[tuple[int, int]]) -> None:
+    at = text.find(needle)
+    while at != -1:
+        spans.append((at, at + len(needle)))
+        at = text.find(needle, at + len(needle))
+
+
+def _find_fragments(text: str, value: str, spans: list[tuple[int, int]]) -> None:
+    """Every stretch of ``text`` equal to a piece of ``value`` at least 11 characters long.
+
+    Linear in ``text``: a stretch already found is never walked again, by any gram.
+    """
+    grams: dict[str, int] = {}
+    for i in range(0, len(value) - _GRAM + 1, _STEP):
+        grams.setdefault(value[i : i + _GRAM], i)
+    covered = bytearray(len(text) + 1)
+    for gram, offset in grams.items():
+        at = text.find(gram)
+        while at != -1:
+            if covered[at]:
+                at = text.find(gram, at + 1)
+                continue
+            a, b, ka, kb = at, at + _GRAM, offset, offset + _GRAM
+            while a > 0 and ka > 0 and not covered[a - 1] and text[a - 1] == value[ka - 1]:
                 a, ka = a - 1, ka - 1
             while b < len(text) and kb < len(value) and text[b] == value[kb]:
                 b, kb = b + 1, kb + 1
             spans.append((a, b))
-            start = text.find(gram, b)
-    if not spans:
-        return text
+            covered[a:b] = b"\x01" * (b - a)
+            at = text.find(gram, b)
+
+
+def _replace_spans(text: str, spans: list[tuple[int, int]]) -> str:
     spans.sort()
     out: list[str] = []
     pos = 0
     for a, b in spans:
         if b <= pos:
             continue
-        if a < pos:
-            a = pos
-        else:
+        if a >= pos:
             out.append(text[pos:a])
             out.append(REDACTED)
         pos = b

@@ -465,14 +465,24 @@ def api_error_from_response(
     except _DECODE_ERRORS:
         return APIError(status, f"request failed with HTTP {status} (no OpenAI error body)")
     r = redactor or _GENERIC
-    message = r.text(err.message) if err.message else f"request failed with HTTP {status}"
+    message = r.text(_cap(err.message)) if err.message else f"request failed with HTTP {status}"
     return APIError(
         status,
         message,
-        error_type=r.optional(err.type),
-        code=None if err.code is None else r.text(str(err.code)),
-        param=r.optional(err.param),
+        error_type=None if err.type is None else r.text(_cap(err.type)),
+        code=None if err.code is None else r.text(_cap(str(err.code))),
+        param=None if err.param is None else r.text(_cap(err.param)),
     )
+
+
+# An error field is for a human: a server's 4 MiB "message" is cut, and says so.
+_MAX_ERROR_FIELD = 4096
+
+
+def _cap(text: str) -> str:
+    if len(text) <= _MAX_ERROR_FIELD:
+        return text
+    return f"{text[:_MAX_ERROR_FIELD]}...({len(text)} chars)"
 
 
 def _check_status(response: RestResponse, redactor: Redactor | None) -> None:

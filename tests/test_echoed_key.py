@@ -252,3 +252,14 @@ def test_the_trio_rest_client_redacts_the_key_a_server_echoes() -> None:
     assert [type(e) for e in errors] == [APIError, RemoteProtocolError]
     for exc in errors:
         assert_clean(exception_text(exc))
+
+
+def test_a_huge_error_field_is_cut_and_still_redacted() -> None:
+    api = RealtimeRest(RestConfig(KEY, base_url="http://127.0.0.1:9/v1"))
+    message = "x" * 4090 + KEY + "y" * 1_000_000
+    body = json.dumps({"error": {"message": message, "type": "t" * 1_000_000}}).encode()
+    with pytest.raises(APIError) as info:
+        api.hangup_call("rtc_1").parse(RestResponse(400, [], body))
+    assert info.value.message.endswith(f"...({len(message)} chars)")
+    assert len(info.value.message) < 4200 and len(info.value.error_type or "") < 4200
+    assert_clean(exception_text(info.value))  # the key, cut by the cap, is still scrubbed
