@@ -147,25 +147,22 @@ async def mul(args: SumArgs) -> int:
 
 def test_basic_mapping() -> None:
     s = fresh()
-    evs = handle(s, 
-        srv("session.created", session={"type": "realtime", "model": "gpt-realtime"}), 0.0
+    evs = handle(
+        s, srv("session.created", session={"type": "realtime", "model": "gpt-realtime"}), 0.0
     )
     assert isinstance(evs[0], SessionReady)
     assert isinstance(
-        handle(s, srv("input_audio_buffer.speech_started", audio_start_ms=5, item_id="u1"), 0)[
-            0
-        ],
+        handle(s, srv("input_audio_buffer.speech_started", audio_start_ms=5, item_id="u1"), 0)[0],
         SpeechStarted,
     )
-    (stop,) = handle(s, 
-        srv("input_audio_buffer.speech_stopped", audio_end_ms=900, item_id="u1"), 0
-    )
+    (stop,) = handle(s, srv("input_audio_buffer.speech_stopped", audio_end_ms=900, item_id="u1"), 0)
     assert isinstance(stop, SpeechStopped) and stop.audio_end_ms == 900
-    (d,) = handle(s, 
-        srv("conversation.item.input_audio_transcription.delta", item_id="u1", delta="hel"), 0
+    (d,) = handle(
+        s, srv("conversation.item.input_audio_transcription.delta", item_id="u1", delta="hel"), 0
     )
     assert isinstance(d, InputTranscriptDelta) and d.delta == "hel" and d.role == "user"
-    (t,) = handle(s, 
+    (t,) = handle(
+        s,
         srv(
             "conversation.item.input_audio_transcription.completed",
             item_id="u1",
@@ -182,7 +179,8 @@ def test_basic_mapping() -> None:
     assert isinstance(a, AudioDelta)
     assert a.pcm.dtype == np.int16 and len(a.pcm) == 480 and int(a.pcm[0]) == 7
     assert a.sample_rate == 24000 and a.duration_ms == 20.0 and a.response_id == "r1"
-    (td,) = handle(s, 
+    (td,) = handle(
+        s,
         srv(
             "response.output_audio_transcript.delta",
             response_id="r1",
@@ -194,7 +192,8 @@ def test_basic_mapping() -> None:
         0,
     )
     assert isinstance(td, TranscriptDelta) and td.delta == "Hi"
-    (tdone,) = handle(s, 
+    (tdone,) = handle(
+        s,
         srv(
             "response.output_audio_transcript.done",
             response_id="r1",
@@ -217,7 +216,8 @@ def test_basic_mapping() -> None:
 def test_text_output_maps_to_transcript_with_text_modality() -> None:
     s = fresh(output_modality="text")
     handle(s, created("r1"), 0)
-    (d,) = handle(s, 
+    (d,) = handle(
+        s,
         srv(
             "response.output_text.delta",
             response_id="r1",
@@ -233,8 +233,8 @@ def test_text_output_maps_to_transcript_with_text_modality() -> None:
 
 def test_server_error_is_surfaced() -> None:
     s = fresh()
-    (e,) = handle(s, 
-        srv("error", error={"type": "invalid_request_error", "message": "bad", "code": "x"}), 0
+    (e,) = handle(
+        s, srv("error", error={"type": "invalid_request_error", "message": "bad", "code": "x"}), 0
     )
     assert isinstance(e, Error) and e.message == "bad" and e.code == "x"
 
@@ -244,7 +244,8 @@ def test_g711_output_is_decoded_at_8k() -> None:
     handle(s, created("r1"), 0)
     pcm = (np.sin(np.arange(160) / 5) * 8000).astype(np.int16)
     enc = audio.ulaw_encode(pcm)
-    (a,) = handle(s, 
+    (a,) = handle(
+        s,
         srv(
             "response.output_audio.delta",
             response_id="r1",
@@ -268,7 +269,8 @@ def test_odd_byte_delta_carries_over() -> None:
     parts = [pcm[:3], pcm[3:]]
     got = []
     for p in parts:
-        (a,) = handle(s, 
+        (a,) = handle(
+            s,
             srv(
                 "response.output_audio.delta",
                 response_id="r1",
@@ -394,9 +396,7 @@ def test_auto_barge_in_on_speech_started() -> None:
     s = fresh(turn_detection=None)  # auto_barge_in defaults to on
     playing(s, ms=800)
     s.mark_played("a1", 300)
-    evs = handle(s, 
-        srv("input_audio_buffer.speech_started", audio_start_ms=0, item_id="u2"), 1.0
-    )
+    evs = handle(s, srv("input_audio_buffer.speech_started", audio_start_ms=0, item_id="u2"), 1.0)
     assert isinstance(evs[0], SpeechStarted)
     assert isinstance(evs[1], Interrupted) and evs[1].reason == "speech_started"
     assert evs[1].audio_end_ms == 300
@@ -406,9 +406,7 @@ def test_auto_barge_in_on_speech_started() -> None:
 def test_auto_barge_in_off() -> None:
     s = fresh(auto_barge_in=False)
     playing(s, ms=800)
-    evs = handle(s, 
-        srv("input_audio_buffer.speech_started", audio_start_ms=0, item_id="u2"), 1.0
-    )
+    evs = handle(s, srv("input_audio_buffer.speech_started", audio_start_ms=0, item_id="u2"), 1.0)
     assert [type(e) for e in evs] == [SpeechStarted]
     assert sent(s) == []
 
@@ -451,7 +449,8 @@ def test_truncation_never_exceeds_received_audio(
     total = 0
     for n in chunks:
         total += n
-        handle(s, 
+        handle(
+            s,
             srv(
                 "response.output_audio.delta",
                 response_id="r1",
@@ -584,7 +583,8 @@ def test_output_item_done_does_not_duplicate_call() -> None:
     s = tools_session()
     handle(s, created("r1"), 0)
     handle(s, args_done("r1", "c1", "add", '{"a":1,"b":2}'), 0)
-    evs = handle(s, 
+    evs = handle(
+        s,
         srv(
             "response.output_item.done",
             response_id="r1",
@@ -902,9 +902,7 @@ def test_random_event_sequences_keep_the_invariants(ops: list[tuple[Any, ...]], 
             handle(s, done(rid, op[2], "turn_detected" if op[2] == "cancelled" else None), now)
             in_progress.discard(rid)
         elif kind == "speech":
-            handle(s, 
-                srv("input_audio_buffer.speech_started", audio_start_ms=0, item_id="u"), now
-            )
+            handle(s, srv("input_audio_buffer.speech_started", audio_start_ms=0, item_id="u"), now)
         elif kind == "call":
             handle(s, args_done(f"r{op[1]}", f"c{op[2]}", "add", '{"a":1,"b":2}'), now)
         elif kind == "finish":
