@@ -611,7 +611,7 @@ class ToolRegistry:
         """Remove and return a tool; :class:`ToolError` if there is none by that name."""
         found = self._tools.pop(name, None)
         if found is None:
-            raise ToolError(self._unknown_message(name))
+            raise ToolError(self.unknown_message(name))
         return found
 
     def get(self, name: str) -> TypedTool[Any, Any] | None:
@@ -622,7 +622,7 @@ class ToolRegistry:
         """The tool called ``name``; :class:`ToolError` (model-facing message) if unknown."""
         found = self._tools.get(name)
         if found is None:
-            raise ToolError(self._unknown_message(name))
+            raise ToolError(self.unknown_message(name))
         return found
 
     def unknown_message(self, name: str) -> str:
@@ -633,7 +633,6 @@ class ToolRegistry:
         available = ", ".join(sorted(self._tools)) or "none"
         return f"unknown tool {bounded(name)!r}; available tools: {available}"
 
-    _unknown_message = unknown_message
 
     def unknown_tool_output(self, name: str) -> str:
         """The error output for a call to a tool that is not registered."""

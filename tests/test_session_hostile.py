@@ -470,8 +470,9 @@ def test_unknown_tool_name_is_not_echoed_back_whole() -> None:
     assert isinstance(rejected, ToolCallRejected) and rejected.reason == "unknown_tool"
     assert isinstance(result, ToolResult) and result.is_error
     (out, _) = s.feed(done("r1"), 0.0).send
-    output = out.item.output  # type: ignore[union-attr]
-    assert len(output) < 1_000 and "unknown tool" in output
+    assert isinstance(out, ConversationItemCreateEvent)
+    assert isinstance(out.item, FunctionCallOutputItem)
+    assert len(out.item.output) < 1_000 and "unknown tool" in out.item.output
 
 
 def test_tool_exception_is_logged_with_traceback_and_redacted(
