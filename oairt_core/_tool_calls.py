@@ -24,7 +24,7 @@ it, never for an older one the server left without ``response.done``.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Literal
 
 from ._actions import Outbox, ToolRun
 from ._conversation import MAX_IN_FLIGHT, SessionMirror
@@ -154,7 +154,7 @@ class ToolCallTracker:
     def _reject(
         self,
         call: Call,
-        reason: Any,
+        reason: Literal["unknown_tool", "invalid_arguments"],
         exc: ToolError,
         arguments: str,
         raw: ServerEvent,

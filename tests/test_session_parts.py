@@ -248,3 +248,14 @@ def test_to_int16_refuses_stereo_and_int32_with_typed_errors() -> None:
     assert isinstance(info.value, TypeError)
     with pytest.raises(InvalidArgument):
         to_int16(b"\x00")
+
+
+def test_session_does_not_import_the_async_driver() -> None:
+    import subprocess
+    import sys
+
+    code = (
+        "import sys, oairt_core.session\n"
+        "assert 'oairt_core.voice_driver' not in sys.modules, 'session imports voice_driver'\n"
+    )
+    subprocess.run([sys.executable, "-c", code], check=True)
