@@ -15,6 +15,8 @@ from *remote* errors (what the peer sent is wrong)::
     ├── APIError                    a REST call answered non-2xx (status, type, code, param)
     ├── WebhookVerificationError    a webhook failed signature/timestamp/body checks
     ├── ToolError                   a typed tool could not be defined or run
+    ├── InvalidArgument             a bad argument value (also ValueError)
+    ├── InvalidArgumentType         an argument of the wrong type (also TypeError)
     └── RequestTimeout              a connect or REST request took too long (also TimeoutError)
 
 Secrets never appear in these messages: constructors take already-redacted text.
@@ -33,6 +35,8 @@ __all__ = [
     "ConnectError",
     "ConnectionClosedError",
     "HandshakeError",
+    "InvalidArgument",
+    "InvalidArgumentType",
     "InvalidClientEvent",
     "LocalProtocolError",
     "MessageTooBig",
@@ -165,3 +169,23 @@ class ConnectError(ConnectionClosedError):
 
     def __repr__(self) -> str:
         return f"ConnectError({self.code}, {self.reason!r})"
+
+
+class InvalidArgument(OairtError, ValueError):
+    """A function was called with a value it cannot use (a stereo array, a negative duration).
+
+    Both an :class:`OairtError` and a ``ValueError``, so either ``except`` catches it.
+
+    >>> isinstance(InvalidArgument("ms must be >= 0"), ValueError)
+    True
+    """
+
+
+class InvalidArgumentType(OairtError, TypeError):
+    """A function was called with an argument of the wrong type (an ``int`` API key).
+
+    Both an :class:`OairtError` and a ``TypeError``.
+
+    >>> isinstance(InvalidArgumentType("api_key must be a str, got int"), TypeError)
+    True
+    """

@@ -68,7 +68,15 @@ class Secret:
     __slots__ = ("_value",)
 
     def __init__(self, value: str | Secret) -> None:
-        self._value = value.reveal() if isinstance(value, Secret) else str(value)
+        if isinstance(value, Secret):
+            self._value: str = value.reveal()
+        elif isinstance(value, str):
+            self._value = value
+        else:
+            # str() would turn 123 or b"sk-..." into a key that fails later as a masked 401.
+            from .errors import InvalidArgumentType
+
+            raise InvalidArgumentType(f"a secret must be a str, got {type(value).__name__}")
 
     def reveal(self) -> str:
         return self._value

@@ -16,6 +16,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from .config import AudioFormatName
+from .errors import InvalidArgument, InvalidArgumentType
 from .events import InputAudioBufferAppendEvent
 
 if TYPE_CHECKING:
@@ -59,16 +60,16 @@ def to_int16(samples: npt.NDArray[Any] | bytes | bytearray | memoryview) -> npt.
     if isinstance(samples, (bytes, bytearray, memoryview)):
         raw = bytes(samples)
         if len(raw) % 2:
-            raise ValueError("PCM16 bytes must have an even length")
+            raise InvalidArgument("PCM16 bytes must have an even length")
         return np.frombuffer(raw, dtype="<i2").astype(np.int16)
     arr = np.asarray(samples)
     if arr.ndim != 1:
-        raise ValueError("audio must be mono: a 1-D array of samples")
+        raise InvalidArgument(f"audio must be mono: a 1-D array of samples, got shape {arr.shape}")
     if arr.dtype == np.int16:
         return arr
     if np.issubdtype(arr.dtype, np.floating):
         return _audio.float32_to_pcm16(arr.astype(np.float32, copy=False))
-    raise TypeError(f"unsupported sample dtype {arr.dtype}; use int16 or float32")
+    raise InvalidArgumentType(f"unsupported sample dtype {arr.dtype}; use int16 or float32")
 
 
 def _encode_native(pcm: npt.NDArray[np.int16], fmt: AudioFormatName) -> bytes:

@@ -263,3 +263,25 @@ def test_a_huge_error_field_is_cut_and_still_redacted() -> None:
     assert info.value.message.endswith(f"...({len(message)} chars)")
     assert len(info.value.message) < 4200 and len(info.value.error_type or "") < 4200
     assert_clean(exception_text(info.value))  # the key, cut by the cap, is still scrubbed
+
+
+def test_voice_error_event_redacts_the_known_key_in_every_field() -> None:
+    """A server ``error`` event quoting the configured key reaches the app redacted."""
+    from oairt_core import codec
+    from oairt_core.session import VoiceConfig, VoiceSession
+    from oairt_core.voice_events import Error
+
+    key = "abc123-custom-gateway-token"
+    session = VoiceSession(VoiceConfig(api_key=Secret(key)))
+    raw = (
+        '{"type":"error","event_id":"e1","error":{"type":"invalid_request_error KEY",'
+        '"code":"bad KEY","param":"p KEY","message":"key KEY refused"}}'
+    ).replace("KEY", key)
+    actions = session.feed(codec.decode_server_event(raw.encode()), now=0.0)
+    errors = [e for e in actions.deliver if isinstance(e, Error)]
+    assert len(errors) == 1
+    err = errors[0]
+    for value in (err.message, err.type, err.code, err.param, repr(err)):
+        assert value is not None
+        assert key not in value
+    assert "[REDACTED]" in err.message
