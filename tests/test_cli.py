@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from oairt_anyio.cli import CliError, Output, build_parser, check_url, main
+from oairt_anyio._cli import CliError, Output, build_parser, check_url, main
 
 SECRET = "sk-test-supersecretvalue-1234"
 COMMANDS = ["demo", "chat", "voice", "fake-server", "replay"]
@@ -23,7 +23,7 @@ def run_cli(*args: str, stdin: str = "", env: dict[str, str] | None = None, time
     }
     full_env.update(env or {})
     return subprocess.run(
-        [sys.executable, "-m", "oairt_anyio.cli", *args],
+        [sys.executable, "-m", "oairt_anyio._cli", *args],
         input=stdin,
         capture_output=True,
         text=True,
@@ -138,7 +138,7 @@ def test_usage_error_exit_code():
 
 
 def test_internal_errors_are_one_line(monkeypatch, capsys):
-    import oairt_anyio.cli as cli
+    import oairt_anyio._cli as cli
 
     def boom(args, output):
         raise RuntimeError(f"unexpected {SECRET}")
@@ -153,7 +153,7 @@ def test_internal_errors_are_one_line(monkeypatch, capsys):
 
 
 def test_keyboard_interrupt_exit_code(monkeypatch, capsys):
-    import oairt_anyio.cli as cli
+    import oairt_anyio._cli as cli
 
     def interrupted(args, output):
         raise KeyboardInterrupt
@@ -164,7 +164,7 @@ def test_keyboard_interrupt_exit_code(monkeypatch, capsys):
 
 
 def test_exception_group_is_unwrapped(monkeypatch, capsys):
-    import oairt_anyio.cli as cli
+    import oairt_anyio._cli as cli
     from oairt_core.errors import HandshakeError
 
     class FakeGroup(Exception):
@@ -273,7 +273,7 @@ def test_demo_whole_exchange_without_dev_packages(tmp_path: Path):
     out = tmp_path / "reply.wav"
     blocker = "; ".join(f"sys.modules[{m!r}] = None" for m in DEV_ONLY)
     code = (
-        f"import sys; {blocker}; from oairt_anyio.cli import main; "
+        f"import sys; {blocker}; from oairt_anyio._cli import main; "
         f"sys.exit(main(['demo', '--offline', '--json', '--out', {str(out)!r}]))"
     )
     env = {k: v for k, v in os.environ.items() if k not in ("OPENAI_API_KEY", "OAIRT_BASE_URL")}
@@ -308,7 +308,7 @@ def test_demo_whole_exchange_without_dev_packages(tmp_path: Path):
 def test_demo_speech_helper_uses_the_given_audio():
     import numpy as np
 
-    from oairt_anyio._cli_demo import _speech
+    from oairt_anyio._cli.demo import _speech
 
     given = (np.ones(4800, dtype="<i2") * 1000).tobytes()
     pcm = _speech(given, 0, seed=0)
@@ -334,7 +334,7 @@ def test_broken_pipe_is_quiet(tmp_path: Path):
     rec = tmp_path / "big.jsonl"
     _write_recording(rec, RECORDING * 3000)
     proc = subprocess.Popen(
-        [sys.executable, "-m", "oairt_anyio.cli", "replay", str(rec)],
+        [sys.executable, "-m", "oairt_anyio._cli", "replay", str(rec)],
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,

@@ -28,7 +28,7 @@ KEY = "sk-test"
 def oairt(*args: str, stdin: str = "", timeout: float = 60) -> subprocess.CompletedProcess[str]:
     env = {k: v for k, v in os.environ.items() if k not in ("OPENAI_API_KEY", "OAIRT_BASE_URL")}
     return subprocess.run(
-        [sys.executable, "-m", "oairt_anyio.cli", *args],
+        [sys.executable, "-m", "oairt_anyio._cli", *args],
         input=stdin,
         capture_output=True,
         text=True,
@@ -143,7 +143,7 @@ def test_fake_server_command_and_replay(tmp_path: Path) -> None:
         [
             sys.executable,
             "-m",
-            "oairt_anyio.cli",
+            "oairt_anyio._cli",
             "fake-server",
             "--port",
             "0",

@@ -192,7 +192,7 @@ def test_cli_page_documents_every_command_and_option() -> None:
     """docs/cli.md keeps up with the parser: every subcommand and long option appears."""
     import argparse
 
-    from oairt_anyio.cli import build_parser
+    from oairt_anyio._cli import build_parser
 
     page = (DOCS / "cli.md").read_text(encoding="utf-8")
     parser = build_parser()

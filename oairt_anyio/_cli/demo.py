@@ -27,8 +27,8 @@ import anyio
 import msgspec
 import numpy as np
 
-from ._cli_util import read_wav_pcm16, write_wav_pcm16
-from .cli import CliError, Output, resolve_api_key, resolve_base_url
+from . import CliError, Output, resolve_api_key, resolve_base_url
+from .util import read_wav_pcm16, write_wav_pcm16
 
 __all__ = ["WeatherArgs", "get_weather", "run_demo"]
 

@@ -17,7 +17,7 @@ from typing import Any
 
 from oairt_core.redact import redact_text
 
-from .cli import CliError, Output
+from . import CliError, Output
 
 __all__ = ["TimelineEntry", "read_recording", "run_replay", "summarise_event"]
 

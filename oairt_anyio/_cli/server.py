@@ -12,7 +12,7 @@ import signal
 
 import anyio
 
-from .cli import CliError, Output
+from . import CliError, Output
 
 __all__ = ["run_fake_server_command"]
 

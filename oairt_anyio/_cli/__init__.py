@@ -335,23 +335,23 @@ def _is_cancellation(exc: BaseException) -> bool:
 def _dispatch(args: argparse.Namespace, output: Output) -> int:
     command: str = args.command
     if command == "demo":
-        from ._cli_demo import run_demo
+        from .demo import run_demo
 
         return run_demo(args, output)
     if command == "chat":
-        from ._cli_chat import run_chat
+        from .chat import run_chat
 
         return run_chat(args, output)
     if command == "voice":
-        from ._cli_voice import run_voice
+        from .voice import run_voice
 
         return run_voice(args, output)
     if command == "fake-server":
-        from ._cli_server import run_fake_server_command
+        from .server import run_fake_server_command
 
         return run_fake_server_command(args, output)
     if command == "replay":
-        from ._cli_replay import run_replay
+        from .replay import run_replay
 
         return run_replay(args, output)
     raise CliError(f"unknown command {command!r}")

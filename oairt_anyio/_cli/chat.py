@@ -13,7 +13,7 @@ from typing import Any
 
 import anyio
 
-from .cli import CliError, Output, resolve_api_key, resolve_base_url
+from . import CliError, Output, resolve_api_key, resolve_base_url
 
 __all__ = ["run_chat"]
 
