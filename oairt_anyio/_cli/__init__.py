@@ -332,6 +332,15 @@ def _is_cancellation(exc: BaseException) -> bool:
     return name in ("Cancelled", "CancelledError")
 
 
+def _missing_extra() -> str | None:
+    """What to install when the anyio extra is missing (every subcommand runs on anyio)."""
+    try:
+        import anyio  # noqa: F401
+    except ImportError:
+        return "the oairt command needs the anyio extra: pip install 'oairt[anyio]'"
+    return None
+
+
 def _dispatch(args: argparse.Namespace, output: Output) -> int:
     command: str = args.command
     if command == "demo":
@@ -359,6 +368,10 @@ def _dispatch(args: argparse.Namespace, output: Output) -> int:
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the ``oairt`` console script; returns the exit status."""
+    missing = _missing_extra()
+    if missing is not None:
+        sys.stderr.write(f"oairt: error: {missing}\n")
+        return EXIT_ERROR
     parser = build_parser()
     args = parser.parse_args(list(argv) if argv is not None else None)
     if args.command is None:
