@@ -160,14 +160,15 @@ async def _demo(args: argparse.Namespace, out: Output, live: bool, question: byt
             raise CliError(f"the exchange did not finish within {TIME_LIMIT_S:.0f} s") from None
         return 0
     from oairt_anyio.testing import run_fake_server
+    from oairt_core.testing import FAKE_API_KEY
 
     out.status("starting the fake Realtime server on 127.0.0.1 ...")
     async with run_fake_server(
-        script=_fake_script(), api_keys={"sk-test"}, pacing="realtime"
+        script=_fake_script(), api_keys={FAKE_API_KEY}, pacing="realtime"
     ) as server:
         out.event("server", f"fake Realtime server listening on {server.url}", url=server.url)
         try:
-            await _exchange(args, out, server.url, "sk-test", question, started, live=False)
+            await _exchange(args, out, server.url, FAKE_API_KEY, question, started, live=False)
         except TimeoutError:
             raise CliError(f"the exchange did not finish within {TIME_LIMIT_S:.0f} s") from None
     return 0

@@ -44,7 +44,7 @@ def run_voice(args: argparse.Namespace, out: Output) -> int:
         raise CliError("say where the answer goes: --out reply.wav and/or --speaker")
     sd = _sounddevice() if (args.mic or args.speaker) else None
     url = resolve_base_url(args)
-    key = resolve_api_key(args)
+    key = resolve_api_key(args, url)
     if key is None:
         raise CliError("no API key: set OPENAI_API_KEY or pass --api-key")
     if args.mic:
