@@ -4,4 +4,5 @@ import sys
 
 from . import main
 
-sys.exit(main())
+if __name__ == "__main__":  # imported by doctest discovery too, which must not run the CLI
+    sys.exit(main())
