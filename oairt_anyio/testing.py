@@ -217,6 +217,7 @@ def _service(
     faults: Faults | None,
     record: Path | None,
     history: bool = True,
+    max_session_seconds: float = 3600,
 ) -> FakeRealtimeService:
     if rest is None:
         if api_keys is None:
@@ -233,6 +234,7 @@ def _service(
         recorder_factory=factory,
         history=history,
         clock=time.time,
+        max_session_seconds=max_session_seconds,
     )
 
 
@@ -249,13 +251,15 @@ async def run_fake_server(
     record: str | os.PathLike[str] | None = None,
     service: FakeRealtimeService | None = None,
     history: bool = True,
+    max_session_seconds: float = 3600,
 ) -> AsyncIterator[FakeServer]:
     """Serve the fake Realtime API (WebSocket and REST) on ``host:port`` for the block.
 
     ``api_keys=None`` accepts any key. ``rest`` defaults to a ``FakeRestApi`` with the same
     keys. ``record`` writes each connection's frames to a JSONL file when it ends
     (``name-2.jsonl``, ... for later connections). ``history=False`` stops keeping every
-    event in ``connection.sent_events``/``received_events``. ``service`` replaces all the
+    event in ``connection.sent_events``/``received_events``. ``max_session_seconds`` is the
+    session cap (``session_expired`` error, then close 1001). ``service`` replaces all the
     other settings with a prepared :class:`FakeRealtimeService`.
     """
     rec_path = Path(record) if record is not None else None
@@ -267,6 +271,7 @@ async def run_fake_server(
         faults=faults,
         record=rec_path,
         history=history,
+        max_session_seconds=max_session_seconds,
     )
     keys = list(api_keys or ["sk-test"])
     key = keys[0].reveal() if isinstance(keys[0], Secret) else str(keys[0])
