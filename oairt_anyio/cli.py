@@ -246,6 +246,9 @@ def build_parser() -> argparse.ArgumentParser:
         epilog=("examples:\n  oairt replay session.jsonl\n  oairt replay session.jsonl --json"),
     )
     replay.add_argument("file", metavar="FILE", help="a recording written by the fake server")
+    from ._cli_twilio import add_twilio_bridge_parser
+
+    add_twilio_bridge_parser(sub, [conn, out])
     return parser
 
 
@@ -354,6 +357,10 @@ def _dispatch(args: argparse.Namespace, output: Output) -> int:
         from ._cli_replay import run_replay
 
         return run_replay(args, output)
+    if command == "twilio-bridge":
+        from ._cli_twilio import run_twilio_bridge_command
+
+        return run_twilio_bridge_command(args, output)
     raise CliError(f"unknown command {command!r}")
 
 

@@ -598,7 +598,9 @@ class TwilioBridge:
         name = f"oairt-{self._mark_seq}"
         self._marks[name] = (item.item_id, item.sent_ms, self.sent_ms)
         self._out.to_twilio.append(
-            encode_message(OutboundMarkMessage(stream_sid=self.stream_sid, mark=MarkInfo(name=name)))
+            encode_message(
+                OutboundMarkMessage(stream_sid=self.stream_sid, mark=MarkInfo(name=name))
+            )
         )
 
     def _on_mark(self, name: str) -> None:
