@@ -152,3 +152,9 @@ def test_twilio_bridge_command_serves_a_call_against_the_fake_server_command() -
                 proc.wait(timeout=10)
     assert bridge.returncode == 0
     assert "sk-test-bridge-0000" not in (bridge.stderr.read() if bridge.stderr else "")
+
+
+def test_phone_page_shows_the_example_as_it_is() -> None:
+    source = (EXAMPLES / "phone_agent.py").read_text(encoding="utf-8")
+    body = source[source.index("import anyio") : source.index('\n\nif __name__ == "__main__":')]
+    assert body in (ROOT / "docs" / "phone.md").read_text(encoding="utf-8")
