@@ -467,7 +467,6 @@ class TwilioBridge:
         self._now = now
         if self.ended or self.stream_sid is None:
             return
-        frame_bytes = self.frame_ms * MULAW_BYTES_PER_MS
         # A frame goes out when it fits under the lead (the epsilon absorbs float rounding).
         while self._queue and self._lead_ms(now) + self.frame_ms <= self.max_lead_ms + 1e-6:
             item = self._queue[0]
@@ -476,10 +475,11 @@ class TwilioBridge:
                     self._finish_item(item)
                     continue
                 return  # waiting for more audio of this item
-            if len(item.data) < frame_bytes and not item.complete and not self._starving(now):
+            size = self._frame_size()
+            if len(item.data) < size and not item.complete and not self._starving(now):
                 return  # a short frame now would only add frames; wait for the rest
-            chunk = bytes(item.data[:frame_bytes])
-            del item.data[:frame_bytes]
+            chunk = bytes(item.data[:size])
+            del item.data[:size]
             self._send_media(item, chunk, now)
             if item.complete and not item.data:
                 self._finish_item(item)
@@ -489,11 +489,10 @@ class TwilioBridge:
         if self.ended or self.stream_sid is None or not self._queue:
             return None
         item = self._queue[0]
-        frame_bytes = self.frame_ms * MULAW_BYTES_PER_MS
         if not item.data and not item.complete:
             return None  # new audio comes with receive_voice
         when = self._buffer_end - (self.max_lead_ms - self.frame_ms) / 1000.0
-        if item.data and len(item.data) < frame_bytes and not item.complete:
+        if item.data and len(item.data) < self._frame_size() and not item.complete:
             when = max(when, self._buffer_end - (self.frame_ms - 1e-3) / 1000.0)
         return when
 
@@ -511,6 +510,12 @@ class TwilioBridge:
 
     def _lead_ms(self, now: float) -> float:
         return max(0.0, (self._buffer_end - now) * 1000.0)
+
+    def _frame_size(self) -> int:
+        """Bytes of the next frame: a frame never straddles a mark, so marks fall exactly
+        every ``mark_interval_ms``."""
+        to_mark = round((self.mark_interval_ms - self._since_mark) * MULAW_BYTES_PER_MS)
+        return min(self.frame_ms * MULAW_BYTES_PER_MS, max(1, to_mark))
 
     def _starving(self, now: float) -> bool:
         return self._lead_ms(now) < self.frame_ms
@@ -582,7 +587,7 @@ class TwilioBridge:
         item.sent_ms += ms
         self.sent_ms += ms
         self._since_mark += ms
-        if self._since_mark >= self.mark_interval_ms:
+        if self._since_mark >= self.mark_interval_ms - 1e-9:
             self._send_mark(item)
 
     def _finish_item(self, item: _OutItem) -> None:
