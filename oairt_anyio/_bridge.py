@@ -221,12 +221,14 @@ async def handle_twilio_stream(
     async with stream:
         if not await sock.accept():
             return
+        code = 1011  # the Realtime side failed: Twilio moves on to the next TwiML verb
         try:
             async with _open_voice(config, base_url, ssl, options) as session:
                 await _run_call(sock, session, on_event, max_lead_ms, mark_interval_ms)
+            code = 1000
         finally:
             with anyio.CancelScope(shield=True):
-                await sock.close(1000)
+                await sock.close(code)
 
 
 async def _run_call(

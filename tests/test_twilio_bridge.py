@@ -149,3 +149,14 @@ async def test_realtime_session_end_closes_the_twilio_stream() -> None:
         # The session hit its cap; the stream is closed instead of left hanging.
         assert client.close_code == 1000
         assert any(getattr(e, "code", None) == "session_expired" for e in app.events)
+
+
+@pytest.mark.anyio
+async def test_unreachable_realtime_endpoint_closes_the_stream_with_1011() -> None:
+    async with (
+        run_fake_server(api_keys={"sk-the-right-key"}) as rt,
+        run_twilio_server(base_url=rt.url, api_key="sk-a-wrong-key") as phone,
+    ):
+        client = TwilioWsClient(FakeTwilioCall())
+        await client.run(phone.host, phone.port)
+        assert client.close_code == 1011
