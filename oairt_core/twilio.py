@@ -92,6 +92,9 @@ MAX_MESSAGE_CHARS = 1 << 20
 
 MULAW_SILENCE = 0xFF
 
+MAX_PENDING_MARKS = 1024
+"""Marks awaiting their echo beyond this are forgotten (the oldest first)."""
+
 _T = TypeVar("_T")
 
 
@@ -602,6 +605,8 @@ class TwilioBridge:
         self._mark_seq += 1
         name = f"oairt-{self._mark_seq}"
         self._marks[name] = (item.item_id, item.sent_ms, self.sent_ms)
+        while len(self._marks) > MAX_PENDING_MARKS:  # Twilio stopped echoing: stay bounded
+            self._marks.popitem(last=False)
         self._out.to_twilio.append(
             encode_message(
                 OutboundMarkMessage(stream_sid=self.stream_sid, mark=MarkInfo(name=name))

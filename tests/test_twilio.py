@@ -15,6 +15,7 @@ from oairt_core.audio import ulaw_decode
 from oairt_core.events import ResponseOutputAudioDeltaEvent
 from oairt_core.testing import FakeTwilioCall
 from oairt_core.twilio import (
+    MAX_PENDING_MARKS,
     CallConnected,
     CallStarted,
     CallStopped,
@@ -442,3 +443,15 @@ def test_pacer_invariants(
     ms = [m for _, m in reports]
     assert ms == sorted(ms) and ms[-1] == pytest.approx(total_ms)
     assert bridge.played_ms == pytest.approx(total_ms)
+
+
+def test_marks_twilio_never_echoes_stay_bounded() -> None:
+    bridge = started_bridge(max_lead_ms=1_000_000, mark_interval_ms=20)
+    for _ in range(30):
+        bridge.receive_voice(delta(b"\x00" * 8000), 0.0)  # 30 s sent at once, 1500 marks
+    marks = [m for m in sent(bridge.drain().to_twilio) if isinstance(m, OutboundMarkMessage)]
+    assert len(marks) == 1500
+    assert len(bridge._marks) == MAX_PENDING_MARKS
+    # The newest still count when they come back.
+    bridge.receive_twilio(json.dumps(dict(TWILIO_MARK, mark={"name": marks[-1].mark.name})), 31.0)
+    assert bridge.drain().played == [("item_1", 30_000.0)]
