@@ -40,9 +40,7 @@ from dataclasses import dataclass, field
 from typing import Any, TypeAlias, TypeVar
 
 import msgspec
-import numpy as np
 
-from . import audio as _audio
 from .events import ResponseOutputAudioDeltaEvent
 from .voice_events import AudioDelta, AudioDone, Interrupted, ResponseDone, VoiceEvent
 
@@ -367,6 +365,19 @@ class TwilioActions:
 # --------------------------------------------------------------------------- the bridge
 
 
+def _encode_mulaw(event: AudioDelta) -> bytes:
+    """8 kHz mu-law of a delta the session decoded (only when its format is not pcmu)."""
+    # Local: importing this module must not load numpy (a text-only app never needs it).
+    import numpy as np
+
+    from . import audio as _audio
+
+    pcm = event.pcm
+    if event.sample_rate != 8000:
+        pcm = np.asarray(_audio.resample(pcm, event.sample_rate, 8000), dtype=np.int16)
+    return _audio.ulaw_encode(pcm)
+
+
 @dataclass
 class _OutItem:
     """One assistant audio item waiting to go to Twilio."""
@@ -562,10 +573,7 @@ class TwilioBridge:
         if isinstance(raw, ResponseOutputAudioDeltaEvent) and event.sample_rate == 8000:
             data = raw.delta  # mu-law from the model, passed through untouched
         else:  # a session not in audio/pcmu: encode what the session decoded
-            pcm = event.pcm
-            if event.sample_rate != 8000:
-                pcm = np.asarray(_audio.resample(pcm, event.sample_rate, 8000), dtype=np.int16)
-            data = _audio.ulaw_encode(pcm)
+            data = _encode_mulaw(event)
         item = self._items.get(event.item_id)
         if item is None:
             for earlier in self._queue:

@@ -455,3 +455,15 @@ def test_marks_twilio_never_echoes_stay_bounded() -> None:
     # The newest still count when they come back.
     bridge.receive_twilio(json.dumps(dict(TWILIO_MARK, mark={"name": marks[-1].mark.name})), 31.0)
     assert bridge.drain().played == [("item_1", 30_000.0)]
+
+
+def test_a_session_not_in_pcmu_is_encoded_to_mulaw_8k() -> None:
+    bridge = started_bridge(max_lead_ms=1000)
+    pcm = (np.sin(np.arange(2400) / 10) * 8000).astype(np.int16)  # 100 ms at 24 kHz
+    bridge.receive_voice(AudioDelta(pcm=pcm, sample_rate=24000, response_id="r", item_id="i"), 0.0)
+    bridge.receive_voice(AudioDone("r", "i"), 0.0)
+    media = [m for m in sent(bridge.drain().to_twilio) if isinstance(m, OutboundMediaMessage)]
+    audio = b"".join(m.media.payload for m in media)
+    assert len(audio) == 800
+    heard = ulaw_decode(audio).astype(np.int32)
+    assert np.abs(heard[100:700]).max() > 4000  # the tone, not silence
