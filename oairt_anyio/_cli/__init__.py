@@ -96,6 +96,7 @@ examples:
   oairt voice --in question.wav --out reply.wav
   oairt fake-server --port 8765   a local Realtime server for your own tests
   oairt replay session.jsonl      a recorded session as a readable timeline
+  oairt twilio-bridge --port 8080 phone calls from Twilio Media Streams to a voice session
 
 Run `oairt COMMAND --help` for the options of one command.
 """
@@ -284,6 +285,9 @@ def build_parser() -> argparse.ArgumentParser:
         epilog=("examples:\n  oairt replay session.jsonl\n  oairt replay session.jsonl --json"),
     )
     replay.add_argument("file", metavar="FILE", help="a recording written by the fake server")
+    from .twilio import add_twilio_bridge_parser
+
+    add_twilio_bridge_parser(sub, [conn, out])
     return parser
 
 
@@ -445,6 +449,10 @@ def _dispatch(args: argparse.Namespace, output: Output) -> int:
         from .replay import run_replay
 
         return run_replay(args, output)
+    if command == "twilio-bridge":
+        from .twilio import run_twilio_bridge_command
+
+        return run_twilio_bridge_command(args, output)
     raise CliError(f"unknown command {command!r}")
 
 
