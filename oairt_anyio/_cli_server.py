@@ -1,8 +1,8 @@
 """``oairt fake-server``: the fake Realtime server on 127.0.0.1 until interrupted.
 
 Prints ``listening on ws://127.0.0.1:PORT/v1`` (or ``{"event": "listening", ...}`` with
-``--json``) once it accepts connections. Ctrl-C or SIGTERM stop it cleanly, so recordings
-(``--record``) are written.
+``--json``) once it accepts connections. Ctrl-C (exit status 130) or SIGTERM (0) stop it
+cleanly, so recordings (``--record``) are written.
 """
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ import signal
 
 import anyio
 
-from .cli import CliError, Output
+from .cli import EXIT_INTERRUPTED, CliError, Output
 
 __all__ = ["run_fake_server_command"]
 
@@ -28,9 +28,13 @@ async def _serve(args: argparse.Namespace, out: Output) -> int:
 
     # Any key is accepted: this is a local test server (keys are still never recorded).
     async with run_fake_server(port=args.port, api_keys=None, record=args.record) as server:
-        out.event("listening", f"listening on {server.url}", url=server.url, port=server.port)
+        stopped_by = signal.SIGTERM
         with anyio.open_signal_receiver(signal.SIGINT, signal.SIGTERM) as signals:
+            # Announce only once the signals are ours: a stop right after "listening" is clean.
+            out.event("listening", f"listening on {server.url}", url=server.url, port=server.port)
             async for signum in signals:
-                out.status(f"stopping ({signal.Signals(signum).name})")
+                stopped_by = signal.Signals(signum)
+                out.status(f"stopping ({stopped_by.name})")
                 break
-    return 0
+    # SIGTERM is a requested stop (0); Ctrl-C exits 130 like every other command.
+    return EXIT_INTERRUPTED if stopped_by == signal.SIGINT else 0

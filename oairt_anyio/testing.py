@@ -32,6 +32,8 @@ from oairt_core.redact import Secret
 from oairt_core.testing.recording import Recorder
 from oairt_core.testing.rest_fake import FakeRestApi
 from oairt_core.testing.script import Script
+
+from ._sigint import is_interrupt
 from oairt_core.testing.server import (
     FakeRealtimeServer,
     FakeRealtimeService,
@@ -305,7 +307,10 @@ async def serve_forever(
 
 
 def run_fake_server_cli(port: int, *, record: str | None = None, host: str = "127.0.0.1") -> int:
-    """``oairt fake-server``: print ``listening on ws://127.0.0.1:N/v1`` and serve until ^C."""
+    """``oairt fake-server``: print ``listening on ws://127.0.0.1:N/v1`` and serve until ^C.
+
+    Returns 130 after Ctrl-C, the exit status of every ``oairt`` command interrupted that way.
+    """
 
     async def main() -> None:
         async with run_fake_server(
@@ -316,6 +321,9 @@ def run_fake_server_cli(port: int, *, record: str | None = None, host: str = "12
 
     try:
         anyio.run(main)
-    except KeyboardInterrupt:
+    except BaseException as exc:
+        if not is_interrupt(exc):
+            raise
         print("stopped", file=sys.stderr, flush=True)
+        return 130
     return 0
