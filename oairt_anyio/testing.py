@@ -32,8 +32,6 @@ from oairt_core.redact import Secret
 from oairt_core.testing.recording import Recorder
 from oairt_core.testing.rest_fake import FakeRestApi
 from oairt_core.testing.script import Script
-
-from ._sigint import is_interrupt
 from oairt_core.testing.server import (
     FakeRealtimeServer,
     FakeRealtimeService,
@@ -42,6 +40,8 @@ from oairt_core.testing.server import (
     RestHandler,
     Violation,
 )
+
+from ._sigint import is_interrupt
 
 __all__ = [
     "FakeServer",
