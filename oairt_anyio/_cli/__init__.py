@@ -21,6 +21,8 @@ from typing import Any, TextIO
 from oairt_core.errors import ConnectionClosedError, OairtError
 from oairt_core.redact import Secret, redact_text
 
+from .._sigint import is_interrupt
+
 __all__ = ["CliError", "Output", "build_parser", "main"]
 
 DEFAULT_MODEL = "gpt-realtime"
@@ -475,7 +477,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         return EXIT_INTERRUPTED
     except BaseException as exc:  # noqa: BLE001 - the one place that turns errors into a line
         leaf = _leaf(exc)
-        if isinstance(leaf, KeyboardInterrupt):
+        if is_interrupt(leaf):
             sys.stderr.write("oairt: interrupted\n")
             return EXIT_INTERRUPTED
         if isinstance(leaf, BrokenPipeError):
