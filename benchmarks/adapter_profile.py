@@ -208,7 +208,7 @@ def core_steps(frames: int, pcm_bytes: int) -> dict[str, dict[str, float]]:
 
 
 def compare_core(
-    baseline: str, frames: int, pcm_bytes: int, runs: int = 3
+    baseline: str, frames: int, pcm_bytes: int, runs: int = 5
 ) -> dict[str, dict[str, Any]]:
     """``core_steps`` for the checkout at ``baseline`` and for this one, alternated.
 
