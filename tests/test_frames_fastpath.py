@@ -274,6 +274,17 @@ def test_the_fast_path_carries_plain_text_frames() -> None:
     assert conn._fast  # idle again after the ping
 
 
+def test_a_bytearray_read_takes_the_fast_path_too() -> None:
+    conn = RealtimeConnection(api_key=KEY, model="gpt-realtime")
+    conn.receive_data(handshake(conn))
+    assert isinstance(conn.next_event(), Connected)
+    buf = bytearray(raw_frame(0x1, SERVER_EVENT_SEEDS[15]) + raw_frame(0x9, b"x"))
+    conn.receive_data(buf)
+    buf[:] = b"\0" * len(buf)  # the caller reuses its buffer: nothing may alias it
+    assert type(conn.next_event()).__name__ == "InputAudioBufferClearedEvent"
+    assert server_view(conn.data_to_send()) == [(Opcode.PONG, b"x")]
+
+
 def test_a_frame_cut_by_a_read_is_finished_by_wsproto() -> None:
     conn = RealtimeConnection(api_key=KEY, model="gpt-realtime")
     conn.receive_data(handshake(conn))
