@@ -24,9 +24,9 @@ b'hello'
 from __future__ import annotations
 
 import os
+import sys
 from typing import Any
 
-import numpy as _np
 from wsproto.connection import Connection, ConnectionState
 
 __all__ = ["masked_text_frame", "frames_idle", "text_frame_at", "unmask"]
@@ -80,7 +80,8 @@ def masked_text_frame(payload: bytes) -> bytes:
     """One whole client text frame for ``payload`` (UTF-8), masked as RFC 6455 5.3 asks.
 
     A fresh 4-byte key from the OS's CSPRNG per frame (what wsproto does); the XOR runs
-    at C speed (one numpy operation over the payload) instead of a Python loop.
+    at C speed (one numpy operation, or one big-integer XOR when numpy is not loaded)
+    instead of a Python loop.
     """
     n = len(payload)
     if n < 126:
@@ -99,13 +100,22 @@ def unmask(key: bytes | bytearray, data: bytes | bytearray) -> bytes:
 
 
 def _xor(key: bytes, data: bytes | bytearray) -> bytes:
-    # numpy's XOR of two byte arrays beats int.from_bytes/to_bytes (three passes through
-    # 30-bit digits) and wsproto's four strided translates for audio-sized payloads.
     n = len(data)
     if n < 16:
         return bytes(b ^ key[i & 3] for i, b in enumerate(data))
-    stream = _np.frombuffer(key * ((n >> 2) + 1), _np.uint8, n)
-    return (_np.frombuffer(data, _np.uint8) ^ stream).tobytes()
+    stream = key * ((n >> 2) + 1)
+    # numpy's XOR of two byte arrays is the fastest at audio sizes, but importing numpy
+    # costs more than a session's masking: use it only when the process already has it
+    # (any audio helper loads it), else one big-integer XOR.
+    np: Any = sys.modules.get("numpy")
+    if np is not None:
+        masked: bytes = (
+            np.frombuffer(data, np.uint8) ^ np.frombuffer(stream, np.uint8, n)
+        ).tobytes()
+        return masked
+    return (int.from_bytes(data, "little") ^ int.from_bytes(stream[:n], "little")).to_bytes(
+        n, "little"
+    )
 
 
 def frames_idle(conn: Connection) -> bool:

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import os
 import struct
+import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
@@ -306,18 +307,44 @@ def test_fast_path_needs_the_wsproto_state_it_reads() -> None:
     assert conn._frames is not None and _frames.frames_idle(conn._frames)
 
 
-@pytest.mark.parametrize("n", [0, 1, 3, 4, 15, 16, 125, 126, 65535, 65536, 70001])
-def test_client_frames_parse_as_sent_on_the_server_side(n: int) -> None:
+@contextmanager
+def xor_path(numpy_loaded: bool) -> Iterator[None]:
+    """Mask with numpy (when the process has it) or with the big-integer XOR."""
+    if numpy_loaded:
+        import numpy  # noqa: F401
+
+        yield
+    else:
+        with mock.patch.dict(sys.modules, {"numpy": None}):
+            yield
+
+
+@pytest.mark.parametrize("numpy_loaded", [True, False])
+@pytest.mark.parametrize("n", [0, 1, 3, 4, 15, 16, 17, 125, 126, 65535, 65536, 70001])
+def test_client_frames_parse_as_sent_on_the_server_side(n: int, numpy_loaded: bool) -> None:
     payload = ("é" * n).encode("utf-8")[:n].decode("utf-8", "ignore").encode("utf-8")
-    out = _frames.masked_text_frame(payload)
+    with xor_path(numpy_loaded):
+        out = _frames.masked_text_frame(payload)
     assert out[1] & 0x80  # masked
     assert server_view(out) == [(Opcode.TEXT, payload.decode("utf-8"))]
 
 
 @settings(slow, max_examples=300)
-@given(text=st.text(max_size=3000))
-def test_random_client_text_survives_the_mask(text: str) -> None:
-    assert server_view(_frames.masked_text_frame(text.encode("utf-8"))) == [(Opcode.TEXT, text)]
+@given(text=st.text(max_size=3000), numpy_loaded=st.booleans())
+def test_random_client_text_survives_the_mask(text: str, numpy_loaded: bool) -> None:
+    with xor_path(numpy_loaded):
+        out = _frames.masked_text_frame(text.encode("utf-8"))
+    assert server_view(out) == [(Opcode.TEXT, text)]
+
+
+@settings(slow, max_examples=200)
+@given(data=st.binary(max_size=5000), key=st.binary(min_size=4, max_size=4))
+def test_both_xor_paths_agree(data: bytes, key: bytes) -> None:
+    with xor_path(True):
+        fast = _frames.unmask(key, data)
+    with xor_path(False):
+        plain = _frames.unmask(key, data)
+    assert fast == plain == bytes(b ^ key[i % 4] for i, b in enumerate(data))
 
 
 @settings(slow, max_examples=100)
