@@ -1,6 +1,6 @@
 """Small helpers shared by the ``oairt`` subcommands: WAV files in and out, as CLI errors.
 
-The audio work itself is ``oairt_core.audio``'s (its WAV reader, windowed-sinc resampler and
+The audio work itself is ``oairt_core.audio``'s (its WAV reader, libsoxr resampler and
 speech synthesiser); this module only turns bad files into one-line ``CliError``s.
 """
 

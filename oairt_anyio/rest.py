@@ -17,6 +17,8 @@ Example (WebRTC: the browser's offer in, the SDP answer out)::
 
 from __future__ import annotations
 
+import select
+import socket
 from typing import TypeVar
 
 import anyio
@@ -24,7 +26,7 @@ import anyio.abc
 
 from oairt_core.driver import OpenConnection, RestClientBase
 from oairt_core.errors import RemoteProtocolError
-from oairt_core.rest import NeedData, PreparedRequest, RestResponse
+from oairt_core.rest import NeedData, PreparedRequest, ProbeConnection, RestResponse
 
 from ._net import STREAM_GONE, open_stream
 
@@ -77,6 +79,8 @@ class RealtimeRestClient(RestClientBase):
                     ctx = self.ssl_context() if step.tls else None
                     self._stream = await open_stream(step.host, step.port, ctx)
                     driver.opened()
+                elif isinstance(step, ProbeConnection):
+                    driver.probed(self._stream is None or _dropped(_raw_socket(self._stream)))
                 elif isinstance(step, NeedData):
                     assert self._stream is not None
                     try:
@@ -100,3 +104,27 @@ class RealtimeRestClient(RestClientBase):
         stream, self._stream = self._stream, None
         if stream is not None:
             await anyio.aclose_forcefully(stream)
+
+
+def _raw_socket(stream: anyio.abc.ByteStream) -> socket.socket | None:
+    sock: socket.socket | None = stream.extra(anyio.abc.SocketAttribute.raw_socket, None)
+    return sock
+
+
+def _dropped(sock: socket.socket | None) -> bool:
+    """Whether an idle kept-alive socket is unusable, without blocking (as urllib3 does).
+
+    Nothing may arrive on an idle HTTP/1.1 connection: readable means end of stream, a
+    reset, a TLS close_notify or stray bytes, and each rules the connection out.
+    """
+    if sock is None or sock.fileno() < 0:
+        return True
+    try:
+        if hasattr(select, "poll"):
+            poller = select.poll()
+            poller.register(sock, select.POLLIN)
+            return bool(poller.poll(0))
+        readable, _, _ = select.select([sock], [], [], 0)
+        return bool(readable)
+    except (OSError, ValueError):
+        return True

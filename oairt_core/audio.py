@@ -1,7 +1,8 @@
 """Audio helpers: PCM16, G.711, resampling, chunking, durations, WAV, test signals.
 
-Everything here is pure numpy (plus the stdlib :mod:`wave` for WAV bytes/files):
-no devices, no clocks. The Realtime API speaks three formats:
+Everything here is numpy, libsoxr for resampling (the ``soxr`` package, imported on first
+use) and the stdlib :mod:`wave` for WAV bytes/files: no devices, no clocks.
+The Realtime API speaks three formats:
 
 * ``"audio/pcm"``: 16-bit little-endian mono PCM at **24 kHz** (48 bytes per ms);
 * ``"audio/pcmu"`` / ``"audio/pcma"``: G.711 u-law / A-law at 8 kHz (8 bytes per ms).
@@ -33,6 +34,7 @@ import numpy.typing as npt
 __all__ = [
     "G711_RATE",
     "PCM16_RATE",
+    "RESAMPLE_QUALITIES",
     "AudioDecoder",
     "AudioEncoder",
     "AudioLike",
@@ -53,6 +55,7 @@ __all__ = [
     "pcm16_to_float32",
     "read_wav",
     "resample",
+    "resampled_length",
     "samples_to_ms",
     "silence",
     "synth_speech",
@@ -249,98 +252,61 @@ def alaw_decode(data: bytes | bytearray | memoryview | npt.NDArray[np.uint8]) ->
 
 
 # --------------------------------------------------------------------------------------------
-# Resampling: rational polyphase, Kaiser-windowed sinc
+# Resampling: libsoxr (the ``soxr`` package), streamed
 # --------------------------------------------------------------------------------------------
 
-_BLOCK = 2048  # outputs computed per vectorised step
-_PER_PHASE_MAX = 16  # up to this many phases, loop over phases instead of gathering taps
-_FILTER_CACHE: dict[tuple[int, int, int, float, float], tuple[npt.NDArray[np.float64], int]] = {}
+RESAMPLE_QUALITIES = ("QQ", "LQ", "MQ", "HQ", "VHQ")
+"""libsoxr's quality recipes, lowest to highest; ``"HQ"`` (the default) keeps 20 bits."""
 
 
-def _design(
-    up: int, down: int, zero_crossings: int, cutoff: float, beta: float
-) -> tuple[npt.NDArray[np.float64], int]:
-    """Polyphase bank ``(up, taps)`` (taps reversed per phase) and the filter centre index.
+def resampled_length(n: int, rate_in: int, rate_out: int) -> int:
+    """Samples that ``n`` input samples become: ``n * rate_out / rate_in`` rounded half up.
 
-    The prototype low-pass runs at ``rate_in * up``; its cutoff is ``cutoff`` times the lower
-    of the two Nyquist frequencies, so it both removes images (up) and prevents aliasing (down).
+    That is libsoxr's count for a whole signal, and what a :class:`StreamingResampler`
+    returns in total once flushed, however the input was chunked.
+
+    >>> resampled_length(441, 44100, 24000), resampled_length(3, 16000, 24000)
+    (240, 5)
     """
-    key = (up, down, zero_crossings, cutoff, beta)
-    cached = _FILTER_CACHE.get(key)
-    if cached is not None:
-        return cached
-    span = max(up, down)
-    half = zero_crossings * span
-    n = np.arange(2 * half + 1, dtype=np.float64)
-    centre = half
-    fc = cutoff / (2.0 * span)  # cycles per sample at the upsampled rate
-    h = 2.0 * fc * np.sinc(2.0 * fc * (n - centre)) * np.kaiser(len(n), beta)
-    h *= up / h.sum()  # unity gain at DC for every phase (on average)
-    taps = -(-len(h) // up)
-    padded = np.zeros(taps * up, dtype=np.float64)
-    padded[: len(h)] = h
-    # bank[r, i] = h[r + i * up]; reversed so a window x[n-K+1 .. n] dots with it directly.
-    bank = padded.reshape(taps, up).T[:, ::-1].copy()
-    result = (bank, centre)
-    if len(_FILTER_CACHE) < 64:
-        _FILTER_CACHE[key] = result
-    return result
+    if rate_in <= 0 or rate_out <= 0:
+        raise ValueError(f"sample rates must be positive, got {rate_in} -> {rate_out}")
+    return (2 * n * rate_out + rate_in) // (2 * rate_in)
 
 
 class StreamingResampler:
-    """Resample a stream chunk by chunk; concatenated output equals one-shot :func:`resample`.
+    """Resample a stream chunk by chunk; the concatenated output equals :func:`resample`.
 
-    A rational polyphase resampler (``rate_out / rate_in`` reduced by their gcd) with a
-    Kaiser-windowed sinc low-pass: ``zero_crossings`` sinc lobes each side of the centre,
-    ``cutoff`` as a fraction of the lower Nyquist frequency, Kaiser ``beta`` (8.0 is about
-    80 dB stop-band). The output is aligned with the input (no delay): output sample ``k`` is
-    at time ``k / rate_out``. Each :meth:`process` returns every output sample that the input
-    so far fully determines; :meth:`flush` ends the stream (treating the future as silence),
-    returns the rest, and resets the resampler for a new stream.
+    A libsoxr stream (``soxr.ResampleStream``) run in float32: libsoxr's float path gives
+    the same samples for any chunking (its int16 path dithers, so it does not), and int16
+    results are rounded here, so streamed int16 output is bit-identical to one-shot output.
+    :meth:`process` returns what libsoxr has ready; it works in blocks, so it holds back a
+    little (with 20 ms chunks at HQ: at most about 40 ms at 24 kHz out, 115 ms at 8 kHz out;
+    ``docs/benchmarks.md``). :meth:`flush` ends the stream, returns the rest (so that the
+    total is exactly :func:`resampled_length` of the input) and resets for a new stream.
 
-    int16 input gives int16 output (rounded, clipped); float input gives float32.
+    int16 input gives int16 output (rounded, clipped); other input gives float32.
 
     >>> import numpy as np
     >>> x = np.arange(480, dtype=np.float32) / 480
     >>> rs = StreamingResampler(48000, 24000)
-    >>> parts = [rs.process(x[:100]), rs.process(x[100:]), rs.flush()]
-    >>> out = np.concatenate(parts)
-    >>> len(out), bool(np.allclose(out, resample(x, 48000, 24000), atol=1e-6))
+    >>> out = np.concatenate([rs.process(x[:100]), rs.process(x[100:]), rs.flush()])
+    >>> len(out), bool(np.array_equal(out, resample(x, 48000, 24000)))
     (240, True)
     """
 
-    def __init__(
-        self,
-        rate_in: int,
-        rate_out: int,
-        *,
-        zero_crossings: int = 24,
-        cutoff: float = 0.9,
-        beta: float = 8.0,
-    ) -> None:
+    def __init__(self, rate_in: int, rate_out: int, *, quality: str = "HQ") -> None:
         if rate_in <= 0 or rate_out <= 0:
             raise ValueError(f"sample rates must be positive, got {rate_in} -> {rate_out}")
-        if not 0.0 < cutoff <= 1.0:
-            raise ValueError(f"cutoff must be in (0, 1], got {cutoff}")
-        if zero_crossings < 1:
-            raise ValueError(f"zero_crossings must be >= 1, got {zero_crossings}")
-        g = math.gcd(rate_in, rate_out)
+        if quality not in RESAMPLE_QUALITIES:
+            raise ValueError(f"quality must be one of {RESAMPLE_QUALITIES}, got {quality!r}")
         self.rate_in = rate_in
         self.rate_out = rate_out
-        self.up = rate_out // g
-        self.down = rate_in // g
-        self._bank, self._centre = _design(self.up, self.down, zero_crossings, cutoff, beta)
-        self._taps = self._bank.shape[1]
+        self.quality = quality
+        # Created on first use: a stream that never carries audio costs no libsoxr state.
+        self._stream: Any = None
         self._dtype: np.dtype[Any] | None = None
-        self._reset()
-
-    def _reset(self) -> None:
-        # _buf holds input samples with absolute indices [_base, _base + len(_buf)).
-        self._base = -(self._taps - 1)
-        self._buf = np.zeros(self._taps - 1, dtype=np.float64)
         self._n_in = 0
-        self._k_next = 0
-        self._dtype = None
+        self._n_out = 0
 
     @property
     def samples_in(self) -> int:
@@ -350,96 +316,94 @@ class StreamingResampler:
     @property
     def samples_out(self) -> int:
         """Output samples produced since the stream started."""
-        return self._k_next
+        return self._n_out
 
-    def _ready(self, n_in: int) -> int:
-        """Number of outputs fully determined by ``n_in`` input samples."""
-        # Output k needs input up to n_hi = (k*down + centre) // up, i.e. n_hi < n_in.
-        num = n_in * self.up - self._centre
-        if num <= 0:
-            return 0
-        return -(-num // self.down)
-
-    def _compute(self, k_end: int) -> npt.NDArray[np.float64]:
-        k = np.arange(self._k_next, k_end, dtype=np.int64)
-        if k.size == 0:
-            return np.zeros(0, dtype=np.float64)
-        t = k * self.down + self._centre
-        n_hi = t // self.up
-        phase = t - n_hi * self.up
-        windows = np.lib.stride_tricks.sliding_window_view(self._buf, self._taps)
-        start = n_hi - (self._taps - 1) - self._base
-        out = np.empty(k.size, dtype=np.float64)
-        # Blocks keep the gathered windows in cache. einsum (not BLAS) computes every output's
-        # sum the same way whatever the block or chunk size, so streaming equals one-shot.
-        for lo in range(0, k.size, _BLOCK):
-            blk = slice(lo, lo + _BLOCK)
-            blk_start, blk_phase, blk_out = start[blk], phase[blk], out[blk]
-            if self.up <= _PER_PHASE_MAX:
-                for r in range(self.up):
-                    sel = blk_phase == r
-                    blk_out[sel] = np.einsum("ij,j->i", windows[blk_start[sel]], self._bank[r])
-            else:
-                blk_out[:] = np.einsum("ij,ij->i", windows[blk_start], self._bank[blk_phase])
-        self._k_next = k_end
-        # Keep only the history the next output will need.
-        keep_from = (self._k_next * self.down + self._centre) // self.up - (self._taps - 1)
-        drop = keep_from - self._base
-        if drop > 0:
-            self._buf = self._buf[drop:]
-            self._base = keep_from
-        return out
-
-    def _finish(self, out: npt.NDArray[np.float64]) -> npt.NDArray[Any]:
-        if self._dtype is not None and self._dtype == np.int16:
-            return np.clip(np.rint(out), -32768, 32767).astype(np.int16)
-        return out.astype(np.float32)
-
-    def process(self, samples: npt.ArrayLike) -> npt.NDArray[Any]:
-        """Feed a chunk; return the output samples it completes (possibly empty)."""
+    def _as_float(self, samples: npt.ArrayLike) -> Float32Array:
         arr = np.asarray(samples)
         if arr.ndim != 1:
             arr = arr.reshape(-1)
         if self._dtype is None:
             self._dtype = np.dtype(np.int16) if arr.dtype == np.int16 else np.dtype(np.float32)
-        if self.up == self.down:
-            self._n_in += arr.size
-            self._k_next += arr.size
-            return self._finish(arr.astype(np.float64))
-        self._buf = np.concatenate([self._buf, arr.astype(np.float64)])
-        self._n_in += arr.size
-        return self._finish(self._compute(self._ready(self._n_in)))
+        if arr.dtype == np.int16:
+            x = arr.astype(np.float32)
+            x *= np.float32(1.0 / 32768.0)
+            return x
+        return np.ascontiguousarray(arr, dtype=np.float32)
+
+    def _finish(self, out: Float32Array) -> npt.NDArray[Any]:
+        self._n_out += out.size
+        if self._dtype == np.int16:
+            # float32_to_pcm16 without its NaN guard (int16 in, so finite out), in place:
+            # this runs for every microphone chunk.
+            scaled: Float32Array = np.multiply(out, np.float32(32768.0))
+            np.rint(scaled, out=scaled)
+            np.maximum(scaled, np.float32(-32768.0), out=scaled)  # ufuncs: np.clip costs more
+            np.minimum(scaled, np.float32(32767.0), out=scaled)
+            pcm: Int16Array = scaled.astype(np.int16)
+            return pcm
+        return out
+
+    def _run(self, x: Float32Array, last: bool) -> Float32Array:
+        if self.rate_in == self.rate_out:
+            return x
+        if self._stream is None:
+            import soxr  # here, not at import: most users of oairt_core never resample
+
+            self._stream = soxr.ResampleStream(
+                self.rate_in, self.rate_out, 1, dtype="float32", quality=self.quality
+            )
+        out: Float32Array = self._stream.resample_chunk(x, last=last)
+        return out
+
+    def process(self, samples: npt.ArrayLike) -> npt.NDArray[Any]:
+        """Feed a chunk; return the output samples ready so far (possibly none)."""
+        x = self._as_float(samples)
+        self._n_in += x.size
+        if x.size == 0:
+            return self._finish(np.zeros(0, dtype=np.float32))
+        return self._finish(self._run(x, last=False))
 
     def flush(self) -> npt.NDArray[Any]:
-        """End the stream: return the remaining ``ceil(n_in * rate_out / rate_in)`` samples."""
-        total = -(-self._n_in * self.up // self.down)
-        out: npt.NDArray[np.float64]
-        if self.up == self.down or total <= self._k_next:
-            out = np.zeros(0, dtype=np.float64)
+        """End the stream: return the rest, so that the total is ``resampled_length(n_in)``."""
+        if self._n_in == 0 or self.rate_in == self.rate_out:
+            out = np.zeros(0, dtype=np.float32)
         else:
-            last_needed = ((total - 1) * self.down + self._centre) // self.up
-            have_end = self._base + len(self._buf)
-            if last_needed >= have_end:
-                pad = np.zeros(last_needed - have_end + 1, dtype=np.float64)
-                self._buf = np.concatenate([self._buf, pad])
-            out = self._compute(total)
+            out = self._run(np.zeros(0, dtype=np.float32), last=True)
+            # libsoxr counts the same way; this only guards the documented length.
+            missing = resampled_length(self._n_in, self.rate_in, self.rate_out) - (
+                self._n_out + out.size
+            )
+            if missing > 0:
+                out = np.concatenate([out, np.zeros(missing, dtype=np.float32)])
+            elif missing < 0:
+                out = out[: out.size + missing]
         result = self._finish(out)
-        self._reset()
+        self.reset()
         return result
+
+    def reset(self) -> None:
+        """Drop the stream's state (and any held-back samples) and start a new stream."""
+        if self._stream is not None:
+            self._stream.clear()
+        self._dtype = None
+        self._n_in = 0
+        self._n_out = 0
 
 
 def resample(
-    samples: npt.ArrayLike, rate_in: int, rate_out: int, **quality: Any
+    samples: npt.ArrayLike, rate_in: int, rate_out: int, *, quality: str = "HQ"
 ) -> npt.NDArray[Any]:
-    """Resample a whole signal (int16 in -> int16 out, float in -> float32 out).
+    """Resample a whole signal (int16 in -> int16 out, other input -> float32 out).
 
-    The output has ``ceil(len * rate_out / rate_in)`` samples. ``quality`` keywords are passed
-    to :class:`StreamingResampler` (``zero_crossings``, ``cutoff``, ``beta``).
+    The output has :func:`resampled_length` samples (``n * rate_out / rate_in``, rounded half
+    up). This is a :class:`StreamingResampler` fed the whole signal at once, so streaming a
+    signal in any chunks gives exactly this; it also agrees with ``soxr.resample`` (float32).
+    ``quality`` is a libsoxr recipe, one of :data:`RESAMPLE_QUALITIES`.
 
     >>> resample(np.zeros(441, dtype=np.int16), 44100, 24000).shape
     (240,)
     """
-    rs = StreamingResampler(rate_in, rate_out, **quality)
+    rs = StreamingResampler(rate_in, rate_out, quality=quality)
     head = rs.process(samples)
     tail = rs.flush()
     return np.concatenate([head, tail])
@@ -623,8 +587,9 @@ class AudioEncoder:
     """Stream app audio (any rate) into a session's input format, chunk by chunk.
 
     Resamples from ``rate`` to the format's rate with a :class:`StreamingResampler` (so
-    chunk boundaries leave no clicks) and encodes to PCM16 little-endian, u-law or A-law
-    bytes. Call :meth:`flush` at the end of the stream for the resampler's tail.
+    chunk boundaries leave no clicks: the bytes of any chunking equal :func:`encode_audio`
+    of the whole signal) and encodes to PCM16 little-endian, u-law or A-law bytes. Call
+    :meth:`flush` at the end of the stream for the resampler's held-back tail.
 
     >>> enc = AudioEncoder("audio/pcmu", rate=24000)
     >>> sizes = [len(enc.encode(np.zeros(480, dtype=np.int16))) for _ in range(3)]
@@ -646,6 +611,10 @@ class AudioEncoder:
         """End the stream; returns the last bytes and resets the encoder."""
         tail = np.asarray(self._resampler.flush(), dtype=np.int16)
         return _encode_native(tail, self.format)
+
+    def reset(self) -> None:
+        """Drop the held-back samples and start a new stream (nothing is returned)."""
+        self._resampler.reset()
 
 
 class AudioDecoder:
@@ -684,6 +653,11 @@ class AudioDecoder:
         """End the stream; returns the resampler's tail (a torn last byte is discarded)."""
         self._carry = b""
         return np.asarray(self._resampler.flush(), dtype=np.int16)
+
+    def reset(self) -> None:
+        """Drop the held-back samples and bytes and start a new stream."""
+        self._carry = b""
+        self._resampler.reset()
 
 
 def encode_audio(samples: AudioLike, format: object = "audio/pcm", rate: int = PCM16_RATE) -> bytes:

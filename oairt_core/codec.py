@@ -18,6 +18,8 @@ b'{"type":"input_audio_buffer.commit"}'
 
 from __future__ import annotations
 
+import json
+import re
 from typing import Any, TypeAlias
 
 import msgspec
@@ -34,7 +36,7 @@ from .events import (
     UnknownServerEvent,
 )
 from .redact import redact_text
-from .validation import MAX_APPEND_FRAME_BYTES, validate_client_event
+from .validation import MAX_APPEND_AUDIO_BYTES, _append_too_big, validate_client_event
 
 __all__ = [
     "decode_client_event",
@@ -61,20 +63,73 @@ _ENCODER = msgspec.json.Encoder()
 _encode = _ENCODER.encode
 
 
-def _describe(exc: BaseException) -> str:
+_BYTE_OFFSET = re.compile(r"invalid character \(byte (\d+)\)")
+
+
+def _describe(exc: BaseException, data: _Data | None = None) -> str:
     # msgspec messages quote offending values; keep credentials out of them.
+    if isinstance(exc, RecursionError):
+        return "nested too deeply (arrays or objects beyond the decoder's depth limit)"
     text = str(exc) or type(exc).__name__
     if len(text) > 300:
         text = text[:300] + "..."
+    found = _BYTE_OFFSET.search(text) if data is not None else None
+    if found is not None and data is not None:
+        at = int(found.group(1))
+        head = (
+            bytes(data[at : at + 9], "utf-8") if isinstance(data, str) else bytes(data[at : at + 9])
+        )
+        if head.startswith((b"NaN", b"Infinity", b"-Infinity", b"+Infinity")):
+            text += ": NaN and Infinity are not JSON numbers"
     return redact_text(text)
 
 
-def _probe_type(data: _Data, what: str, exc: BaseException) -> str:
-    """The ``type`` of an event that failed to decode, or a RemoteProtocolError."""
+def _probe_type(data: _Data, what: str) -> str:
+    """The ``type`` of an event that failed to decode, or a RemoteProtocolError.
+
+    When the probe fails too, its own error is the real cause (NaN, deep nesting, broken
+    JSON after the ``type``), not the tag mismatch the full decoder stopped at first.
+    """
     try:
         return _PROBE.decode(data).type
-    except Exception:
+    except Exception as probe_exc:
+        raise RemoteProtocolError(
+            f"malformed {what} event: {_describe(probe_exc, data)}"
+        ) from probe_exc
+
+
+def _check_single_type(data: _Data, what: str) -> None:
+    """Refuse a top-level ``type`` key given twice with different values.
+
+    JSON leaves duplicate keys to the reader: the tagged decoder keys on the first
+    ``type``, the probe on the last, so the outcome used to depend on key order. One
+    rule now, whatever the order: such an event is malformed. Only the slow path comes
+    here, and only a message with more than one ``"type"`` (or a ``\\u`` escape, which
+    could spell one) is parsed again.
+    """
+    try:
+        raw = data.encode("utf-8") if isinstance(data, str) else bytes(data)
+    except UnicodeError as exc:
         raise RemoteProtocolError(f"malformed {what} event: {_describe(exc)}") from exc
+    if raw.count(b'"type"') < 2 and b"\\u" not in raw:
+        return
+    try:
+        # Numbers are not looked at (and a 5000-digit one must not hit int()'s limit).
+        pairs = json.loads(raw, object_pairs_hook=_pairs, parse_int=len, parse_float=len)
+    except RecursionError as exc:
+        raise RemoteProtocolError(f"malformed {what} event: {_describe(exc)}") from exc
+    except ValueError as exc:  # e.g. a lone surrogate escape msgspec let through
+        raise RemoteProtocolError(f"malformed {what} event: {_describe(exc)}") from exc
+    values = {repr(v) for k, v in pairs if k == "type"} if isinstance(pairs, list) else set()
+    if len(values) > 1:
+        raise RemoteProtocolError(
+            f'malformed {what} event: the "type" key is given more than once, with '
+            "different values (duplicate keys are ambiguous)"
+        )
+
+
+def _pairs(pairs: list[tuple[str, Any]]) -> list[tuple[str, Any]]:
+    return pairs
 
 
 def decode_server_event(data: _Data) -> ServerEvent:
@@ -90,11 +145,12 @@ def decode_server_event(data: _Data) -> ServerEvent:
     except msgspec.ValidationError as exc:
         return _server_fallback(data, exc)
     except Exception as exc:  # DecodeError, RecursionError, MemoryError-free odds and ends
-        raise RemoteProtocolError(f"malformed server event: {_describe(exc)}") from exc
+        raise RemoteProtocolError(f"malformed server event: {_describe(exc, data)}") from exc
 
 
 def _server_fallback(data: _Data, exc: msgspec.ValidationError) -> ServerEvent:
-    event_type = _probe_type(data, "server", exc)
+    event_type = _probe_type(data, "server")
+    _check_single_type(data, "server")
     if event_type in SERVER_EVENT_TYPES:
         raise RemoteProtocolError(f"{event_type}: {_describe(exc)}") from exc
     try:
@@ -114,14 +170,15 @@ def decode_client_event(data: _Data) -> ClientEvent:
     try:
         return _CLIENT_DECODER.decode(data)
     except msgspec.ValidationError as exc:
-        event_type = _probe_type(data, "client", exc)
+        event_type = _probe_type(data, "client")
+        _check_single_type(data, "client")
         if event_type in CLIENT_EVENT_TYPES:
             raise RemoteProtocolError(f"{event_type}: {_describe(exc)}") from exc
         raise RemoteProtocolError(
             f"unknown client event type {redact_text(event_type[:100])!r}"
         ) from exc
     except Exception as exc:
-        raise RemoteProtocolError(f"malformed client event: {_describe(exc)}") from exc
+        raise RemoteProtocolError(f"malformed client event: {_describe(exc, data)}") from exc
 
 
 def encode_client_event(event: ClientEvent) -> bytes:
@@ -129,19 +186,17 @@ def encode_client_event(event: ClientEvent) -> bytes:
 
     Raises :class:`InvalidClientEvent` (naming field and rule) before anything is
     produced. ``input_audio_buffer.append`` takes a fast path: the only rule there is
-    the frame size, checked on the encoded bytes.
+    the size of the audio (at most 15 MiB, base64-decoded).
     """
     if type(event) is InputAudioBufferAppendEvent and type(event.audio) is bytes:
+        if len(event.audio) > MAX_APPEND_AUDIO_BYTES:
+            raise InvalidClientEvent("audio", _append_too_big(len(event.audio)))
         try:
             out = _encode(event)
         except Exception as exc:  # a non-string event_id
             raise InvalidClientEvent(
                 "event", f"cannot be encoded as JSON: {_describe(exc)}"
             ) from exc
-        if len(out) > MAX_APPEND_FRAME_BYTES:
-            raise InvalidClientEvent(
-                "audio", f"the encoded event must be at most 15 MiB, got {len(out)} bytes"
-            )
         return out
     validate_client_event(event)
     try:

@@ -31,7 +31,7 @@ from typing import TYPE_CHECKING, Any, Literal, TypeAlias, TypeVar
 
 import msgspec
 
-from .errors import InvalidClientEvent
+from .errors import InvalidArgumentType, InvalidClientEvent
 from .events import SessionUpdateEvent
 from .models import (
     AudioConfig,
@@ -244,6 +244,10 @@ class VoiceConfig:
     def __post_init__(self) -> None:
         # Normalise friendly inputs so equal configurations compare equal.
         if self.api_key is not None and not isinstance(self.api_key, Secret):
+            if not isinstance(self.api_key, str):
+                raise InvalidArgumentType(
+                    f"api_key must be a str, got {type(self.api_key).__name__}"
+                )
             object.__setattr__(self, "api_key", Secret(self.api_key))
         object.__setattr__(self, "input_format", _format_name(self.input_format, "input_format"))
         object.__setattr__(self, "output_format", _format_name(self.output_format, "output_format"))
@@ -253,6 +257,9 @@ class VoiceConfig:
             raise InvalidClientEvent("noise_reduction", "must be 'near_field', 'far_field' or None")
         if self.kind not in ("realtime", "transcription"):
             raise InvalidClientEvent("kind", "must be 'realtime' or 'transcription'")
+        # The rules the builder and session.update apply, at construction: a mistake
+        # (speed=3, output_modality="both") fails where it is made, not at connect.
+        self.to_session_config()
 
     # -- derived views -------------------------------------------------------
 
@@ -438,6 +445,7 @@ class RealtimeBuilder:
         return self
 
     def api_key(self: _B, key: str | Secret) -> _B:
+        """The API key (a ``str`` or :class:`Secret`; anything else is a ``TypeError``)."""
         return self._set(api_key=Secret(key))
 
     def model(self: _B, model: str) -> _B:

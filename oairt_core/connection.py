@@ -76,7 +76,7 @@ from .errors import (
     RemoteProtocolError,
 )
 from .events import ClientEvent, ServerEvent
-from .redact import Secret, redact_headers, redact_text
+from .redact import Redactor, Secret, redact_headers, redact_text
 
 # One NEED_DATA sentinel for the whole core (shared with the REST connection); test with
 # ``event is NEED_DATA`` or ``isinstance(event, NeedData)`` (the latter narrows for mypy).
@@ -340,6 +340,8 @@ class RealtimeConnection:
         self._api_key = Secret(api_key)
         if not self._api_key.reveal():
             raise LocalProtocolError("api_key must not be empty")
+        # Every error built from server text goes through it: a server may echo the key.
+        self.redactor = Redactor(self._api_key)
         if max_message_size < 1:
             raise LocalProtocolError("max_message_size must be positive")
         self.max_message_size = max_message_size
@@ -354,7 +356,10 @@ class RealtimeConnection:
         query = self._build_query(model, call_id, intent, extra_query)
         self.target = self._path + ("?" + query if query else "")
 
-        headers: list[tuple[str, str]] = [("Authorization", "Bearer " + self._api_key.reveal())]
+        # The Authorization header is built only in initiate(): no attribute holds the
+        # plain "Bearer <key>" for a repr, vars() or a debugger to show.
+        _check_header("Authorization", "Bearer " + self._api_key.reveal())
+        headers: list[tuple[str, str]] = []
         for name, value in (
             ("OpenAI-Organization", organization),
             ("OpenAI-Project", project),
@@ -512,10 +517,11 @@ class RealtimeConnection:
         if self._initiated:
             raise LocalProtocolError("initiate() was already called")
         self._initiated = True
+        auth = (b"Authorization", b"Bearer " + self._api_key.reveal().encode("latin-1"))
         request = Request(
             host=self._host_header,
             target=self.target,
-            extra_headers=list(self._headers),
+            extra_headers=[auth, *self._headers],
             subprotocols=list(self._subprotocols),
         )
         return self._ws.send(request)
@@ -692,7 +698,7 @@ class RealtimeConnection:
         return bytes(data[pos:])
 
     def _wsproto_failed(self, exc: Exception, eof: bool) -> None:
-        detail = redact_text(str(exc))[:200]
+        detail = self.redactor.text(str(exc)[:1000])[:200]
         if self._state is not ConnectionState.CONNECTING:
             self._fail(1002, RemoteProtocolError(f"WebSocket protocol violation: {detail}"))
         elif eof:  # the response was cut off by the peer closing TCP
@@ -795,7 +801,8 @@ class RealtimeConnection:
     def _handle_close(self, ev: CloseConnection) -> None:
         ws_state = self._ws.state
         code = int(ev.code)
-        reason = ev.reason or ""
+        # The peer's words: they may echo the key (a proxy quoting the request).
+        reason = self.redactor.text(ev.reason or "")
         if ws_state is _WSState.REMOTE_CLOSING:
             # The peer started the close: echo its code, then we are done.
             reply = CloseConnection(code=code) if code != 1005 else CloseConnection(code=1005)
@@ -821,23 +828,34 @@ class RealtimeConnection:
         if envelope is not None and envelope.error is not None:
             err = envelope.error
             message = err.message or ""
-            error_type, param = err.type, err.param
-            code = str(err.code) if err.code is not None else None
+            redact = self.redactor.optional
+            error_type, param = redact(err.type), redact(err.param)
+            code = redact(str(err.code)) if err.code is not None else None
         if not message:
             text = body.decode("utf-8", "replace").strip()
             message = text[:500] if text else f"HTTP {self._reject_status}"
         self._finish(
             HandshakeRejected(
                 status_code=self._reject_status,
-                headers=self._reject_headers,
-                body=redact_text(body.decode("utf-8", "replace")).encode("utf-8"),
-                message=redact_text(message),
+                headers=[(n, self.redactor.text(v)) for n, v in self._reject_headers],
+                body=self.redactor.data(body),
+                message=self.redactor.text(message),
                 error_type=error_type,
                 code=code,
                 param=param,
                 truncated=self._reject_truncated,
             )
         )
+
+    def _redacted(self, exc: RemoteProtocolError) -> RemoteProtocolError:
+        # The codec quotes values (generic patterns redacted); the known key goes too.
+        text = str(exc)
+        clean = self.redactor.text(text)
+        if clean == text:
+            return exc
+        out = RemoteProtocolError(clean)
+        out.__cause__ = None
+        return out
 
     def next_event(self) -> ServerEvent | ConnectionEvent | NeedData:
         """The next event, or :data:`NEED_DATA`.
@@ -854,9 +872,10 @@ class RealtimeConnection:
             try:
                 return decode_server_event(item)
             except RemoteProtocolError as exc:
-                return MalformedServerEvent(exc, item.encode("utf-8"))
+                return MalformedServerEvent(self._redacted(exc), item.encode("utf-8"))
             except Exception as exc:  # the codec must not take the session down
-                wrapped = RemoteProtocolError(f"undecodable server event: {exc}")
+                detail = self.redactor.text(str(exc)[:1000])
+                wrapped = RemoteProtocolError(f"undecodable server event: {detail}")
                 wrapped.__cause__ = exc
                 return MalformedServerEvent(wrapped, item.encode("utf-8"))
         if isinstance(item, bytes):

@@ -60,16 +60,19 @@ from .errors import (
     ConnectionClosedError,
     OairtError,
     RemoteProtocolError,
+    RequestOutcomeUnknown,
     RequestTimeout,
 )
 from .events import ClientEvent
-from .redact import Secret
+from .redact import Redactor, Secret
 from .rest import (
     DEFAULT_MAX_RESPONSE_SIZE,
+    PROBE_CONNECTION,
     CallAnswer,
     ClientSecret,
     ExpiresAfter,
     PreparedRequest,
+    ProbeConnection,
     RealtimeRest,
     RestConfig,
     RestConnection,
@@ -492,11 +495,18 @@ class RestDriver:
 
     An adapter loops over :meth:`next_step` for a request begun with :meth:`begin`:
     :class:`OpenConnection` (drop any old transport, open one, call :meth:`opened`),
+    :data:`~oairt_core.rest.PROBE_CONNECTION` (look, without blocking, whether the idle
+    kept-alive transport was closed by the server; report it to :meth:`probed`),
     ``bytes`` (write them), ``NEED_DATA`` (read, then :meth:`receive_data`; ``b""`` at
     end of stream), or the :class:`RestResponse` (done; drop the transport first if
     :attr:`keep_transport` is False). A transport failure goes to
     :meth:`transport_failed`, which either arranges the one safe resend (the loop
     goes on) or raises the error to report.
+
+    A request is sent again only when no byte of it can have reached the server: the
+    probe found the kept-alive connection closed before anything was written (or the
+    method is idempotent). A POST that was written and then met a dropped connection
+    raises :class:`~oairt_core.errors.RequestOutcomeUnknown` (RFC 9110 section 9.2.2).
     """
 
     def __init__(self, config: RestConfig, *, max_response_size: int) -> None:
@@ -506,17 +516,23 @@ class RestDriver:
         self._conn: RestConnection | None = None
         self._request: RestRequest | None = None
         self._sent = False
+        self._probed = False
+        self._redactor = Redactor(config.api_key)
 
     def begin(self, request: RestRequest) -> None:
         self._request = request
         self._sent = False
+        self._probed = False
 
-    def next_step(self) -> OpenConnection | bytes | NeedData | RestResponse:
+    def next_step(self) -> OpenConnection | ProbeConnection | bytes | NeedData | RestResponse:
         assert self._request is not None, "begin() a request first"
         if self._conn is None or (not self._sent and not self._conn.reusable):
             self._conn = None
             cfg = self.config
             return OpenConnection(cfg.host, cfg.port, cfg.tls)
+        if not self._sent and not self._probed and self._conn.requests_sent > 0:
+            # An idle kept-alive connection: the server may have closed it meanwhile.
+            return PROBE_CONNECTION
         if not self._sent:
             self._sent = True
             return self._conn.send_request(self._request)
@@ -525,10 +541,23 @@ class RestDriver:
             self._request = None
         return response
 
+    def probed(self, dropped: bool) -> None:
+        """The answer to :data:`PROBE_CONNECTION`: True if the idle transport is unusable.
+
+        A dropped transport is replaced (the next step is :class:`OpenConnection`); the
+        request had not left, so that is not a resend.
+        """
+        self._probed = True
+        if dropped:
+            self._conn = None
+
     def opened(self) -> None:
         """A fresh transport is connected."""
         self.connections_opened += 1
-        self._conn = RestConnection(max_response_size=self.max_response_size)
+        self._conn = RestConnection(
+            max_response_size=self.max_response_size, redactor=self._redactor
+        )
+        self._probed = True
 
     def receive_data(self, data: bytes | bytearray) -> None:
         assert self._conn is not None
@@ -542,17 +571,22 @@ class RestDriver:
     def transport_failed(self, exc: BaseException) -> None:
         """The transport failed or the response was malformed (the adapter dropped it).
 
-        Returns when the request may be sent once more on a fresh connection (the server
-        closed an idle keep-alive connection before reading it); raises otherwise:
-        the protocol error itself, or :class:`RemoteProtocolError` for a lost connection.
+        Returns when the request may be sent once more on a fresh connection (an
+        idempotent request on a reused connection, before any answer); raises otherwise:
+        :class:`RequestOutcomeUnknown` when the request was written and no byte of an
+        answer came, the protocol error itself, :class:`ConnectError` when the
+        connection could not be opened.
         """
         conn, self._conn = self._conn, None
         request = self._request
         assert request is not None
         if conn is not None and self._sent and conn.retry_safe:
             self._sent = False
+            self._probed = False
             return
         self._request = None
+        if conn is not None and self._sent and not conn.response_started:
+            raise RequestOutcomeUnknown(request.method, request.target) from None
         if isinstance(exc, OairtError):
             raise exc
         if conn is None or not self._sent:

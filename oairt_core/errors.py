@@ -7,13 +7,16 @@ from *remote* errors (what the peer sent is wrong)::
     ├── LocalProtocolError          we were asked to do something the protocol forbids
     │   └── InvalidClientEvent      a client event fails a GA rule (names field and rule)
     ├── RemoteProtocolError         the peer sent something malformed
-    │   └── MessageTooBig           an incoming message exceeded the configured cap
+    │   ├── MessageTooBig           an incoming message exceeded the configured cap
+    │   └── RequestOutcomeUnknown   a REST request was sent, then the connection died unanswered
     ├── HandshakeError              the WebSocket upgrade was refused (status, message)
     ├── ConnectionClosedError       the connection is closed (code, reason)
     │   └── ConnectError            could not reach the server: DNS, TCP or TLS failure (1006)
     ├── APIError                    a REST call answered non-2xx (status, type, code, param)
     ├── WebhookVerificationError    a webhook failed signature/timestamp/body checks
     ├── ToolError                   a typed tool could not be defined or run
+    ├── InvalidArgument             a bad argument value (also ValueError)
+    ├── InvalidArgumentType         an argument of the wrong type (also TypeError)
     └── RequestTimeout              a connect or REST request took too long (also TimeoutError)
 
 Secrets never appear in these messages: constructors take already-redacted text.
@@ -32,11 +35,14 @@ __all__ = [
     "ConnectError",
     "ConnectionClosedError",
     "HandshakeError",
+    "InvalidArgument",
+    "InvalidArgumentType",
     "InvalidClientEvent",
     "LocalProtocolError",
     "MessageTooBig",
     "OairtError",
     "RemoteProtocolError",
+    "RequestOutcomeUnknown",
     "RequestTimeout",
     "ToolError",
     "WebhookVerificationError",
@@ -74,6 +80,24 @@ class MessageTooBig(RemoteProtocolError):
         self.size = size
         self.limit = limit
         super().__init__(f"incoming message of at least {size} bytes exceeds the limit of {limit}")
+
+
+class RequestOutcomeUnknown(RemoteProtocolError):
+    """A REST request went out and the connection ended before any byte of an answer.
+
+    The server may or may not have acted on it (a ``refer`` may have transferred the
+    call), so it is not sent again on its own (RFC 9110 section 9.2.2): check the state, then
+    retry if that is right. ``method`` and ``target`` name the request.
+    """
+
+    def __init__(self, method: str, target: str) -> None:
+        self.method = method
+        self.target = target
+        super().__init__(
+            f"connection lost during {method} {target} after the request was sent and before "
+            "any response: the server may or may not have processed it "
+            "(not resent: the outcome is unknown)"
+        )
 
 
 class HandshakeError(OairtError):
@@ -145,3 +169,23 @@ class ConnectError(ConnectionClosedError):
 
     def __repr__(self) -> str:
         return f"ConnectError({self.code}, {self.reason!r})"
+
+
+class InvalidArgument(OairtError, ValueError):
+    """A function was called with a value it cannot use (a stereo array, a negative duration).
+
+    Both an :class:`OairtError` and a ``ValueError``, so either ``except`` catches it.
+
+    >>> isinstance(InvalidArgument("ms must be >= 0"), ValueError)
+    True
+    """
+
+
+class InvalidArgumentType(OairtError, TypeError):
+    """A function was called with an argument of the wrong type (an ``int`` API key).
+
+    Both an :class:`OairtError` and a ``TypeError``.
+
+    >>> isinstance(InvalidArgumentType("api_key must be a str, got int"), TypeError)
+    True
+    """

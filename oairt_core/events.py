@@ -32,6 +32,7 @@ from .models import (
     TranscriptionLanguage,
     TranscriptionUsage,
     _compact_repr,
+    _short,
 )
 from .redact import redact_text
 
@@ -111,6 +112,8 @@ class _ClientEventBase(
 
     event_id: str | None | UnsetType = UNSET
 
+    __repr__ = _compact_repr
+
 
 class _ServerEventBase(
     Struct,
@@ -125,6 +128,8 @@ class _ServerEventBase(
 
     event_id: str
 
+    __repr__ = _compact_repr
+
 
 class _ServerEventNoIdBase(
     Struct,
@@ -136,6 +141,8 @@ class _ServerEventNoIdBase(
     gc=False,
 ):
     """Base of the one server event without ``event_id`` (DTMF)."""
+
+    __repr__ = _compact_repr
 
 
 # --------------------------------------------------------------------------------------
@@ -715,7 +722,7 @@ class UnknownServerEvent(Struct, frozen=True, kw_only=True):
     def __repr__(self) -> str:
         head = redact_text(self.raw[:200].decode("utf-8", "replace"))
         more = f" ... <{len(self.raw)} bytes>" if len(self.raw) > 200 else ""
-        return f"UnknownServerEvent(type={redact_text(self.type)!r}, raw={head!r}{more})"
+        return f"UnknownServerEvent(type={redact_text(_short(self.type))}, raw={head!r}{more})"
 
 
 KnownServerEvent: TypeAlias = (

@@ -130,13 +130,64 @@ Int64: TypeAlias = Annotated[int, Meta(ge=-(2**63), le=2**63 - 1)]
 
 _NO_DEFAULT = object()
 _REPR_BYTES_MAX = 32
+# Per-field caps: a repr is for logs and tracebacks, and a server decides how long its
+# strings are (a 50 MB transcript delta once made a 52-million-character repr).
+_REPR_STR_MAX = 200
+_REPR_ITEMS_MAX = 20
+_REPR_DEPTH_MAX = 6
 
 
-def _compact_repr(obj: Struct) -> str:
-    """A repr that shows long audio as ``<N bytes>`` and leaves out unsent fields.
+def _short(value: object, depth: int = 0) -> str:
+    """``repr(value)``, with long strings, bytes, containers and huge ints cut short."""
+    if isinstance(value, str):
+        if len(value) > _REPR_STR_MAX:
+            return f"{value[:_REPR_STR_MAX]!r}...({len(value)} chars)"
+        return repr(value)
+    if isinstance(value, (bytes, bytearray, memoryview)):
+        size = value.nbytes if isinstance(value, memoryview) else len(value)
+        return f"<{size} bytes>" if size > _REPR_BYTES_MAX else repr(value)
+    if isinstance(value, bool) or value is None:
+        return repr(value)
+    if isinstance(value, int):
+        # repr() of an int over 4300 digits raises ValueError.
+        return repr(value) if value.bit_length() <= 256 else f"<int of {value.bit_length()} bits>"
+    if isinstance(value, (list, tuple, dict, Struct)) and depth >= _REPR_DEPTH_MAX:
+        return f"<{type(value).__name__}...>"
+    if isinstance(value, (list, tuple)):
+        shown = [_short(v, depth + 1) for v in value[:_REPR_ITEMS_MAX]]
+        if len(value) > _REPR_ITEMS_MAX:
+            shown.append(f"...({len(value)} items)")
+        inner = ", ".join(shown)
+        if isinstance(value, tuple):
+            return f"({inner},)" if len(value) == 1 else f"({inner})"
+        return f"[{inner}]"
+    if isinstance(value, dict):
+        items = []
+        for i, (k, v) in enumerate(value.items()):
+            if i == _REPR_ITEMS_MAX:
+                items.append(f"...({len(value)} items)")
+                break
+            items.append(f"{_short(k, depth + 1)}: {_short(v, depth + 1)}")
+        return "{" + ", ".join(items) + "}"
+    if isinstance(value, Struct) and type(value).__repr__ is _bounded_repr:
+        return _struct_repr(value, depth)
+    return repr(value)
 
-    Audio-bearing events are logged a lot; 20 ms of audio would otherwise fill a line.
+
+def _bounded_repr(obj: Struct) -> str:
+    """The repr of every event and model: unsent fields left out, each field bounded.
+
+    Long audio shows as ``<N bytes>`` (audio-bearing events are logged a lot), strings
+    over 200 characters end in ``...(N chars)``, containers show their first 20 items.
+
+    >>> r = repr(OutputAudioContent(audio=b"\\0" * 4800, transcript="la" * 5_000_000))
+    >>> len(r), r[:50], r[-20:]
+    (272, 'OutputAudioContent(audio=<4800 bytes>, transcript=', '...(10000000 chars))')
     """
+    return _struct_repr(obj, 0)
+
+
+def _struct_repr(obj: Struct, depth: int) -> str:
     fields = obj.__struct_fields__
     defaults = obj.__struct_defaults__
     first_default = len(fields) - len(defaults)
@@ -144,22 +195,33 @@ def _compact_repr(obj: Struct) -> str:
     for i, name in enumerate(fields):
         value = getattr(obj, name)
         default = defaults[i - first_default] if i >= first_default else _NO_DEFAULT
-        if value is UNSET or (default is not _NO_DEFAULT and value == default):
+        if value is UNSET or (default is not _NO_DEFAULT and _same(value, default)):
             continue
-        if isinstance(value, (bytes, bytearray)) and len(value) > _REPR_BYTES_MAX:
-            shown = f"<{len(value)} bytes>"
-        else:
-            shown = repr(value)
-        parts.append(f"{name}={shown}")
+        parts.append(f"{name}={_short(value, depth + 1)}")
     return f"{type(obj).__name__}({', '.join(parts)})"
+
+
+def _same(value: object, default: object) -> bool:
+    try:
+        return bool(value == default)
+    except Exception:  # a Factory default, or a value without a plain __eq__
+        return False
+
+
+# Kept for the classes that named it before every Struct shared the bounded repr.
+_compact_repr = _bounded_repr
 
 
 class _Shared(Struct, frozen=True, kw_only=True, repr_omit_defaults=True):
     """Base of models the client sends: UNSET fields are omitted on encode."""
 
+    __repr__ = _bounded_repr
+
 
 class _Received(Struct, frozen=True, kw_only=True, omit_defaults=True, repr_omit_defaults=True):
     """Base of server-only models: optional fields default to None, omitted on encode."""
+
+    __repr__ = _bounded_repr
 
 
 # --------------------------------------------------------------------------------------
@@ -316,7 +378,7 @@ class McpTool(_Shared, frozen=True, kw_only=True, tag_field="type", tag="mcp"):
             elif name == "headers" and isinstance(value, dict):
                 shown = repr({k: REDACTED for k in value})
             else:
-                shown = redact_text(repr(value))
+                shown = redact_text(_short(value))
             parts.append(f"{name}={shown}")
         return f"McpTool({', '.join(parts)})"
 

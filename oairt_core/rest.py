@@ -26,6 +26,7 @@ import re
 import secrets
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from functools import partial
 from typing import Any, Generic, Literal, TypeVar
 from urllib.parse import urlsplit
 
@@ -34,17 +35,19 @@ import msgspec
 
 from .errors import APIError, LocalProtocolError, RemoteProtocolError
 from .models import SessionConfig
-from .redact import Secret, redact_headers, redact_text
+from .redact import Redactor, Secret, redact_headers, redact_text
 
 __all__ = [
     "DEFAULT_BASE_URL",
     "DEFAULT_MAX_RESPONSE_SIZE",
     "NEED_DATA",
+    "PROBE_CONNECTION",
     "CallAnswer",
     "ClientSecret",
     "ExpiresAfter",
     "NeedData",
     "PreparedRequest",
+    "ProbeConnection",
     "RealtimeRest",
     "RestConfig",
     "RestConnection",
@@ -444,26 +447,47 @@ class _ClientSecretWire(msgspec.Struct):
     session: dict[str, Any]
 
 
-def api_error_from_response(response: RestResponse) -> APIError:
-    """The :class:`APIError` for a non-2xx response (falls back to a generic message)."""
+_GENERIC = Redactor()
+
+
+def api_error_from_response(
+    response: RestResponse, *, redactor: Redactor | None = None
+) -> APIError:
+    """The :class:`APIError` for a non-2xx response (falls back to a generic message).
+
+    Every field taken from the body (``message``, ``error_type``, ``code``, ``param``)
+    passes through ``redactor`` (the client's, which knows its key; else credential
+    shapes only): a server may echo the key in any of them.
+    """
     status = response.status_code
     try:
         err = msgspec.json.decode(response.body, type=_ErrorBody).error
     except _DECODE_ERRORS:
         return APIError(status, f"request failed with HTTP {status} (no OpenAI error body)")
-    message = redact_text(err.message) if err.message else f"request failed with HTTP {status}"
+    r = redactor or _GENERIC
+    message = r.text(_cap(err.message)) if err.message else f"request failed with HTTP {status}"
     return APIError(
         status,
         message,
-        error_type=err.type,
-        code=None if err.code is None else str(err.code),
-        param=err.param,
+        error_type=None if err.type is None else r.text(_cap(err.type)),
+        code=None if err.code is None else r.text(_cap(str(err.code))),
+        param=None if err.param is None else r.text(_cap(err.param)),
     )
 
 
-def _check_status(response: RestResponse) -> None:
+# An error field is for a human: a server's 4 MiB "message" is cut, and says so.
+_MAX_ERROR_FIELD = 4096
+
+
+def _cap(text: str) -> str:
+    if len(text) <= _MAX_ERROR_FIELD:
+        return text
+    return f"{text[:_MAX_ERROR_FIELD]}...({len(text)} chars)"
+
+
+def _check_status(response: RestResponse, redactor: Redactor | None) -> None:
     if not 200 <= response.status_code < 300:
-        raise api_error_from_response(response)
+        raise api_error_from_response(response, redactor=redactor)
 
 
 def _decode_session(raw: dict[str, Any]) -> SessionConfig | None:
@@ -476,9 +500,11 @@ def _decode_session(raw: dict[str, Any]) -> SessionConfig | None:
         return None
 
 
-def parse_client_secret(response: RestResponse) -> ClientSecret:
+def parse_client_secret(
+    response: RestResponse, *, redactor: Redactor | None = None
+) -> ClientSecret:
     """Parse the ``/realtime/client_secrets`` response."""
-    _check_status(response)
+    _check_status(response, redactor)
     try:
         wire = msgspec.json.decode(response.body, type=_ClientSecretWire)
     except _DECODE_ERRORS as exc:
@@ -498,9 +524,9 @@ def parse_client_secret(response: RestResponse) -> ClientSecret:
     )
 
 
-def parse_call_answer(response: RestResponse) -> CallAnswer:
+def parse_call_answer(response: RestResponse, *, redactor: Redactor | None = None) -> CallAnswer:
     """Parse the ``/realtime/calls`` response: SDP answer plus the call_id from ``Location``."""
-    _check_status(response)
+    _check_status(response, redactor)
     try:
         sdp = response.body.decode("utf-8")
     except UnicodeDecodeError:
@@ -518,9 +544,9 @@ def parse_call_answer(response: RestResponse) -> CallAnswer:
     return CallAnswer(sdp=sdp, call_id=call_id)
 
 
-def parse_empty_response(response: RestResponse) -> None:
+def parse_empty_response(response: RestResponse, *, redactor: Redactor | None = None) -> None:
     """Parse a control call's response (2xx, body ignored)."""
-    _check_status(response)
+    _check_status(response, redactor)
 
 
 @dataclass(frozen=True)
@@ -541,6 +567,8 @@ class RealtimeRest:
 
     def __init__(self, config: RestConfig) -> None:
         self.config = config
+        # The parsers' errors quote the server; this one also knows the key.
+        self.redactor = Redactor(config.api_key)
 
     def __repr__(self) -> str:
         return f"RealtimeRest({self.config!r})"
@@ -552,29 +580,30 @@ class RealtimeRest:
         expires_after: ExpiresAfter | int | None = None,
     ) -> PreparedRequest[ClientSecret]:
         req = build_create_client_secret(self.config, session=session, expires_after=expires_after)
-        return PreparedRequest(req, parse_client_secret)
+        return PreparedRequest(req, partial(parse_client_secret, redactor=self.redactor))
 
     def create_call(
         self, sdp: str, *, session: SessionLike | None = None, boundary: str | None = None
     ) -> PreparedRequest[CallAnswer]:
         req = build_create_call(self.config, sdp, session=session, boundary=boundary)
-        return PreparedRequest(req, parse_call_answer)
+        return PreparedRequest(req, partial(parse_call_answer, redactor=self.redactor))
 
     def accept_call(self, call_id: str, session: SessionLike) -> PreparedRequest[None]:
-        return PreparedRequest(
-            build_accept_call(self.config, call_id, session), parse_empty_response
-        )
+        return PreparedRequest(build_accept_call(self.config, call_id, session), self._empty())
 
     def reject_call(self, call_id: str, status_code: int | None = None) -> PreparedRequest[None]:
         req = build_reject_call(self.config, call_id, status_code)
-        return PreparedRequest(req, parse_empty_response)
+        return PreparedRequest(req, self._empty())
 
     def refer_call(self, call_id: str, target_uri: str) -> PreparedRequest[None]:
         req = build_refer_call(self.config, call_id, target_uri)
-        return PreparedRequest(req, parse_empty_response)
+        return PreparedRequest(req, self._empty())
 
     def hangup_call(self, call_id: str) -> PreparedRequest[None]:
-        return PreparedRequest(build_hangup_call(self.config, call_id), parse_empty_response)
+        return PreparedRequest(build_hangup_call(self.config, call_id), self._empty())
+
+    def _empty(self) -> Callable[[RestResponse], None]:
+        return partial(parse_empty_response, redactor=self.redactor)
 
 
 # --------------------------------------------------------------------------- connection
@@ -597,6 +626,32 @@ class NeedData:
 NEED_DATA = NeedData()
 
 
+class ProbeConnection:
+    """Step: before a kept-alive connection is reused, look whether the server closed it.
+
+    The adapter checks, without blocking, whether the idle socket is readable (end of
+    stream, a reset, a TLS close_notify or stray bytes all count) and reports it to
+    ``RestDriver.probed(dropped)``. Only a request that never left can be sent again
+    safely: once it is written, a close means nobody knows whether it was acted on.
+    """
+
+    _instance: ProbeConnection | None = None
+
+    def __new__(cls) -> ProbeConnection:
+        if cls._instance is None:
+            cls._instance = super().__new__(cls)
+        return cls._instance
+
+    def __repr__(self) -> str:
+        return "PROBE_CONNECTION"
+
+
+PROBE_CONNECTION = ProbeConnection()
+
+# RFC 9110 section 9.2.2: only these may be repeated automatically.
+_IDEMPOTENT = frozenset({"GET", "HEAD", "OPTIONS", "TRACE", "PUT", "DELETE"})
+
+
 class RestConnection:
     """A sans-IO HTTP/1.1 client connection (h11) for one request at a time.
 
@@ -608,8 +663,15 @@ class RestConnection:
     ``max_response_size`` raise :class:`RemoteProtocolError`.
     """
 
-    def __init__(self, *, max_response_size: int = DEFAULT_MAX_RESPONSE_SIZE) -> None:
+    def __init__(
+        self,
+        *,
+        max_response_size: int = DEFAULT_MAX_RESPONSE_SIZE,
+        redactor: Redactor | None = None,
+    ) -> None:
         self._h11 = h11.Connection(h11.CLIENT)
+        # h11's messages quote what the server sent (a header line echoing the key).
+        self._redactor = redactor or _GENERIC
         self.max_response_size = max_response_size
         self.requests_sent = 0
         self._status: int | None = None
@@ -617,6 +679,7 @@ class RestConnection:
         self._body: list[bytes] = []
         self._size = 0
         self._received_any = False
+        self._method = ""
         self._broken = False
         self._eof = False
 
@@ -631,14 +694,20 @@ class RestConnection:
         return h.our_state is h11.DONE and h.their_state is h11.DONE
 
     @property
-    def retry_safe(self) -> bool:
-        """True if the request failed on a reused connection before any response byte.
+    def response_started(self) -> bool:
+        """True once a byte of the answer to the current request has arrived."""
+        return self._received_any
 
-        That is the keep-alive race (the server closed an idle connection just as
-        we sent): the server never saw the request, so sending it again on a fresh
-        connection is safe.
+    @property
+    def retry_safe(self) -> bool:
+        """True if an idempotent request failed on a reused connection before any answer.
+
+        That may be the keep-alive race (the server closed an idle connection just as
+        we sent), or a server that read the request, acted on it and dropped the
+        connection: nobody can tell. RFC 9110 section 9.2.2 allows an automatic resend
+        for idempotent methods only, so a POST is never retry-safe once written.
         """
-        return self.requests_sent > 1 and not self._received_any
+        return self.requests_sent > 1 and not self._received_any and self._method in _IDEMPOTENT
 
     def send_request(self, request: RestRequest) -> bytes:
         """The bytes to write for ``request``."""
@@ -654,6 +723,7 @@ class RestConnection:
         self._body = []
         self._size = 0
         self._received_any = False
+        self._method = request.method.upper()
         self.requests_sent += 1
         headers = [(n.encode("latin-1"), v.encode("latin-1")) for n, v in request.headers]
         try:
@@ -690,7 +760,8 @@ class RestConnection:
                 event = self._h11.next_event()
             except h11.RemoteProtocolError as exc:
                 self._broken = True
-                raise RemoteProtocolError(f"invalid HTTP response: {exc}") from None
+                detail = self._redactor.text(str(exc)[:1000])
+                raise RemoteProtocolError(f"invalid HTTP response: {detail}") from None
             if event is h11.NEED_DATA:
                 return NEED_DATA
             if event is h11.PAUSED:  # pragma: no cover - h11 pauses only between cycles

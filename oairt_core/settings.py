@@ -17,7 +17,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Literal
 
-from .errors import LocalProtocolError
+from .errors import InvalidArgumentType, LocalProtocolError
 from .redact import Secret
 
 __all__ = [
@@ -39,7 +39,13 @@ _SCHEMES = {
 
 
 def resolve_api_key(explicit: str | Secret | None, environ: Mapping[str, str]) -> Secret:
-    """The explicit key, else ``$OPENAI_API_KEY``; a clear error when there is neither."""
+    """The explicit key, else ``$OPENAI_API_KEY``; a clear error when there is neither.
+
+    A key of another type than ``str``/``Secret`` (``123``, ``b"sk-..."``) raises
+    :class:`~oairt_core.errors.InvalidArgumentType` naming the type.
+    """
+    if explicit is not None and not isinstance(explicit, (str, Secret)):
+        raise InvalidArgumentType(f"api_key must be a str, got {type(explicit).__name__}")
     if explicit is not None and (explicit.reveal() if isinstance(explicit, Secret) else explicit):
         return Secret(explicit)
     value = environ.get(API_KEY_ENV, "")

@@ -265,15 +265,35 @@ def serialize_output(result: Any) -> str:
         raise ToolError(f"tool output is not JSON-serialisable: {exc}") from exc
 
 
+#: The longest error message the model is sent (a tool exception, bad arguments, an
+#: unknown tool): what goes back is bounded whatever the model or the tool produced.
+MAX_ERROR_CHARS = 400
+#: Names and ids echoed inside messages are cut to this many characters.
+MAX_ECHO_CHARS = 64
+
+
+def bounded(text: str, limit: int = MAX_ECHO_CHARS) -> str:
+    """``text`` cut to ``limit`` characters, with a marker saying how much was cut.
+
+    >>> bounded("x" * 100, 10)
+    'xxxxxxxxxx...(90 more)'
+    """
+    if len(text) <= limit:
+        return text
+    return f"{text[:limit]}...({len(text) - limit} more)"
+
+
 def error_output(message: str) -> str:
     """The JSON ``{"error": message}`` the model receives when a call fails.
 
-    Credentials that slipped into the message are redacted.
+    Credentials that slipped into the message are redacted, and the message is
+    cut to :data:`MAX_ERROR_CHARS`.
 
     >>> error_output("unknown tool 'nope'")
     '{"error":"unknown tool \\'nope\\'"}'
     """
-    return msgspec.json.encode({"error": redact_text(message)}).decode("utf-8")
+    text = bounded(redact_text(message), MAX_ERROR_CHARS)
+    return msgspec.json.encode({"error": text}).decode("utf-8")
 
 
 def exception_output(exc: BaseException, tool_name: str | None = None) -> str:
@@ -591,7 +611,7 @@ class ToolRegistry:
         """Remove and return a tool; :class:`ToolError` if there is none by that name."""
         found = self._tools.pop(name, None)
         if found is None:
-            raise ToolError(self._unknown_message(name))
+            raise ToolError(self.unknown_message(name))
         return found
 
     def get(self, name: str) -> TypedTool[Any, Any] | None:
@@ -602,16 +622,21 @@ class ToolRegistry:
         """The tool called ``name``; :class:`ToolError` (model-facing message) if unknown."""
         found = self._tools.get(name)
         if found is None:
-            raise ToolError(self._unknown_message(name))
+            raise ToolError(self.unknown_message(name))
         return found
 
-    def _unknown_message(self, name: str) -> str:
+    def unknown_message(self, name: str) -> str:
+        """The model-facing message for a call to ``name``, which is not registered.
+
+        The name is echoed cut to :data:`MAX_ECHO_CHARS` (the model may send anything).
+        """
         available = ", ".join(sorted(self._tools)) or "none"
-        return f"unknown tool {name!r}; available tools: {available}"
+        return f"unknown tool {bounded(name)!r}; available tools: {available}"
+
 
     def unknown_tool_output(self, name: str) -> str:
         """The error output for a call to a tool that is not registered."""
-        return error_output(self._unknown_message(name))
+        return error_output(self.unknown_message(name))
 
     def __contains__(self, name: object) -> bool:
         return name in self._tools

@@ -27,8 +27,6 @@ from collections.abc import AsyncIterable, AsyncIterator, Callable, Mapping
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from typing import TYPE_CHECKING, Any, ClassVar, Generic, Protocol, TypeVar
 
-import numpy.typing as npt
-
 from .config import RealtimeBuilder, VoiceConfig
 from .errors import OairtError
 from .models import ConversationItem, ResponseCreateParams
@@ -46,6 +44,8 @@ from .voice_events import (
 from .voice_state import ApprovalJob, ToolRun, VoiceActions
 
 if TYPE_CHECKING:
+    import numpy.typing as npt
+
     from .session import VoiceSession
 
 __all__ = ["VoiceBuilder", "VoiceConnector", "VoiceDriver", "prepare_connect"]

@@ -20,11 +20,11 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Literal, TypeAlias, Union
 
-import numpy as np
-import numpy.typing as npt
-
 if TYPE_CHECKING:
-    from .events import ServerEvent
+    import numpy as np
+    import numpy.typing as npt
+
+    from .events import ClientEvent, ServerEvent
     from .models import (
         McpApprovalRequestItem,
         RealtimeError,
@@ -42,6 +42,7 @@ __all__ = [
     "InputTranscriptDelta",
     "InputTranscriptDone",
     "Interrupted",
+    "ProtocolViolation",
     "McpApprovalRequest",
     "McpCall",
     "McpListTools",
@@ -53,6 +54,7 @@ __all__ = [
     "SpeechStarted",
     "SpeechStopped",
     "ToolCall",
+    "ToolCallRejected",
     "ToolResult",
     "Transcript",
     "TranscriptDelta",
@@ -248,6 +250,47 @@ class ToolResult:
     output: str
     is_error: bool = False
     raw: _Raw = field(default=None, repr=False, compare=False)
+    #: The exception behind an error output: what the tool raised, or the
+    #: :class:`~oairt_core.errors.ToolError` for bad arguments, an unknown tool or
+    #: an output that could not be serialised. The model only gets a short message.
+    exception: BaseException | None = field(default=None, repr=False, compare=False)
+
+
+@dataclass(frozen=True, slots=True)
+class ToolCallRejected:
+    """The model called a tool the session could not run; a ``ToolResult`` error follows.
+
+    ``reason`` is ``"unknown_tool"`` (no typed or raw tool of that name) or
+    ``"invalid_arguments"`` (the JSON did not decode into the argument type).
+    ``message`` is what the model is told (bounded); ``exception`` the
+    :class:`~oairt_core.errors.ToolError`.
+    """
+
+    call_id: str
+    name: str
+    reason: Literal["unknown_tool", "invalid_arguments"]
+    message: str
+    raw_arguments: str = field(default="", repr=False)
+    exception: BaseException | None = field(default=None, repr=False, compare=False)
+    raw: _Raw = field(default=None, repr=False, compare=False)
+
+
+@dataclass(frozen=True, slots=True)
+class ProtocolViolation:
+    """The server sent a value the session cannot act on; the session skipped that and went on.
+
+    A client event the session would have generated from server values (a
+    ``function_call_output`` for ``call_id: ""``, a ``conversation.item.truncate``
+    at ``content_index: -1``) is validated first; when it breaks a GA rule it is
+    not sent (``event`` holds it) and this event says why. ``exception`` is the
+    :class:`~oairt_core.errors.InvalidClientEvent` (or the unexpected error the
+    session caught while handling ``raw``). The session never raises from ``feed``.
+    """
+
+    message: str
+    event: ClientEvent | None = field(default=None, repr=False, compare=False)
+    exception: BaseException | None = field(default=None, repr=False, compare=False)
+    raw: _Raw = field(default=None, repr=False, compare=False)
 
 
 @dataclass(frozen=True, slots=True)
@@ -378,6 +421,7 @@ VoiceEvent: TypeAlias = (
     | TranscriptDelta
     | TranscriptDone
     | ToolCall
+    | ToolCallRejected
     | ToolResult
     | ResponseDone
     | Interrupted
@@ -385,6 +429,7 @@ VoiceEvent: TypeAlias = (
     | McpCall
     | McpApprovalRequest
     | Error
+    | ProtocolViolation
     | RawEvent
 )
 """Everything :meth:`VoiceSession.next_voice_event` can return."""

@@ -20,6 +20,7 @@ import base64
 import binascii
 import hashlib
 import hmac
+import math
 from collections.abc import Iterable, Mapping
 
 import msgspec
@@ -116,14 +117,37 @@ def _header(headers: HeadersLike, name: str) -> str:
         items = headers
     for key, value in items:
         k = key.decode("latin-1") if isinstance(key, bytes) else key
-        if k.lower() == name:
-            return value.decode("latin-1") if isinstance(value, bytes) else value
+        if isinstance(k, str) and k.lower() == name:
+            v = value.decode("latin-1") if isinstance(value, bytes) else value
+            if not isinstance(v, str):
+                raise WebhookVerificationError(f"{name} header is not text")
+            return v
     raise WebhookVerificationError(f"missing {name} header")
 
 
 def _signature(key: bytes, webhook_id: str, timestamp: str, body: bytes) -> bytes:
-    signed = f"{webhook_id}.{timestamp}.".encode() + body
+    try:
+        signed = f"{webhook_id}.{timestamp}.".encode() + body
+    except UnicodeEncodeError:
+        # A lone surrogate in a header given as str: no sender could have signed it.
+        raise WebhookVerificationError("webhook-id is not valid text") from None
     return hmac.new(key, signed, hashlib.sha256).digest()
+
+
+# Seconds since 1970 fit in 12 digits until the year 33658; a longer value is no
+# timestamp, and int() of more than 4300 digits would raise a plain ValueError.
+_MAX_TIMESTAMP_DIGITS = 20
+
+
+def _check_clock(now: float, tolerance: int) -> None:
+    # NaN compares False with everything, so a NaN ``now`` would switch the replay
+    # check off: refuse it (and infinities) before anything else.
+    if isinstance(now, bool) or not isinstance(now, (int, float)):
+        raise LocalProtocolError("now must be a number of seconds (time.time())")
+    if isinstance(now, float) and not math.isfinite(now):
+        raise LocalProtocolError(f"now must be finite, got {now!r}")
+    if isinstance(tolerance, bool) or not isinstance(tolerance, int) or tolerance < 0:
+        raise LocalProtocolError("tolerance must be a non-negative integer of seconds")
 
 
 def sign_webhook(
@@ -156,12 +180,17 @@ def verify_webhook(
     ``body`` must be the raw request body, byte for byte. Any of the space-separated
     ``v1,<base64>`` signatures may match (secret rotation sends several).
     """
-    raw = body.encode("utf-8") if isinstance(body, str) else bytes(body)
+    _check_clock(now, tolerance)
+    raw = _body_bytes(body)
     webhook_id = _header(headers, "webhook-id")
     timestamp = _header(headers, "webhook-timestamp")
     signature_header = _header(headers, "webhook-signature")
     if not timestamp.isascii() or not timestamp.isdigit():
         raise WebhookVerificationError("webhook-timestamp is not an integer")
+    if len(timestamp) > _MAX_TIMESTAMP_DIGITS:
+        raise WebhookVerificationError(
+            f"webhook-timestamp has {len(timestamp)} digits (at most {_MAX_TIMESTAMP_DIGITS})"
+        )
     ts = int(timestamp)
     if now - ts > tolerance:
         raise WebhookVerificationError("webhook timestamp is too old")
@@ -196,9 +225,18 @@ def _problem(exc: BaseException) -> str:
     return str(exc)
 
 
+def _body_bytes(body: bytes | str) -> bytes:
+    if isinstance(body, str):
+        try:
+            return body.encode("utf-8")
+        except UnicodeEncodeError:
+            raise WebhookVerificationError("webhook body is not valid text") from None
+    return bytes(body)
+
+
 def parse_webhook_event(body: bytes | str) -> WebhookEvent:
     """Parse a (verified) webhook body into a typed event."""
-    raw = body.encode("utf-8") if isinstance(body, str) else bytes(body)
+    raw = _body_bytes(body)
     try:
         envelope = msgspec.json.decode(raw, type=_Envelope)
     except _BAD_BODY as exc:

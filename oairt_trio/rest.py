@@ -10,13 +10,15 @@ errors and keep-alive policy, all from :class:`oairt_core.driver.RestClientBase`
 
 from __future__ import annotations
 
+import select
+import socket
 from typing import TypeVar
 
 import trio
 
 from oairt_core.driver import OpenConnection, RestClientBase
 from oairt_core.errors import RemoteProtocolError
-from oairt_core.rest import NeedData, PreparedRequest, RestResponse
+from oairt_core.rest import NeedData, PreparedRequest, ProbeConnection, RestResponse
 
 from .connection import STREAM_GONE, open_stream
 
@@ -69,6 +71,8 @@ class RealtimeRestClient(RestClientBase):
                     ctx = self.ssl_context() if step.tls else None
                     self._stream = await open_stream(step.host, step.port, ctx)
                     driver.opened()
+                elif isinstance(step, ProbeConnection):
+                    driver.probed(self._stream is None or _dropped(_raw_socket(self._stream)))
                 elif isinstance(step, NeedData):
                     assert self._stream is not None
                     # b"" at end of stream is exactly what the core expects.
@@ -89,3 +93,28 @@ class RealtimeRestClient(RestClientBase):
         stream, self._stream = self._stream, None
         if stream is not None:
             await trio.aclose_forcefully(stream)
+
+
+def _raw_socket(stream: trio.abc.Stream) -> trio.socket.SocketType | None:
+    if isinstance(stream, trio.SSLStream):
+        stream = stream.transport_stream
+    return stream.socket if isinstance(stream, trio.SocketStream) else None
+
+
+def _dropped(sock: trio.socket.SocketType | socket.socket | None) -> bool:
+    """Whether an idle kept-alive socket is unusable, without blocking (as urllib3 does).
+
+    Nothing may arrive on an idle HTTP/1.1 connection: readable means end of stream, a
+    reset, a TLS close_notify or stray bytes, and each rules the connection out.
+    """
+    if sock is None or sock.fileno() < 0:
+        return True
+    try:
+        if hasattr(select, "poll"):
+            poller = select.poll()
+            poller.register(sock.fileno(), select.POLLIN)
+            return bool(poller.poll(0))
+        readable, _, _ = select.select([sock.fileno()], [], [], 0)
+        return bool(readable)
+    except (OSError, ValueError):
+        return True

@@ -31,6 +31,11 @@ class RestServer:
     close_after_response: bool = False  # close the socket (no Connection: close header)
     raw_response: bytes | None = None  # send these bytes instead, then close
     stall: bool = False  # read the request, never answer
+    # Read these requests (1-based, counted over all connections), then close unanswered:
+    # a server that acted on a request and dropped the connection before its answer.
+    drop_unanswered: frozenset[int] = frozenset()
+    closed: int = 0  # connections this server has closed or seen closed
+    _closed_changed: anyio.Event | None = None
     tls: bool = False
     connections: int = 0
     requests: list[tuple[str, str, list[tuple[bytes, bytes]], bytes]] = field(default_factory=list)
@@ -43,6 +48,20 @@ class RestServer:
 
     async def _serve(self, stream: anyio.abc.ByteStream) -> None:
         self.connections += 1
+        try:
+            await self._serve_one(stream)
+        finally:
+            self.closed += 1
+            if self._closed_changed is not None:
+                self._closed_changed.set()
+
+    async def wait_closed(self, count: int) -> None:
+        """Until this server has closed ``count`` connections (the FIN is on its way)."""
+        while self.closed < count:
+            self._closed_changed = anyio.Event()
+            await self._closed_changed.wait()
+
+    async def _serve_one(self, stream: anyio.abc.ByteStream) -> None:
         conn = h11.Connection(h11.SERVER)
         async with stream:
             while True:
@@ -70,6 +89,8 @@ class RestServer:
                 self.requests.append((method, target, headers, b"".join(body)))
                 if self.stall:
                     await anyio.sleep_forever()
+                if len(self.requests) in self.drop_unanswered:
+                    return
                 if self.raw_response is not None:
                     await stream.send(self.raw_response)
                     return

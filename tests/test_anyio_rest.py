@@ -20,6 +20,7 @@ from oairt_core.errors import (
     ConnectionClosedError,
     LocalProtocolError,
     RemoteProtocolError,
+    RequestOutcomeUnknown,
     RequestTimeout,
 )
 from oairt_core.models import AudioConfig, AudioOutputConfig, RealtimeSessionConfig
@@ -191,11 +192,52 @@ async def test_server_closing_between_requests(make_client: MakeClient, fake: Fa
     async with serve_rest(fake.handle) as server:
         server.close_after_response = True
         async with make_client(KEY, base_url=server.base_url) as rest:
-            for _ in range(3):
+            for n in range(1, 4):
                 await rest.create_client_secret()
-        # Every request after the first found its connection closed and reconnected once.
+                await server.wait_closed(n)
+        # Every request after the first found its idle connection closed before writing
+        # (the probe) and went out once on a new one.
         assert server.connections == 3
         assert len(server.requests) == 3
+
+
+def _ok(method: str, target: str, headers: Any, body: bytes) -> Any:
+    return 200, [(b"content-length", b"0")], b""
+
+
+async def test_a_post_the_server_read_then_dropped_is_not_sent_again(
+    make_client: MakeClient,
+) -> None:
+    # Issue 13.6: the server reads the refer on the kept-alive connection, acts on it
+    # (the call is transferred) and drops the connection before answering. Sending it
+    # again would transfer the call twice (RFC 9110 9.2.2).
+    async with (
+        serve_rest(_ok) as server,
+        make_client(KEY, base_url=server.base_url, timeout=10) as rest,
+    ):
+        await rest.hangup_call("rtc_0")
+        server.drop_unanswered = frozenset({2})
+        with pytest.raises(RequestOutcomeUnknown, match="may or may not have processed it") as info:
+            await rest.refer_call("rtc_1", "tel:+15550100")
+        assert info.value.method == "POST" and info.value.target.endswith("/rtc_1/refer")
+        targets = [target for _, target, _, _ in server.requests]
+        assert targets == ["/v1/realtime/calls/rtc_0/hangup", "/v1/realtime/calls/rtc_1/refer"]
+        # The client goes on, on a new connection.
+        await rest.hangup_call("rtc_1")
+        assert len(server.requests) == 3 and rest.connections_opened == 2
+
+
+async def test_a_first_request_dropped_unanswered_is_an_unknown_outcome(
+    make_client: MakeClient,
+) -> None:
+    async with (
+        serve_rest(_ok) as server,
+        make_client(KEY, base_url=server.base_url, timeout=10) as rest,
+    ):
+        server.drop_unanswered = frozenset({1})
+        with pytest.raises(RequestOutcomeUnknown):
+            await rest.accept_call("rtc_1", RealtimeSessionConfig(model="gpt-realtime"))
+        assert len(server.requests) == 1
 
 
 async def test_connection_close_header_is_honoured(make_client: MakeClient) -> None:

@@ -239,9 +239,11 @@ def test_resampler_rejects_bad_parameters() -> None:
     with pytest.raises(ValueError):
         StreamingResampler(0, 24000)
     with pytest.raises(ValueError):
-        StreamingResampler(8000, 24000, cutoff=1.5)
-    with pytest.raises(ValueError):
-        StreamingResampler(8000, 24000, zero_crossings=0)
+        StreamingResampler(8000, -1)
+    with pytest.raises(ValueError, match="quality"):
+        StreamingResampler(8000, 24000, quality="best")
+    with pytest.raises(ValueError, match="quality"):
+        resample(np.zeros(10), 8000, 24000, quality="")
 
 
 def test_empty_stream() -> None:
@@ -283,10 +285,11 @@ def test_streaming_int16_chunks_equal_one_shot_exactly() -> None:
     rs = StreamingResampler(44100, 24000)
     parts = [rs.process(c) for c in chunk_pcm16(x, ms=7, rate=44100)] + [rs.flush()]
     assert (np.concatenate(parts) == one_shot).all()
-    # Latency is bounded: after feeding everything, only the filter tail is held back.
+    # Latency is bounded: after feeding everything, only libsoxr's last block is held back
+    # (it works in blocks; 50 ms at 24 kHz is the documented ceiling, docs/benchmarks.md).
     rs2 = StreamingResampler(44100, 24000)
     held = len(one_shot) - len(rs2.process(x))
-    assert 0 < held < 100
+    assert 0 < held <= 1200
 
 
 def test_to_and_from_pcm16_24k() -> None:

@@ -23,9 +23,17 @@ from oairt_core.errors import (
     ConnectionClosedError,
     LocalProtocolError,
     RemoteProtocolError,
+    RequestOutcomeUnknown,
 )
 from oairt_core.events import InputAudioBufferClearedEvent, InputAudioBufferClearEvent
-from oairt_core.rest import RestConfig, RestResponse, build_hangup_call
+from oairt_core.rest import (
+    PROBE_CONNECTION,
+    RestConfig,
+    RestRequest,
+    RestResponse,
+    build_hangup_call,
+    build_refer_call,
+)
 
 KEY = "sk-test-DRIVER-abcdefghijklmnop"
 ENV = {"OPENAI_API_KEY": KEY}
@@ -225,6 +233,8 @@ def exchange(driver: RestDriver, reply: bytes) -> RestResponse:
         step = driver.next_step()
         if isinstance(step, OpenConnection):
             driver.opened()
+        elif step is PROBE_CONNECTION:
+            driver.probed(False)  # the idle kept-alive connection is still open
         elif isinstance(step, bytes):
             assert step.startswith(b"POST /v1/realtime/calls/rtc_1/hangup ")
         elif step is NEED_DATA:
@@ -251,18 +261,55 @@ def test_rest_connection_close_opens_a_new_connection_next_time() -> None:
     assert driver.connections_opened == 2
 
 
-def test_rest_resends_once_when_an_idle_connection_was_closed_before_the_request() -> None:
+def test_rest_reconnects_when_the_probe_finds_the_idle_connection_closed() -> None:
     driver = RestDriver(CONFIG, max_response_size=1 << 20)
     exchange(driver, OK)
     driver.begin(REQUEST)
-    assert isinstance(driver.next_step(), bytes)  # sent on the kept-alive connection
-    driver.transport_failed(BrokenPipeError())  # nothing came back: the server never saw it
+    assert driver.next_step() is PROBE_CONNECTION  # before writing on the kept-alive one
+    driver.probed(True)  # the server closed it: nothing was written, nothing is lost
     assert isinstance(driver.next_step(), OpenConnection)
     driver.opened()
-    assert isinstance(driver.next_step(), bytes)
+    assert isinstance(driver.next_step(), bytes)  # no second probe on a fresh connection
     driver.receive_data(OK)
     assert isinstance(driver.next_step(), RestResponse)
     assert driver.connections_opened == 2
+
+
+def test_rest_never_resends_a_post_the_server_may_have_read() -> None:
+    # Issue 13.6: the server read the request on a kept-alive connection, then closed it.
+    driver = RestDriver(CONFIG, max_response_size=1 << 20)
+    exchange(driver, OK)
+    refer = build_refer_call(CONFIG, "rtc_1", "tel:+15550100")
+    driver.begin(refer)
+    assert driver.next_step() is PROBE_CONNECTION
+    driver.probed(False)
+    assert isinstance(driver.next_step(), bytes)  # written on the kept-alive connection
+    driver.receive_data(b"")
+    with pytest.raises(RemoteProtocolError) as raised:
+        driver.next_step()
+    with pytest.raises(RequestOutcomeUnknown, match="connection lost during POST") as info:
+        driver.transport_failed(raised.value)
+    assert (info.value.method, info.value.target) == ("POST", refer.target)
+    assert "may or may not have processed it" in str(info.value)
+    # Not armed for a resend: the next request starts afresh and opens a new connection.
+    assert exchange(driver, OK).status_code == 200
+    assert driver.connections_opened == 2
+
+
+def test_rest_resends_an_idempotent_request_once_after_a_kept_alive_drop() -> None:
+    driver = RestDriver(CONFIG, max_response_size=1 << 20)
+    exchange(driver, OK)
+    get = RestRequest("GET", "/v1/models", CONFIG.headers(), b"")
+    driver.begin(get)
+    driver.next_step()
+    driver.probed(False)
+    assert isinstance(driver.next_step(), bytes)
+    driver.transport_failed(BrokenPipeError())  # RFC 9110 9.2.2: a GET may be repeated
+    assert isinstance(driver.next_step(), OpenConnection)
+    driver.opened()
+    assert isinstance(driver.next_step(), bytes)
+    with pytest.raises(RequestOutcomeUnknown):  # a fresh connection: once only
+        driver.transport_failed(BrokenPipeError())
 
 
 def test_rest_does_not_resend_on_a_fresh_connection_or_after_a_response_byte() -> None:
@@ -275,7 +322,9 @@ def test_rest_does_not_resend_on_a_fresh_connection_or_after_a_response_byte() -
         driver.transport_failed(ConnectionResetError())
     exchange(driver, OK)
     driver.begin(REQUEST)
-    driver.next_step()
+    assert driver.next_step() is PROBE_CONNECTION
+    driver.probed(False)
+    assert isinstance(driver.next_step(), bytes)
     driver.receive_data(b"HTTP/1.1 2")
     with pytest.raises(RemoteProtocolError):
         driver.transport_failed(ConnectionResetError())
@@ -291,6 +340,7 @@ def test_rest_maps_connect_failures_and_keeps_protocol_errors() -> None:
     driver.next_step()
     driver.opened()
     driver.next_step()
+    driver.receive_data(b"garbage\r\n\r\n")  # the server answered, with something malformed
     original = RemoteProtocolError("invalid HTTP response")
     with pytest.raises(RemoteProtocolError) as info:
         driver.transport_failed(original)

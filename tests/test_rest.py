@@ -25,6 +25,7 @@ from oairt_core.rest import (
     RealtimeRest,
     RestConfig,
     RestConnection,
+    RestRequest,
     RestResponse,
     api_error_from_response,
     build_accept_call,
@@ -554,7 +555,18 @@ def test_eof_before_response_and_retry_safety() -> None:
     conn.receive_data(b"")
     with pytest.raises(RemoteProtocolError):
         conn.next_response()
-    assert conn.retry_safe  # reused, no byte of an answer: the server never saw it
+    # Reused, no byte of an answer: the server may have read the POST and acted on it
+    # before dropping the connection (issue 13.6), so it is not safe to send again.
+    assert not conn.retry_safe and not conn.response_started
+
+    conn = RestConnection()
+    conn.send_request(build_hangup_call(CFG, "rtc_1"))
+    _feed(conn, b"HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n")
+    conn.send_request(RestRequest("GET", "/v1/models", CFG.headers(), b""))
+    conn.receive_data(b"")
+    with pytest.raises(RemoteProtocolError):
+        conn.next_response()
+    assert conn.retry_safe  # an idempotent method may be repeated (RFC 9110 9.2.2)
 
     conn = RestConnection()
     conn.send_request(build_hangup_call(CFG, "rtc_1"))

@@ -262,3 +262,44 @@ def test_plain_function_becomes_tool_and_session_config_type() -> None:
     cfg = RealtimeBuilder().tool(t).tool(add).build()
     assert len(cfg.tools) == 2
     assert isinstance(cfg.to_session_config(), RealtimeSessionConfig)
+
+
+# ---------------------------------------------------------------- mistakes fail where made
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "field"),
+    [
+        ({"speed": 3}, "speed"),
+        ({"output_modality": "both"}, "output_modalities"),
+        ({"max_output_tokens": 0}, "max_output_tokens"),
+    ],
+)
+def test_voice_config_is_validated_at_construction(kwargs: dict[str, Any], field: str) -> None:
+    with pytest.raises(InvalidClientEvent) as info:
+        VoiceConfig(**kwargs)
+    assert field in info.value.field
+    # The builder applies the same rule (it builds a VoiceConfig).
+    with pytest.raises(InvalidClientEvent):
+        RealtimeBuilder()._set(**kwargs).build()
+    # And so does replace(), which constructs a new config.
+    with pytest.raises(InvalidClientEvent):
+        VoiceConfig().replace(**kwargs)
+
+
+@pytest.mark.parametrize("key", [123, b"sk-test-abcdefghijkl", 1.5, ["sk-x"]])
+def test_api_key_of_the_wrong_type_is_a_clear_type_error(key: Any) -> None:
+    from oairt_core.errors import InvalidArgumentType, OairtError
+    from oairt_core.settings import resolve_api_key
+
+    name = type(key).__name__
+    for make in (
+        lambda: VoiceConfig(api_key=key),
+        lambda: RealtimeBuilder().api_key(key),
+        lambda: resolve_api_key(key, {}),
+        lambda: Secret(key),
+    ):
+        with pytest.raises(InvalidArgumentType, match=name) as info:
+            make()
+        assert isinstance(info.value, TypeError) and isinstance(info.value, OairtError)
+        assert "sk-test" not in str(info.value)  # the value itself is never echoed

@@ -15,7 +15,7 @@ from hypothesis import strategies as st
 from oairt_core import audio
 from oairt_core.codec import decode_server_event, encode_client_event
 from oairt_core.config import RealtimeBuilder, VoiceConfig
-from oairt_core.errors import LocalProtocolError
+from oairt_core.errors import LocalProtocolError, ToolError
 from oairt_core.events import (
     ConversationItemCreateEvent,
     ConversationItemTruncateEvent,
@@ -27,7 +27,7 @@ from oairt_core.events import (
 )
 from oairt_core.models import FunctionCallOutputItem, FunctionTool, McpApprovalResponseItem
 from oairt_core.session import ResponseBuilder, VoiceSession
-from oairt_core.validation import MAX_APPEND_FRAME_BYTES
+from oairt_core.validation import MAX_APPEND_AUDIO_BYTES
 from oairt_core.voice_events import (
     AudioDelta,
     Error,
@@ -44,9 +44,11 @@ from oairt_core.voice_events import (
     SpeechStarted,
     SpeechStopped,
     ToolCall,
+    ToolCallRejected,
     ToolResult,
     TranscriptDelta,
     TranscriptDone,
+    VoiceEvent,
 )
 
 # ---------------------------------------------------------------- helpers
@@ -102,6 +104,18 @@ def args_done(rid: str, call_id: str, name: str, arguments: str) -> Any:
     )
 
 
+def handle(s: VoiceSession, event: Any, now: float) -> list[VoiceEvent]:
+    """``feed`` and return the voice events; the other outputs stay queued for the test."""
+    actions = s.feed(event, now)
+    # feed() drains every output; put back what the tests read later with
+    # events_to_send() / tool_runs() / tools_to_cancel() / approval_jobs().
+    s._out.send.extend(actions.send)
+    s._out.start.extend(actions.start)
+    s._out.cancel.extend(actions.cancel)
+    s._out.approvals.extend(actions.approvals)
+    return actions.deliver
+
+
 def sent(s: VoiceSession) -> list[dict[str, Any]]:
     return [json.loads(encode_client_event(e)) for e in s.events_to_send()]
 
@@ -133,25 +147,22 @@ async def mul(args: SumArgs) -> int:
 
 def test_basic_mapping() -> None:
     s = fresh()
-    evs = s.handle_event(
-        srv("session.created", session={"type": "realtime", "model": "gpt-realtime"}), 0.0
+    evs = handle(
+        s, srv("session.created", session={"type": "realtime", "model": "gpt-realtime"}), 0.0
     )
     assert isinstance(evs[0], SessionReady)
     assert isinstance(
-        s.handle_event(srv("input_audio_buffer.speech_started", audio_start_ms=5, item_id="u1"), 0)[
-            0
-        ],
+        handle(s, srv("input_audio_buffer.speech_started", audio_start_ms=5, item_id="u1"), 0)[0],
         SpeechStarted,
     )
-    (stop,) = s.handle_event(
-        srv("input_audio_buffer.speech_stopped", audio_end_ms=900, item_id="u1"), 0
-    )
+    (stop,) = handle(s, srv("input_audio_buffer.speech_stopped", audio_end_ms=900, item_id="u1"), 0)
     assert isinstance(stop, SpeechStopped) and stop.audio_end_ms == 900
-    (d,) = s.handle_event(
-        srv("conversation.item.input_audio_transcription.delta", item_id="u1", delta="hel"), 0
+    (d,) = handle(
+        s, srv("conversation.item.input_audio_transcription.delta", item_id="u1", delta="hel"), 0
     )
     assert isinstance(d, InputTranscriptDelta) and d.delta == "hel" and d.role == "user"
-    (t,) = s.handle_event(
+    (t,) = handle(
+        s,
         srv(
             "conversation.item.input_audio_transcription.completed",
             item_id="u1",
@@ -162,13 +173,14 @@ def test_basic_mapping() -> None:
         0,
     )
     assert isinstance(t, InputTranscriptDone) and t.text == "hello" and t.transcript == "hello"
-    (st_,) = s.handle_event(created("r1"), 0)
+    (st_,) = handle(s, created("r1"), 0)
     assert st_ == ResponseStarted("r1")
-    (a,) = s.handle_event(audio_delta("r1", "a1", 20, value=7), 0)
+    (a,) = handle(s, audio_delta("r1", "a1", 20, value=7), 0)
     assert isinstance(a, AudioDelta)
     assert a.pcm.dtype == np.int16 and len(a.pcm) == 480 and int(a.pcm[0]) == 7
     assert a.sample_rate == 24000 and a.duration_ms == 20.0 and a.response_id == "r1"
-    (td,) = s.handle_event(
+    (td,) = handle(
+        s,
         srv(
             "response.output_audio_transcript.delta",
             response_id="r1",
@@ -180,7 +192,8 @@ def test_basic_mapping() -> None:
         0,
     )
     assert isinstance(td, TranscriptDelta) and td.delta == "Hi"
-    (tdone,) = s.handle_event(
+    (tdone,) = handle(
+        s,
         srv(
             "response.output_audio_transcript.done",
             response_id="r1",
@@ -192,18 +205,19 @@ def test_basic_mapping() -> None:
         0,
     )
     assert isinstance(tdone, TranscriptDone) and tdone.text == "Hi there"
-    (rd,) = s.handle_event(done("r1"), 0)
+    (rd,) = handle(s, done("r1"), 0)
     assert isinstance(rd, ResponseDone) and rd.status == "completed"
     assert rd.usage is not None and rd.usage.total_tokens == 7
-    (raw,) = s.handle_event(srv("input_audio_buffer.cleared"), 0)
+    (raw,) = handle(s, srv("input_audio_buffer.cleared"), 0)
     assert isinstance(raw, RawEvent) and raw.type == "input_audio_buffer.cleared"
     assert s.last_raw is raw.event
 
 
 def test_text_output_maps_to_transcript_with_text_modality() -> None:
     s = fresh(output_modality="text")
-    s.handle_event(created("r1"), 0)
-    (d,) = s.handle_event(
+    handle(s, created("r1"), 0)
+    (d,) = handle(
+        s,
         srv(
             "response.output_text.delta",
             response_id="r1",
@@ -219,18 +233,19 @@ def test_text_output_maps_to_transcript_with_text_modality() -> None:
 
 def test_server_error_is_surfaced() -> None:
     s = fresh()
-    (e,) = s.handle_event(
-        srv("error", error={"type": "invalid_request_error", "message": "bad", "code": "x"}), 0
+    (e,) = handle(
+        s, srv("error", error={"type": "invalid_request_error", "message": "bad", "code": "x"}), 0
     )
     assert isinstance(e, Error) and e.message == "bad" and e.code == "x"
 
 
 def test_g711_output_is_decoded_at_8k() -> None:
     s = fresh(output_format="pcmu")
-    s.handle_event(created("r1"), 0)
+    handle(s, created("r1"), 0)
     pcm = (np.sin(np.arange(160) / 5) * 8000).astype(np.int16)
     enc = audio.ulaw_encode(pcm)
-    (a,) = s.handle_event(
+    (a,) = handle(
+        s,
         srv(
             "response.output_audio.delta",
             response_id="r1",
@@ -249,12 +264,13 @@ def test_g711_output_is_decoded_at_8k() -> None:
 
 def test_odd_byte_delta_carries_over() -> None:
     s = fresh()
-    s.handle_event(created("r1"), 0)
+    handle(s, created("r1"), 0)
     pcm = np.arange(10, dtype="<i2").tobytes()
     parts = [pcm[:3], pcm[3:]]
     got = []
     for p in parts:
-        (a,) = s.handle_event(
+        (a,) = handle(
+            s,
             srv(
                 "response.output_audio.delta",
                 response_id="r1",
@@ -274,9 +290,9 @@ def test_odd_byte_delta_carries_over() -> None:
 
 
 def playing(s: VoiceSession, rid: str = "r1", item: str = "a1", ms: int = 1000) -> None:
-    s.handle_event(created(rid), 0.0)
+    handle(s, created(rid), 0.0)
     for _ in range(ms // 100):
-        s.handle_event(audio_delta(rid, item, 100), 0.0)
+        handle(s, audio_delta(rid, item, 100), 0.0)
 
 
 def test_barge_in_mid_reply_cancels_and_truncates_at_played() -> None:
@@ -296,10 +312,10 @@ def test_barge_in_mid_reply_cancels_and_truncates_at_played() -> None:
         "audio_end_ms": 420,
     }
     # Late audio of the cancelled response is dropped, and so is buffered audio.
-    assert s.handle_event(audio_delta("r1", "a1", 100), 100.0) == []
+    assert handle(s, audio_delta("r1", "a1", 100), 100.0) == []
     buffered = AudioDelta(np.zeros(1, np.int16), 24000, "r1", "a1")
     assert s.is_discarded(buffered)
-    (rd,) = s.handle_event(done("r1", "cancelled", "client_cancelled"), 100.0)
+    (rd,) = handle(s, done("r1", "cancelled", "client_cancelled"), 100.0)
     assert isinstance(rd, ResponseDone) and rd.status == "cancelled"
     assert sent(s) == []  # no second truncate
 
@@ -314,9 +330,9 @@ def test_played_position_is_clamped_to_received() -> None:
 
 def test_without_reports_playback_is_assumed_realtime() -> None:
     s = fresh()
-    s.handle_event(created("r1"), 10.0)
+    handle(s, created("r1"), 10.0)
     for _ in range(10):
-        s.handle_event(audio_delta("r1", "a1", 100), 10.0)
+        handle(s, audio_delta("r1", "a1", 100), 10.0)
     (ev,) = s.barge_in(now=10.25)
     assert isinstance(ev, Interrupted) and ev.audio_end_ms == 250
 
@@ -332,7 +348,7 @@ def test_played_until_applies_to_current_item() -> None:
 def test_finished_response_is_not_cancelled_but_still_truncated() -> None:
     s = fresh()
     playing(s, ms=1000)
-    s.handle_event(done("r1"), 0.0)
+    handle(s, done("r1"), 0.0)
     s.mark_played("a1", 600)
     (ev,) = s.barge_in(now=0.5)
     assert isinstance(ev, Interrupted) and not ev.cancelled and ev.audio_end_ms == 600
@@ -342,7 +358,7 @@ def test_finished_response_is_not_cancelled_but_still_truncated() -> None:
 def test_fully_heard_finished_response_is_left_alone() -> None:
     s = fresh()
     playing(s, ms=500)
-    s.handle_event(done("r1"), 0.0)
+    handle(s, done("r1"), 0.0)
     s.mark_played("a1", 500)
     assert s.barge_in(now=9.0) == []
     assert sent(s) == []
@@ -360,7 +376,7 @@ def test_cancel_racing_response_done_gives_no_error() -> None:
     s.barge_in(now=0.1)
     cancel = next(o for o in sent(s) if o["type"] == "response.cancel")
     # The server had already finished: response.done arrives, then an error about our cancel.
-    s.handle_event(done("r1"), 0.2)
+    handle(s, done("r1"), 0.2)
     err = srv(
         "error",
         error={
@@ -370,19 +386,17 @@ def test_cancel_racing_response_done_gives_no_error() -> None:
             "event_id": cancel["event_id"],
         },
     )
-    assert s.handle_event(err, 0.3) == []
+    assert handle(s, err, 0.3) == []
     # An unrelated error still reaches the app.
     other = srv("error", error={"type": "server_error", "message": "boom", "event_id": "x"})
-    assert isinstance(s.handle_event(other, 0.4)[0], Error)
+    assert isinstance(handle(s, other, 0.4)[0], Error)
 
 
 def test_auto_barge_in_on_speech_started() -> None:
     s = fresh(turn_detection=None)  # auto_barge_in defaults to on
     playing(s, ms=800)
     s.mark_played("a1", 300)
-    evs = s.handle_event(
-        srv("input_audio_buffer.speech_started", audio_start_ms=0, item_id="u2"), 1.0
-    )
+    evs = handle(s, srv("input_audio_buffer.speech_started", audio_start_ms=0, item_id="u2"), 1.0)
     assert isinstance(evs[0], SpeechStarted)
     assert isinstance(evs[1], Interrupted) and evs[1].reason == "speech_started"
     assert evs[1].audio_end_ms == 300
@@ -392,9 +406,7 @@ def test_auto_barge_in_on_speech_started() -> None:
 def test_auto_barge_in_off() -> None:
     s = fresh(auto_barge_in=False)
     playing(s, ms=800)
-    evs = s.handle_event(
-        srv("input_audio_buffer.speech_started", audio_start_ms=0, item_id="u2"), 1.0
-    )
+    evs = handle(s, srv("input_audio_buffer.speech_started", audio_start_ms=0, item_id="u2"), 1.0)
     assert [type(e) for e in evs] == [SpeechStarted]
     assert sent(s) == []
 
@@ -403,7 +415,7 @@ def test_server_side_interrupt_still_truncates_at_heard_position() -> None:
     s = fresh(auto_barge_in=False)
     playing(s, ms=800)
     s.mark_played("a1", 250)
-    evs = s.handle_event(done("r1", "cancelled", "turn_detected"), 2.0)
+    evs = handle(s, done("r1", "cancelled", "turn_detected"), 2.0)
     assert isinstance(evs[0], Interrupted)
     assert evs[0].reason == "server" and not evs[0].cancelled and evs[0].audio_end_ms == 250
     assert isinstance(evs[1], ResponseDone)
@@ -412,8 +424,8 @@ def test_server_side_interrupt_still_truncates_at_heard_position() -> None:
 
 def test_sideband_uses_output_audio_buffer_clear() -> None:
     s = VoiceSession(VoiceConfig(), sideband=True)
-    s.handle_event(created("r1"), 0.0)
-    s.handle_event(srv("output_audio_buffer.started", response_id="r1"), 0.0)
+    handle(s, created("r1"), 0.0)
+    handle(s, srv("output_audio_buffer.started", response_id="r1"), 0.0)
     (ev,) = s.barge_in(now=1.0)
     assert isinstance(ev, Interrupted) and ev.audio_end_ms is None and ev.cancelled
     out = s.events_to_send()
@@ -433,11 +445,12 @@ def test_truncation_never_exceeds_received_audio(
     chunks: list[int], played: float | None, elapsed: float, fmt: str, finished: bool
 ) -> None:
     s = fresh(output_format=fmt)
-    s.handle_event(created("r1"), 0.0)
+    handle(s, created("r1"), 0.0)
     total = 0
     for n in chunks:
         total += n
-        s.handle_event(
+        handle(
+            s,
             srv(
                 "response.output_audio.delta",
                 response_id="r1",
@@ -449,7 +462,7 @@ def test_truncation_never_exceeds_received_audio(
             0.0,
         )
     if finished:
-        s.handle_event(done("r1"), 0.0)
+        handle(s, done("r1"), 0.0)
     if played is not None:
         s.mark_played("a1", played)
     s.barge_in(now=elapsed)
@@ -474,15 +487,15 @@ def tools_session(**kw: Any) -> VoiceSession:
 
 def test_tool_call_round_trip() -> None:
     s = tools_session()
-    s.handle_event(created("r1"), 0)
-    (call,) = s.handle_event(args_done("r1", "c1", "add", '{"a": 2, "b": 3}'), 0)
+    handle(s, created("r1"), 0)
+    (call,) = handle(s, args_done("r1", "c1", "add", '{"a": 2, "b": 3}'), 0)
     assert isinstance(call, ToolCall) and call.arguments == SumArgs(2, 3)
     assert call.raw_arguments == '{"a": 2, "b": 3}'
     (run,) = s.tool_runs()
     assert run.call_id == "c1" and not run.is_async and run.func(*run.args) == {"sum": 5}
     s.tool_finished("c1", {"sum": 5})
     assert sent(s) == []  # the response is still in progress
-    evs = s.handle_event(done("r1"), 0)
+    evs = handle(s, done("r1"), 0)
     assert any(isinstance(e, ResponseDone) for e in evs)
     out = sent(s)
     assert out == [
@@ -496,11 +509,15 @@ def test_tool_call_round_trip() -> None:
 
 def test_invalid_arguments_answered_with_error_output() -> None:
     s = tools_session()
-    s.handle_event(created("r1"), 0)
-    (res,) = s.handle_event(args_done("r1", "c1", "add", '{"a": "x"}'), 0)
+    handle(s, created("r1"), 0)
+    (rej, res) = handle(s, args_done("r1", "c1", "add", '{"a": "x"}'), 0)
+    assert isinstance(rej, ToolCallRejected) and rej.reason == "invalid_arguments"
+    assert (rej.call_id, rej.name, rej.raw_arguments) == ("c1", "add", '{"a": "x"}')
     assert isinstance(res, ToolResult) and res.is_error and "invalid arguments" in res.output
+    assert isinstance(rej.exception, ToolError) and rej.message == res.output
+    assert res.exception is rej.exception
     assert s.tool_runs() == []
-    s.handle_event(done("r1"), 0)
+    handle(s, done("r1"), 0)
     out = sent(s)
     assert out[0]["item"]["call_id"] == "c1"
     assert "error" in json.loads(out[0]["item"]["output"])
@@ -518,34 +535,38 @@ def test_deeply_nested_arguments_are_answered_and_the_session_goes_on() -> None:
     s = VoiceSession(RealtimeBuilder().tool(ping).build())
     s.start()
     s.events_to_send()
-    s.handle_event(created("r1"), 0)
+    handle(s, created("r1"), 0)
     hostile = "[" * 100_000 + "]" * 100_000  # msgspec raises RecursionError on this
-    (res,) = s.handle_event(args_done("r1", "c1", "ping", hostile), 0)
+    (rej, res) = handle(s, args_done("r1", "c1", "ping", hostile), 0)
+    assert isinstance(rej, ToolCallRejected) and rej.reason == "invalid_arguments"
     assert isinstance(res, ToolResult) and res.is_error and "invalid arguments" in res.output
     assert s.tool_runs() == []
-    s.handle_event(done("r1"), 0)
+    handle(s, done("r1"), 0)
     assert sent(s)[0]["item"]["call_id"] == "c1"
 
 
 def test_unknown_tool_and_raising_tool() -> None:
     s = tools_session()
-    s.handle_event(created("r1"), 0)
-    (res,) = s.handle_event(args_done("r1", "c1", "nope", "{}"), 0)
+    handle(s, created("r1"), 0)
+    (rej, res) = handle(s, args_done("r1", "c1", "nope", "{}"), 0)
+    assert isinstance(rej, ToolCallRejected) and rej.reason == "unknown_tool"
     assert isinstance(res, ToolResult) and res.is_error and "unknown tool" in res.output
-    s.handle_event(args_done("r1", "c2", "add", '{"a":1,"b":1}'), 0)
-    s.tool_finished("c2", error=ValueError("broken"))
+    handle(s, args_done("r1", "c2", "add", '{"a":1,"b":1}'), 0)
+    boom = ValueError("broken")
+    s.tool_finished("c2", error=boom)
     (res2,) = s.voice_events()
     assert isinstance(res2, ToolResult) and res2.is_error and "ValueError" in res2.output
+    assert res2.exception is boom
 
 
 def test_parallel_calls_answered_once_all_finish() -> None:
     s = tools_session()
-    s.handle_event(created("r1"), 0)
-    s.handle_event(args_done("r1", "c1", "add", '{"a":1,"b":2}'), 0)
-    s.handle_event(args_done("r1", "c2", "mul", '{"a":3,"b":4}'), 0)
+    handle(s, created("r1"), 0)
+    handle(s, args_done("r1", "c1", "add", '{"a":1,"b":2}'), 0)
+    handle(s, args_done("r1", "c2", "mul", '{"a":3,"b":4}'), 0)
     runs = s.tool_runs()
     assert [r.call_id for r in runs] == ["c1", "c2"] and runs[1].is_async
-    s.handle_event(done("r1"), 0)
+    handle(s, done("r1"), 0)
     s.tool_finished("c2", 12)
     assert sent(s) == []  # c1 still running
     s.tool_finished("c1", {"sum": 3})
@@ -560,9 +581,10 @@ def test_parallel_calls_answered_once_all_finish() -> None:
 
 def test_output_item_done_does_not_duplicate_call() -> None:
     s = tools_session()
-    s.handle_event(created("r1"), 0)
-    s.handle_event(args_done("r1", "c1", "add", '{"a":1,"b":2}'), 0)
-    evs = s.handle_event(
+    handle(s, created("r1"), 0)
+    handle(s, args_done("r1", "c1", "add", '{"a":1,"b":2}'), 0)
+    evs = handle(
+        s,
         srv(
             "response.output_item.done",
             response_id="r1",
@@ -576,32 +598,32 @@ def test_output_item_done_does_not_duplicate_call() -> None:
 
 def test_auto_tool_response_off() -> None:
     s = tools_session(auto_tool_response=False)
-    s.handle_event(created("r1"), 0)
-    s.handle_event(args_done("r1", "c1", "add", '{"a":1,"b":2}'), 0)
+    handle(s, created("r1"), 0)
+    handle(s, args_done("r1", "c1", "add", '{"a":1,"b":2}'), 0)
     s.tool_finished("c1", 3)
-    s.handle_event(done("r1"), 0)
+    handle(s, done("r1"), 0)
     assert [o["type"] for o in sent(s)] == ["conversation.item.create"]
 
 
 def test_barge_in_cancels_running_tools_of_that_response() -> None:
     s = tools_session()
-    s.handle_event(created("r1"), 0)
-    s.handle_event(args_done("r1", "c1", "mul", '{"a":1,"b":2}'), 0)
+    handle(s, created("r1"), 0)
+    handle(s, args_done("r1", "c1", "mul", '{"a":1,"b":2}'), 0)
     s.tool_runs()
     s.barge_in(now=0)
     assert s.tools_to_cancel() == ["c1"]
     s.tool_finished("c1", 2)  # a late report is ignored
-    s.handle_event(done("r1", "cancelled"), 0)
+    handle(s, done("r1", "cancelled"), 0)
     assert [o["type"] for o in sent(s)] == ["response.cancel"]
 
 
 def test_manual_function_tool_is_answered_by_the_app() -> None:
     s = fresh(tools=(FunctionTool(name="lookup", parameters={"type": "object"}),))
-    s.handle_event(created("r1"), 0)
-    (call,) = s.handle_event(args_done("r1", "c1", "lookup", '{"q": 1}'), 0)
+    handle(s, created("r1"), 0)
+    (call,) = handle(s, args_done("r1", "c1", "lookup", '{"q": 1}'), 0)
     assert isinstance(call, ToolCall) and call.arguments == '{"q": 1}'
     assert s.tool_runs() == []
-    s.handle_event(done("r1"), 0)
+    handle(s, done("r1"), 0)
     s.tool_finished("c1", "found")
     out = s.events_to_send()
     assert isinstance(out[0], ConversationItemCreateEvent)
@@ -630,8 +652,8 @@ def approval_item_event(rid: str = "r1") -> Any:
 @pytest.mark.parametrize("approve", [True, False])
 def test_mcp_approval_by_method(approve: bool) -> None:
     s = fresh()
-    s.handle_event(created("r1"), 0)
-    (req,) = s.handle_event(approval_item_event(), 0)
+    handle(s, created("r1"), 0)
+    (req,) = handle(s, approval_item_event(), 0)
     assert isinstance(req, McpApprovalRequest) and req.name == "get_forecast"
     # The same item again (conversation.item.done) is not a second request.
     again = srv(
@@ -644,7 +666,7 @@ def test_mcp_approval_by_method(approve: bool) -> None:
             "arguments": "{}",
         },
     )
-    assert s.handle_event(again, 0) == []
+    assert handle(s, again, 0) == []
     if approve:
         s.approve(req)
     else:
@@ -655,19 +677,19 @@ def test_mcp_approval_by_method(approve: bool) -> None:
     assert isinstance(item, McpApprovalResponseItem)
     assert item.approval_request_id == "apr_1" and item.approve is approve
     assert item.reason == (msgspec.UNSET if approve else "not today")
-    s.handle_event(done("r1"), 0)
+    handle(s, done("r1"), 0)
     assert [type(e) for e in s.events_to_send()] == [ResponseCreateEvent]
 
 
 def test_mcp_approval_callback_creates_job_and_events() -> None:
     s = fresh(mcp_approval=lambda req: True)
-    s.handle_event(created("r1"), 0)
-    s.handle_event(approval_item_event(), 0)
+    handle(s, created("r1"), 0)
+    handle(s, approval_item_event(), 0)
     (job,) = s.approval_jobs()
     assert job.request.id == "apr_1" and job.callback(job.request) is True
-    (ev,) = s.handle_event(srv("mcp_list_tools.completed", item_id="l1"), 0)
+    (ev,) = handle(s, srv("mcp_list_tools.completed", item_id="l1"), 0)
     assert ev == McpListTools("l1", "completed")
-    (ev2,) = s.handle_event(srv("response.mcp_call.failed", item_id="m1", output_index=0), 0)
+    (ev2,) = handle(s, srv("response.mcp_call.failed", item_id="m1", output_index=0), 0)
     assert isinstance(ev2, McpCall) and ev2.status == "failed"
 
 
@@ -683,8 +705,9 @@ def test_send_pcm16_accepts_int16_float32_bytes() -> None:
     assert e2.audio == bytes(960)
     (e3,) = s.send_pcm16(a.tobytes())
     assert e3.audio == e1.audio
-    (e4,) = s.send_pcm16(np.zeros(160, dtype=np.int16), sample_rate=16000)
-    assert len(e4.audio) == 480  # resampled to 24 kHz
+    # Resampled to 24 kHz as one stream: the resampler's tail comes with flush_input().
+    e4 = s.send_pcm16(np.zeros(160, dtype=np.int16), sample_rate=16000) + s.flush_input()
+    assert sum(len(e.audio) for e in e4) == 480
     with pytest.raises(ValueError):
         s.send_pcm16(b"\x00")
     with pytest.raises(TypeError):
@@ -696,7 +719,8 @@ def test_send_pcm16_chunks_and_g711() -> None:
     big = np.zeros(24000 * 30, dtype=np.int16)  # 30 s = 1.44 MB
     evs = s.send_pcm16(big)
     assert len(evs) == 2 and sum(len(e.audio) for e in evs) == big.nbytes
-    assert all(len(encode_client_event(e)) < MAX_APPEND_FRAME_BYTES for e in evs)
+    assert all(len(e.audio) < MAX_APPEND_AUDIO_BYTES for e in evs)
+    assert all(encode_client_event(e) for e in evs)  # accepted by the GA rules
     evs = s.send_pcm16(big[:4800], max_chunk_bytes=1000)
     assert all(len(e.audio) <= 1000 for e in evs) and sum(len(e.audio) for e in evs) == 9600
     g = fresh(input_format="pcma")
@@ -765,9 +789,9 @@ def test_response_builder() -> None:
 def test_out_of_band_response_does_not_steal_barge_in() -> None:
     s = tools_session()
     playing(s, rid="r_voice", item="a1", ms=600)
-    s.handle_event(created("r_oob"), 0.0)  # e.g. a ResponseBuilder().out_of_band() response
+    handle(s, created("r_oob"), 0.0)  # e.g. a ResponseBuilder().out_of_band() response
     assert s.active_response_id == "r_voice"  # the one the user hears
-    s.handle_event(done("r_oob"), 0.0)
+    handle(s, done("r_oob"), 0.0)
     assert s.active_response_id == "r_voice"
     s.mark_played("a1", 100)
     (ev,) = s.barge_in(now=0.0)
@@ -782,13 +806,13 @@ def test_out_of_band_response_does_not_steal_barge_in() -> None:
 
 def test_tool_follow_up_waits_for_every_response_in_progress() -> None:
     s = tools_session()
-    s.handle_event(created("r1"), 0)
-    s.handle_event(created("r_oob"), 0)
-    s.handle_event(args_done("r1", "c1", "add", '{"a":1,"b":2}'), 0)
+    handle(s, created("r1"), 0)
+    handle(s, created("r_oob"), 0)
+    handle(s, args_done("r1", "c1", "add", '{"a":1,"b":2}'), 0)
     s.tool_finished("c1", 3)
-    s.handle_event(done("r1"), 0)
+    handle(s, done("r1"), 0)
     assert [o["type"] for o in sent(s)] == ["conversation.item.create"]
-    s.handle_event(done("r_oob"), 0)
+    handle(s, done("r_oob"), 0)
     assert [o["type"] for o in sent(s)] == ["response.create"]
 
 
@@ -798,10 +822,10 @@ def test_malformed_event_becomes_error_and_session_goes_on() -> None:
 
     s = fresh()
     bad = MalformedServerEvent(error=RemoteProtocolError("bad json"), raw=b"{")
-    (ev,) = s.handle_event(bad, 0)
+    (ev,) = handle(s, bad, 0)
     assert isinstance(ev, Error) and ev.message == "bad json"
     assert isinstance(ev.exception, RemoteProtocolError)
-    assert s.handle_event(created("r1"), 0) == [ResponseStarted("r1")]
+    assert handle(s, created("r1"), 0) == [ResponseStarted("r1")]
 
 
 def test_unknown_server_event_reaches_the_app_as_a_raw_event() -> None:
@@ -810,29 +834,36 @@ def test_unknown_server_event_reaches_the_app_as_a_raw_event() -> None:
     s = fresh()
     unknown = srv("response.brand_new.thing", response_id="r1", payload={"x": 1})
     assert isinstance(unknown, UnknownServerEvent)
-    (ev,) = s.handle_event(unknown, 0)
+    (ev,) = handle(s, unknown, 0)
     assert isinstance(ev, RawEvent) and ev.type == "response.brand_new.thing"
     assert ev.raw is unknown and b'"payload"' in unknown.raw
-    assert s.handle_event(created("r1"), 0) == [ResponseStarted("r1")]
+    assert handle(s, created("r1"), 0) == [ResponseStarted("r1")]
 
 
 def test_memory_stays_bounded_over_a_long_session() -> None:
     s = tools_session()
     for i in range(300):
         rid, item = f"r{i}", f"a{i}"
-        s.handle_event(created(rid), float(i))
-        s.handle_event(audio_delta(rid, item, 20), float(i))
+        handle(s, created(rid), float(i))
+        handle(s, audio_delta(rid, item, 20), float(i))
         s.mark_played(item, 20)
-        s.handle_event(args_done(rid, f"c{i}", "add", '{"a":1,"b":1}'), float(i))
+        handle(s, args_done(rid, f"c{i}", "add", '{"a":1,"b":1}'), float(i))
         s.tool_finished(f"c{i}", 2)
         if i % 2:
             s.barge_in(now=float(i))
-        s.handle_event(done(rid, "cancelled" if i % 2 else "completed"), float(i))
+        handle(s, done(rid, "cancelled" if i % 2 else "completed"), float(i))
         s.events_to_send()
         s.voice_events()
         s.tool_runs()
         s.tools_to_cancel()
-    sizes = [len(s._audio), len(s._played), len(s._dropped), len(s._responses), len(s._calls)]
+    sizes = [
+        len(s.playback.items),
+        len(s.playback.played),
+        len(s.playback.dropped),
+        len(s.conversation.responses_in_flight),
+        len(s.tools._batches),
+        len(s.tools._calls),
+    ]
     assert max(sizes) <= 64, sizes
 
 
@@ -855,36 +886,49 @@ _op = st.one_of(
 def test_random_event_sequences_keep_the_invariants(ops: list[tuple[Any, ...]], auto: bool) -> None:
     s = tools_session(auto_barge_in=auto)
     in_progress: set[str] = set()
+    seq: dict[str, int] = {}  # order of response.created, as the server announced them
+    next_seq = 0
+    call_seq: dict[str, int] = {}  # call id -> seq of the response that made the call
+    answered_since: int | None = None  # oldest response whose outputs await response.create
     received_ms: dict[str, float] = {}
+    delivered: list[VoiceEvent] = []
     now = 0.0
     for op in ops:
         now += 0.05
         kind = op[0]
         if kind == "created":
             rid = f"r{op[1]}"
-            s.handle_event(created(rid), now)
+            delivered += handle(s, created(rid), now)
+            if rid not in in_progress:
+                seq[rid], next_seq = next_seq, next_seq + 1
             in_progress.add(rid)
         elif kind == "audio":
             rid, item = f"r{op[1]}", f"a{op[1]}"
-            s.handle_event(audio_delta(rid, item, op[2]), now)
+            delivered += handle(s, audio_delta(rid, item, op[2]), now)
             received_ms[item] = received_ms.get(item, 0.0) + op[2]
         elif kind == "done":
             rid = f"r{op[1]}"
-            s.handle_event(done(rid, op[2], "turn_detected" if op[2] == "cancelled" else None), now)
+            delivered += handle(
+                s, done(rid, op[2], "turn_detected" if op[2] == "cancelled" else None), now
+            )
             in_progress.discard(rid)
         elif kind == "speech":
-            s.handle_event(
-                srv("input_audio_buffer.speech_started", audio_start_ms=0, item_id="u"), now
+            delivered += handle(
+                s, srv("input_audio_buffer.speech_started", audio_start_ms=0, item_id="u"), now
             )
         elif kind == "call":
-            s.handle_event(args_done(f"r{op[1]}", f"c{op[2]}", "add", '{"a":1,"b":2}'), now)
+            delivered += handle(s, args_done(f"r{op[1]}", f"c{op[2]}", "add", '{"a":1,"b":2}'), now)
         elif kind == "finish":
             s.tool_finished(f"c{op[1]}", 3)
         elif kind == "barge":
             s.barge_in(now)
         else:
             s.mark_played(f"a{op[1]}", op[2])
-        s.voice_events()
+        for v in [*delivered, *s.voice_events()]:
+            if isinstance(v, ToolCall) and v.call_id not in call_seq:
+                rid = v.response_id
+                call_seq[v.call_id] = seq[rid] if rid in in_progress else next_seq
+        delivered.clear()
         s.tool_runs()
         for e in s.events_to_send():
             if isinstance(e, ResponseCancelEvent):
@@ -892,32 +936,40 @@ def test_random_event_sequences_keep_the_invariants(ops: list[tuple[Any, ...]], 
                 assert e.response_id in in_progress
             elif isinstance(e, ConversationItemTruncateEvent):
                 assert 0 <= e.audio_end_ms <= received_ms.get(e.item_id, 0.0)
+            elif isinstance(e, ConversationItemCreateEvent):
+                assert isinstance(e.item, FunctionCallOutputItem)
+                cs = call_seq.pop(e.item.call_id)
+                answered_since = cs if answered_since is None else min(answered_since, cs)
             elif isinstance(e, ResponseCreateEvent):
-                # Automatic follow-ups never overlap a response the session knows about.
-                assert not in_progress
+                # The automatic follow-up answers tool outputs, and never overlaps the
+                # response that made the calls or one the server started after it (an
+                # older response left without response.done does not hold it back).
+                assert answered_since is not None
+                assert all(seq[r] < answered_since for r in in_progress)
+                answered_since = None
 
 
 def test_server_cancel_after_everything_was_heard_needs_no_truncate() -> None:
     s = fresh(auto_barge_in=False)
     playing(s, ms=300)
     s.mark_played("a1", 300)
-    evs = s.handle_event(done("r1", "cancelled", "turn_detected"), 1.0)
+    evs = handle(s, done("r1", "cancelled", "turn_detected"), 1.0)
     assert [type(e) for e in evs] == [ResponseDone]
     assert sent(s) == []
 
 
 def test_sideband_server_cancel_sends_nothing() -> None:
     s = VoiceSession(VoiceConfig(), sideband=True)
-    s.handle_event(created("r1"), 0.0)
-    s.handle_event(srv("output_audio_buffer.started", response_id="r1"), 0.0)
-    s.handle_event(done("r1", "cancelled", "turn_detected"), 1.0)
+    handle(s, created("r1"), 0.0)
+    handle(s, srv("output_audio_buffer.started", response_id="r1"), 0.0)
+    handle(s, done("r1", "cancelled", "turn_detected"), 1.0)
     assert s.events_to_send() == []
 
 
 def test_failing_approval_callback_denies_and_reports() -> None:
     s = fresh()
-    s.handle_event(created("r1"), 0)
-    (req,) = s.handle_event(approval_item_event(), 0)
+    handle(s, created("r1"), 0)
+    (req,) = handle(s, approval_item_event(), 0)
     assert isinstance(req, McpApprovalRequest)
     s.approval_failed(req, RuntimeError("token sk-live-abcdefghijklmnop leaked"))
     (err,) = s.voice_events()

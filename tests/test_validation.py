@@ -8,7 +8,7 @@ from oairt_core import codec
 from oairt_core import events as ev
 from oairt_core import models as m
 from oairt_core.errors import InvalidClientEvent, LocalProtocolError
-from oairt_core.validation import MAX_APPEND_FRAME_BYTES, validate_client_event
+from oairt_core.validation import MAX_APPEND_AUDIO_BYTES, validate_client_event
 from tests.test_models_examples import CLIENT_EXAMPLES, EXTRA_CLIENT_EXAMPLES
 
 
@@ -267,23 +267,27 @@ def test_boundaries_are_accepted(event: ev.ClientEvent) -> None:
     codec.encode_client_event(event)
 
 
-def test_append_frame_limit_is_15_mib() -> None:
-    # The largest raw audio whose frame fits: 4*ceil(n/3) + 47 bytes of JSON <= 15 MiB.
-    overhead = len(b'{"type":"input_audio_buffer.append","audio":""}')
-    n = (MAX_APPEND_FRAME_BYTES - overhead) // 4 * 3
-    ok = ev.InputAudioBufferAppendEvent(audio=bytes(n))
-    validate_client_event(ok)
-    assert len(codec.encode_client_event(ok)) <= MAX_APPEND_FRAME_BYTES
-    too_big = ev.InputAudioBufferAppendEvent(audio=bytes(n + 3))
-    for check in (validate_client_event, codec.encode_client_event):
-        with pytest.raises(InvalidClientEvent) as info:
-            check(too_big)
-        assert info.value.field == "audio" and "15 MiB" in info.value.rule
-    # A long event_id counts too.
-    near = ev.InputAudioBufferAppendEvent(audio=bytes(n), event_id="e" * 1000)
-    for check in (validate_client_event, codec.encode_client_event):
-        with pytest.raises(InvalidClientEvent):
-            check(near)
+def test_append_limit_is_15_mib_of_decoded_audio() -> None:
+    # The seed's rule: "input_audio_buffer.append chunks must be <= 15 MB (base64-decoded)".
+    # The audio is measured, not the JSON frame (a third bigger with the base64).
+    assert MAX_APPEND_AUDIO_BYTES == 15 * 1024 * 1024
+    mib = 1024 * 1024
+    for size in (12 * mib, MAX_APPEND_AUDIO_BYTES):
+        ok = ev.InputAudioBufferAppendEvent(audio=bytes(size))
+        validate_client_event(ok)
+        frame = codec.encode_client_event(ok)
+        assert len(frame) > size * 4 // 3  # the frame itself is far over 15 MiB
+    # An event_id does not eat into the audio budget.
+    named = ev.InputAudioBufferAppendEvent(audio=bytes(MAX_APPEND_AUDIO_BYTES), event_id="e" * 999)
+    validate_client_event(named)
+    codec.encode_client_event(named)
+    for audio in (bytes(MAX_APPEND_AUDIO_BYTES + 1), bytearray(MAX_APPEND_AUDIO_BYTES + 1)):
+        too_big = ev.InputAudioBufferAppendEvent(audio=audio)  # type: ignore[arg-type]
+        for check in (validate_client_event, codec.encode_client_event):
+            with pytest.raises(InvalidClientEvent) as info:
+                check(too_big)
+            assert info.value.field == "audio" and "15 MiB" in info.value.rule
+            assert str(MAX_APPEND_AUDIO_BYTES + 1) in info.value.rule
 
 
 def test_not_a_client_event() -> None:

@@ -235,3 +235,91 @@ def test_invalid_utf8_and_deep_bodies_are_typed_rejections(body: bytes) -> None:
     # Correctly signed does not make it parseable: unwrap rejects it the same way.
     with pytest.raises(WebhookVerificationError, match="malformed"):
         unwrap_webhook(body, _headers(body), secret=SECRET, now=NOW)
+
+
+# -- issue 13.8: every malformed header is a WebhookVerificationError ------------------
+
+
+def test_a_5000_digit_timestamp_is_a_verification_error() -> None:
+    # int() of more than 4300 digits raises a plain ValueError: a handler catching
+    # WebhookVerificationError would have answered 500.
+    headers = dict(_headers())
+    for ts in ("9" * 5000, "0" * 5000 + str(NOW), "1" * 21):
+        headers["webhook-timestamp"] = ts
+        with pytest.raises(WebhookVerificationError, match="digits"):
+            verify_webhook(BODY, headers, secret=SECRET, now=NOW)
+
+
+@pytest.mark.parametrize("now", [float("nan"), float("inf"), float("-inf")])
+def test_a_non_finite_now_is_refused(now: float) -> None:
+    # NaN compares False both ways, so it used to switch the replay check off and a
+    # year-old signed webhook passed.
+    old = _headers(ts=NOW - 365 * 86400)
+    with pytest.raises(LocalProtocolError, match="now must be finite"):
+        verify_webhook(BODY, old, secret=SECRET, now=now)
+    with pytest.raises(LocalProtocolError, match="now must be finite"):
+        unwrap_webhook(BODY, _headers(), secret=SECRET, now=now)
+
+
+@pytest.mark.parametrize("now", [None, "1750000000", True])
+def test_a_now_that_is_no_number_is_refused(now: object) -> None:
+    with pytest.raises(LocalProtocolError, match="now must be a number"):
+        verify_webhook(BODY, _headers(), secret=SECRET, now=now)  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize("tolerance", [-1, True, 1.5])
+def test_a_bad_tolerance_is_refused(tolerance: object) -> None:
+    with pytest.raises(LocalProtocolError, match="tolerance"):
+        verify_webhook(BODY, _headers(), secret=SECRET, now=NOW, tolerance=tolerance)  # type: ignore[arg-type]
+
+
+def test_headers_that_are_not_text_or_carry_lone_surrogates_are_verification_errors() -> None:
+    for name, value in (
+        ("webhook-id", "wh_\ud800"),
+        ("webhook-timestamp", None),
+        ("webhook-signature", 12),
+    ):
+        headers: dict[str, object] = dict(_headers())
+        headers[name] = value
+        with pytest.raises(WebhookVerificationError):
+            verify_webhook(BODY, headers, secret=SECRET, now=NOW)  # type: ignore[arg-type]
+    with pytest.raises(WebhookVerificationError):
+        verify_webhook('{"a":"\ud800"}', _headers(), secret=SECRET, now=NOW)
+
+
+_HEADER_TEXT = st.one_of(
+    st.text(max_size=60),
+    st.text(alphabet="0123456789", min_size=1, max_size=6000),
+    st.text(alphabet="0123456789 v1,=+/abcXYZ", max_size=200),
+    st.binary(max_size=60),
+)
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    webhook_id=_HEADER_TEXT,
+    timestamp=_HEADER_TEXT,
+    signature=_HEADER_TEXT,
+    keep_real=st.sampled_from(["none", "id", "timestamp", "signature"]),
+    now=st.one_of(st.integers(-(10**20), 10**20), st.floats(allow_nan=False, allow_infinity=False)),
+)
+def test_arbitrary_header_values_give_success_or_a_verification_error(
+    webhook_id: str | bytes,
+    timestamp: str | bytes,
+    signature: str | bytes,
+    keep_real: str,
+    now: float,
+) -> None:
+    real = dict(_headers())
+    values = {
+        "webhook-id": webhook_id,
+        "webhook-timestamp": timestamp,
+        "webhook-signature": signature,
+    }
+    if keep_real != "none":
+        values[f"webhook-{keep_real}"] = real[f"webhook-{keep_real}"]
+    headers = [(k.encode() if isinstance(v, bytes) else k, v) for k, v in values.items()]
+    try:
+        unwrap_webhook(BODY, headers, secret=SECRET, now=now)  # type: ignore[arg-type]
+    except WebhookVerificationError:
+        pass

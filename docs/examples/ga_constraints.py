@@ -29,10 +29,9 @@ def rejected() -> list[tuple[str, str]]:
                 audio=AudioConfig(input=AudioInputConfig(format=PCMFormat(rate=16000)))
             )
         ),
-        # input_audio_buffer.append: at most 15 MiB per event. oairt counts the whole JSON
-        # frame (base64 included), the safe reading, so about 11.25 MiB of audio at most;
+        # input_audio_buffer.append: at most 15 MiB of audio (base64-decoded) per event;
         # VoiceSession.send_pcm16 splits longer audio for you.
-        InputAudioBufferAppendEvent(audio=bytes(12 * MIB)),
+        InputAudioBufferAppendEvent(audio=bytes(16 * MIB)),
     ]
     out = []
     for event in events:

@@ -1,0 +1,55 @@
+"""``import oairt_core`` loads no numpy (issue 11, point 7): audio loads it when used."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+import oairt_core
+from oairt_core import audio
+
+
+def _run(code: str) -> None:
+    proc = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, timeout=120, check=False
+    )
+    assert proc.returncode == 0, proc.stderr
+
+
+def test_import_oairt_core_does_not_import_numpy() -> None:
+    _run("import oairt_core, sys; assert 'numpy' not in sys.modules")
+
+
+def test_text_session_and_codec_work_without_numpy() -> None:
+    _run(
+        "import sys\n"
+        "from oairt_core import VoiceConfig, VoiceSession, codec\n"
+        "from oairt_core.events import ConversationItemCreateEvent\n"
+        "s = VoiceSession(VoiceConfig(output_modality='text'))\n"
+        "s.start()\n"
+        "s.send_text('hi')\n"
+        "frames = [codec.encode_client_event(e) for e in s.events_to_send()]\n"
+        "assert frames and 'numpy' not in sys.modules and 'soxr' not in sys.modules\n"
+    )
+
+
+def test_audio_loads_numpy_on_first_use() -> None:
+    _run(
+        "import sys, oairt_core\n"
+        "assert 'numpy' not in sys.modules\n"
+        "assert oairt_core.ms_to_bytes(20) == 960\n"
+        "assert 'numpy' in sys.modules and 'soxr' not in sys.modules\n"
+        "assert len(oairt_core.resample(oairt_core.silence(20, 16000), 16000, 24000)) == 480\n"
+        "assert 'soxr' in sys.modules\n"
+        "from oairt_core import *\n"
+        "assert write_wav is oairt_core.audio.write_wav\n"
+    )
+
+
+def test_lazy_audio_names_match_the_module() -> None:
+    assert audio.__all__ == oairt_core._AUDIO_NAMES
+    for name in audio.__all__:
+        assert name in oairt_core.__all__
+        assert getattr(oairt_core, name) is getattr(audio, name)
+        assert name in dir(oairt_core)
+    assert oairt_core.audio is audio
