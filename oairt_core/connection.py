@@ -65,6 +65,7 @@ from wsproto.events import (
     TextMessage,
 )
 
+from ._frames import frames_idle, masked_text_frame, text_frame_at
 from .codec import decode_server_event, encode_client_event
 from .errors import (
     ConnectionClosedError,
@@ -386,6 +387,9 @@ class RealtimeConnection:
         # post-handshake ``Connection`` (what ``WSConnection`` delegates to after the
         # handshake): one wrapper call and one generator level less per frame.
         self._frames: _WSFrames | None = None
+        # True while wsproto stands idle at a frame boundary after the handshake: whole
+        # text frames are then parsed by ``_frames`` (see ``_receive_fast``).
+        self._fast = False
         self._state = ConnectionState.CONNECTING
         self._initiated = False
         self._outgoing = bytearray()
@@ -538,18 +542,25 @@ class RealtimeConnection:
         """
         if self._state is not ConnectionState.OPEN:
             self._require_open("send an event")
-        text = encode_client_event(event).decode("utf-8")  # wsproto frames text from str
+        payload = encode_client_event(event)
         frames = self._frames
         assert frames is not None  # OPEN
-        data = frames.send(TextMessage(data=text))
+        if frames.state is _WSState.OPEN:
+            data = masked_text_frame(payload)
+        else:  # unreachable while we are OPEN; wsproto raises its own refusal
+            data = frames.send(TextMessage(data=payload.decode("utf-8")))
         if self._on_message is not None:
-            self._on_message("client", text)
+            self._on_message("client", payload.decode("utf-8"))
         return data
 
     def send_raw(self, text: str) -> bytes:
         """Frame ``text`` as one message without validating it (for advanced users)."""
         self._require_open("send a message")
-        data = self._ws_send(TextMessage(data=text))
+        frames = self._frames
+        if frames is not None and frames.state is _WSState.OPEN:
+            data = masked_text_frame(text.encode("utf-8"))
+        else:
+            data = self._ws_send(TextMessage(data=text))
         if self._on_message is not None:
             self._on_message("client", text)
         return data
@@ -595,6 +606,10 @@ class RealtimeConnection:
             return
         if not data:
             data = None
+        elif self._fast:
+            data = self._receive_fast(data)
+            if not data:
+                return
         if data is None and self._state in (ConnectionState.OPEN, ConnectionState.CLOSING):
             self._finish(
                 ConnectionClosed(
@@ -642,6 +657,8 @@ class RealtimeConnection:
                 self._pending.append(text)
             else:
                 handle(ev)
+        if self._frames is not None:
+            self._fast = self._terminal is None and frames_idle(self._frames)
         if data is None and self._terminal is None:
             if self._state is ConnectionState.CONNECTING and self._reject_status:
                 self._finish_rejection()
@@ -649,6 +666,36 @@ class RealtimeConnection:
                 self._finish(
                     ConnectionClosed(1006, "connection lost during the handshake", clean=False)
                 )
+
+    def _receive_fast(self, data: bytes | bytearray) -> bytes:
+        """Take the whole text frames at the front of ``data``; return what wsproto must see.
+
+        Runs only while wsproto is idle at a frame boundary, so skipping it for whole text
+        frames leaves its state exactly as if it had parsed them. The first byte that is
+        not part of such a frame (a control frame, a fragment, a frame cut by the read,
+        anything odd) hands everything from there on to wsproto, in order.
+        """
+        pos, size, limit = 0, len(data), self.max_message_size
+        hook, pending = self._on_message, self._pending
+        try:
+            while pos < size:
+                text, end = text_frame_at(data, pos, limit)
+                if text is None:
+                    break
+                pos = end
+                if hook is not None:
+                    hook("server", text)
+                pending.append(text)
+        except BaseException:
+            # A hook raised: the bytes not yet parsed wait in wsproto for the next call.
+            if pos < size and self._frames is not None:
+                self._fast = False
+                self._frames.receive_data(bytes(data[pos:]))
+            raise
+        if pos == size:
+            return b""
+        self._fast = False
+        return bytes(data[pos:])
 
     def _wsproto_failed(self, exc: Exception, eof: bool) -> None:
         detail = self.redactor.text(str(exc)[:1000])[:200]
