@@ -52,3 +52,15 @@ def test_a_session_on_uvloop() -> None:
     assert loop.startswith("uvloop")
     assert types[0] == "session.created" and types[-1] == "response.done"
     assert deltas > 0
+
+
+def test_the_cli_runs_on_uvloop_when_installed_and_can_be_told_not_to() -> None:
+    """``oairt`` subcommands pick uvloop when it is installed; ``OAIRT_UVLOOP=0`` opts out."""
+    import importlib.util
+
+    from oairt_anyio._cli._loop import uvloop_wanted
+
+    installed = importlib.util.find_spec("uvloop") is not None
+    assert uvloop_wanted({}) is installed
+    assert uvloop_wanted({"OAIRT_UVLOOP": "off"}) is False
+    assert uvloop_wanted({"OAIRT_UVLOOP": "1"}) is installed

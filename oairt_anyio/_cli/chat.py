@@ -14,6 +14,7 @@ from typing import Any
 import anyio
 
 from . import CliError, Output, resolve_api_key, resolve_base_url
+from ._loop import run as run_loop
 
 __all__ = ["run_chat"]
 
@@ -25,7 +26,7 @@ def run_chat(args: argparse.Namespace, out: Output) -> int:
     key = resolve_api_key(args, url)
     if key is None:
         raise CliError("no API key: set OPENAI_API_KEY or pass --api-key")
-    return anyio.run(_chat, args, out, url, key)
+    return run_loop(_chat, args, out, url, key)
 
 
 async def _read_line() -> str:

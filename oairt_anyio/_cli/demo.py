@@ -28,6 +28,7 @@ import msgspec
 import numpy as np
 
 from . import CliError, Output, resolve_api_key, resolve_base_url
+from ._loop import run as run_loop
 from .util import read_wav_pcm16, write_wav_pcm16
 
 __all__ = ["WeatherArgs", "get_weather", "run_demo"]
@@ -143,7 +144,7 @@ def run_demo(args: argparse.Namespace, out: Output) -> int:
     question = read_wav_pcm16(args.input) if args.input else None
     if question is not None and len(question) < RATE * 2 // 5:  # 200 ms
         raise CliError(f"{args.input}: too short to be speech")
-    return anyio.run(_demo, args, out, live, question)
+    return run_loop(_demo, args, out, live, question)
 
 
 async def _demo(args: argparse.Namespace, out: Output, live: bool, question: bytes | None) -> int:

@@ -17,6 +17,7 @@ import anyio
 import numpy as np
 
 from . import CliError, Output, resolve_api_key, resolve_base_url
+from ._loop import run as run_loop
 from .util import read_wav_pcm16, write_wav_pcm16
 
 __all__ = ["run_voice"]
@@ -53,7 +54,7 @@ def run_voice(args: argparse.Namespace, out: Output) -> int:
         question = read_wav_pcm16(args.input)
     if len(question) < RATE // 10 * 2:  # 100 ms
         raise CliError("the question is too short to be speech")
-    reply = anyio.run(_turn, args, out, url, key, question)
+    reply = run_loop(_turn, args, out, url, key, question)
     if args.output:
         write_wav_pcm16(args.output, reply)
         out.event(
