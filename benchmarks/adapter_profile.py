@@ -243,7 +243,7 @@ async def _anyio_case(url: str, mode: str, n: int, pcm: bytes) -> tuple[float, f
     import oairt_anyio
     from oairt_core.events import InputAudioBufferAppendEvent
 
-    async with oairt_anyio.connect(
+    async with oairt_anyio.open_realtime(
         api_key="sk-test", model="m", base_url=url, extra_query={"bench": mode, "n": str(n)}
     ) as conn:
         cpu0, wall0 = time.process_time(), time.perf_counter()
@@ -543,7 +543,7 @@ async def _inproc_anyio(n: int, pcm: bytes, delta: bytes) -> float:
 
     peer = _RawPeer()
     url = f"ws://127.0.0.1:{peer.port}/v1"
-    async with oairt_anyio.connect(api_key="sk-test", model="m", base_url=url) as conn:
+    async with oairt_anyio.open_realtime(api_key="sk-test", model="m", base_url=url) as conn:
         return await _inproc_async_conn(conn, peer, n, pcm, delta)
     raise AssertionError  # pragma: no cover
 

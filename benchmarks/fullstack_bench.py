@@ -15,7 +15,7 @@ event, and tells a late server from a late client.
 
 Clients (``--lib``):
 
-* ``oairt-asyncio`` / ``oairt-trio``: ``oairt_anyio.connect`` on each anyio backend;
+* ``oairt-asyncio`` / ``oairt-trio``: ``oairt_anyio.open_realtime`` on each anyio backend;
 * ``oairt-trio-native``: ``oairt_trio`` when present;
 * ``sdk``: ``AsyncOpenAI(api_key="sk-test", websocket_base_url=url).realtime.connect(...)``,
   base64 done by the application as the SDK requires.
@@ -417,7 +417,7 @@ async def _oairt_session(plan: _Plan, stats: _Stats, ready: Any, go: Any, phase:
     import oairt_anyio
     from oairt_core.events import InputAudioBufferAppendEvent, ResponseOutputAudioDeltaEvent
 
-    async with oairt_anyio.connect(api_key="sk-test", model=MODEL, base_url=plan.url) as conn:
+    async with oairt_anyio.open_realtime(api_key="sk-test", model=MODEL, base_url=plan.url) as conn:
         ready()
         await go.wait()
         chunk = plan.chunk
@@ -694,7 +694,7 @@ async def _warmup_oairt(plan: _Plan) -> None:
     import oairt_anyio
     from oairt_core.events import InputAudioBufferAppendEvent, ResponseOutputAudioDeltaEvent
 
-    async with oairt_anyio.connect(api_key="sk-test", model=MODEL, base_url=plan.url) as conn:
+    async with oairt_anyio.open_realtime(api_key="sk-test", model=MODEL, base_url=plan.url) as conn:
         await conn.send(InputAudioBufferAppendEvent(audio=plan.chunk))
         async for event in conn:
             if isinstance(event, ResponseOutputAudioDeltaEvent):

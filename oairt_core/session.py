@@ -5,7 +5,7 @@ since the core never reads a clock) and produces two streams: client events to
 send (:meth:`VoiceSession.events_to_send`) and typed voice events for the app
 (:meth:`VoiceSession.next_voice_event`). It does barge-in (cancel + truncate at
 what the user heard), the typed-tool round trip, and MCP approvals. The
-``oairt_anyio.voice`` and ``oairt_trio.voice`` adapters only move bytes and run
+``oairt_anyio`` and ``oairt_trio`` adapters only move bytes and run
 tools; all decisions are made here.
 
 >>> import numpy as np
@@ -29,7 +29,7 @@ The session is built in layers, one concern per module: ``voice_state``
 tools, MCP approvals), ``barge_in`` (playback accounting, interruption),
 ``voice_handlers`` (one handler per server event), and this module (the app's
 inputs). ``voice_audio`` holds the audio plumbing, ``response_builder`` the
-:class:`ResponseBuilder`, ``voice_driver`` the async API the adapters share.
+:class:`ResponseBuilder`; the async API is ``oairt_core._async.voice``.
 """
 
 from __future__ import annotations
@@ -43,7 +43,6 @@ import numpy.typing as npt
 from . import config as _config
 from . import response_builder as _response_builder
 from . import voice_audio as _voice_audio
-from . import voice_driver as _voice_driver
 from . import voice_events as _voice_events
 from . import voice_state as _voice_state
 from .config import *  # noqa: F403  (re-exported: the whole voice API from one module)
@@ -69,7 +68,6 @@ from .voice_audio import (
     encode_input,
     split_appends,
 )
-from .voice_driver import *  # noqa: F403
 from .voice_events import *  # noqa: F403
 from .voice_events import Error, RawEvent, VoiceEvent
 from .voice_handlers import HANDLERS, ServerEventHandlers
@@ -82,7 +80,6 @@ __all__ = ["VoiceSession", "iter_events"]
 __all__ += _config.__all__
 __all__ += _response_builder.__all__
 __all__ += _voice_audio.__all__
-__all__ += _voice_driver.__all__
 __all__ += _voice_events.__all__
 __all__ += _voice_state.__all__
 
@@ -222,6 +219,22 @@ class VoiceSession(ServerEventHandlers):
         self.send_item(MessageItem(role="user", content=[InputTextContent(text=text)]))
         if respond:
             self._outbox.append(ResponseCreateEvent())
+
+    def reset_after_reconnect(self) -> None:
+        """The connection was replaced (``reconnect=``): forget what was playing.
+
+        The responses in flight and the audio being played belonged to the old
+        server session, so playback and barge-in accounting start afresh (a barge-in
+        now must not cancel or truncate what the new session never had). Tool calls
+        are kept: a running tool finishes and its output goes to the new session.
+        """
+        self._in_progress.clear()
+        self._responses.clear()
+        self._audio.clear()
+        self._played.clear()
+        self._current_audio = None
+        self._sideband_playing = False
+        self._input_bytes = 0
 
     def connection_lost(self, error: BaseException) -> None:
         """The connection ended abnormally: report it as an ``Error`` event."""

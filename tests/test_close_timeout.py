@@ -36,7 +36,7 @@ def anyio_backend(case: tuple[str, str]) -> str:
 
 @pytest.fixture
 def open_conn(case: tuple[str, str]) -> Callable[..., Any]:
-    return oairt_trio.open_realtime if case[1] == "trio" else oairt_anyio.connect
+    return oairt_trio.open_realtime if case[1] == "trio" else oairt_anyio.open_realtime
 
 
 async def test_close_without_a_reply_ends_after_close_timeout(

@@ -16,13 +16,13 @@ from anyio import wait_all_tasks_blocked
 
 import oairt_anyio
 import oairt_trio
+from oairt_core._async.voice import AsyncRealtimeConnection
 from oairt_core.errors import (
     ConnectError,
     ConnectionClosedError,
     LocalProtocolError,
 )
 from oairt_core.events import InputAudioBufferClearedEvent, InputAudioBufferClearEvent
-from oairt_core.protocols import AsyncRealtimeConnection
 from tests.wsserver import ServerConn, serve
 
 pytestmark = pytest.mark.anyio
@@ -49,7 +49,7 @@ def anyio_backend(case: tuple[str, str]) -> str:
 
 @pytest.fixture
 def open_conn(case: tuple[str, str]) -> Opener:
-    opener: Any = oairt_trio.open_realtime if case[1] == "trio" else oairt_anyio.connect
+    opener: Any = oairt_trio.open_realtime if case[1] == "trio" else oairt_anyio.open_realtime
     return opener  # type: ignore[no-any-return]
 
 

@@ -111,7 +111,7 @@ async def test_user(realtime_server, anyio_backend):
     realtime_server.script.say("hi")
     assert realtime_server.http_url.startswith("http://127.0.0.1:")
     assert realtime_server.connections == []
-    async with oairt_anyio.connect(
+    async with oairt_anyio.open_realtime(
         api_key=realtime_server.api_key, model="gpt-realtime", base_url=realtime_server.url
     ) as conn:
         async for event in conn:

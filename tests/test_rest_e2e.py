@@ -15,8 +15,7 @@ import anyio
 import pytest
 
 import oairt_anyio
-import oairt_anyio.rest
-import oairt_trio.rest
+import oairt_trio
 from oairt_anyio.testing import run_fake_server
 from oairt_core.errors import APIError, HandshakeError
 from oairt_core.events import ResponseCreateEvent, ResponseDoneEvent, SessionCreatedEvent
@@ -58,8 +57,8 @@ def anyio_backend(case: tuple[str, str]) -> str:
 @pytest.fixture
 def client_cls(case: tuple[str, str]) -> Any:
     if case[1] == "trio":
-        return oairt_trio.rest.RealtimeRestClient
-    return oairt_anyio.rest.RealtimeRestClient
+        return oairt_trio.RealtimeRestClient
+    return oairt_anyio.RealtimeRestClient
 
 
 async def test_webrtc_flow_against_the_fake_server(client_cls: Any) -> None:
@@ -103,7 +102,7 @@ async def test_sip_flow_with_sideband_tool_call(client_cls: Any) -> None:
                 ),
             )
             # 3. The sideband WebSocket: same call, controlled from the server side.
-            async with oairt_anyio.connect(
+            async with oairt_anyio.open_realtime(
                 api_key=KEY, call_id=call_id, base_url=server.url
             ) as conn:
                 transfer_to = None
@@ -129,7 +128,7 @@ async def test_sip_flow_with_sideband_tool_call(client_cls: Any) -> None:
 
 async def test_sideband_is_refused_for_unknown_or_unaccepted_calls(case: tuple[str, str]) -> None:
     # The WebSocket adapter of the case: oairt_anyio on either loop, oairt_trio on trio.
-    open_ws: Any = oairt_trio.open_realtime if case[1] == "trio" else oairt_anyio.connect
+    open_ws: Any = oairt_trio.open_realtime if case[1] == "trio" else oairt_anyio.open_realtime
     fake = FakeRestApi({KEY})
     async with run_fake_server(api_keys=[KEY], rest=fake) as server:
         pending, _, _ = fake.simulate_incoming_sip_call()

@@ -101,7 +101,7 @@ async def session(
 ) -> None:
     rng = random.Random(index)
     manual = RealtimeSessionConfig(audio=AudioConfig(input=AudioInputConfig(turn_detection=None)))
-    async with oairt_anyio.connect(api_key=KEY, model="gpt-realtime", base_url=url) as conn:
+    async with oairt_anyio.open_realtime(api_key=KEY, model="gpt-realtime", base_url=url) as conn:
 
         def seen(ev: object) -> None:
             tally.event_count += 1

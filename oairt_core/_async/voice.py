@@ -1,18 +1,33 @@
-"""The async voice-session API both adapters share, over a handful of I/O hooks.
+"""The async voice session, written once over a :class:`~._backend.Backend`.
 
-:class:`VoiceDriver` holds every async method of a live voice session
-(``next_voice_event``, ``send_pcm16``, ``barge_in``, ...) and the session's own
-tasks (the reader, tool runs, approval callbacks). It makes no decision: each
-input goes to the sans-IO :class:`~oairt_core.session.VoiceSession` and the
-:class:`~oairt_core.voice_state.VoiceActions` it returns are carried out. It
-does no I/O either and uses no event loop: ``oairt_anyio.voice`` and
-``oairt_trio.voice`` subclass it and supply the hooks (the clock, cancel
-scopes, worker threads, their channel's exception types), the connection, the
-lock, the bounded channel and the task group or nursery.
+:class:`AsyncVoiceSession` holds every async method of a live voice session
+(``next_voice_event``, ``send_pcm16``, ``barge_in``, ...) and its tasks (the
+reader, tool runs, approval callbacks). It makes no decision: each input goes to
+the sans-IO :class:`~oairt_core.session.VoiceSession` and the
+:class:`~oairt_core.voice_state.VoiceActions` it returns are carried out.
 
-:class:`VoiceConnector` is the adapters' ``connect_voice``, given their
-``connect`` and task group; :func:`prepare_connect` its sans-IO half (the
-checked configuration and the ``connect`` keyword arguments).
+**Buffering.** Voice events wait in a bounded buffer (``event_buffer``, 256). When
+the app does not read them the reader stops reading the connection (TCP flow
+control slows the server): nothing is dropped, memory stays bounded, but automatic
+barge-in waits too, so keep reading.
+
+**Tools** run as tasks of the session: async functions are awaited, sync ones run
+in a worker thread (abandoned if a barge-in cancels them).
+
+**Reconnection** (``open_voice(..., reconnect=ReconnectPolicy())``): the session
+runs over the reconnecting connection. A drop (1001, 1005, 1006, 1011, 1012, 1013,
+1015, a lost TCP connection, a keepalive timeout) is followed by a new connection
+with backoff; the configuration is re-applied and the conversation replayed (on by
+default for a voice session; ``ReconnectPolicy(replay_items=False)`` opts out),
+function-call outputs and a ``response.create`` the server never acknowledged are
+sent again. What was lost comes as typed notices in the voice event stream
+(:class:`ResponseLost`, :class:`InputAudioLost`, :class:`ItemsLost`, then
+:class:`Reconnecting` per attempt and :class:`Reconnected`); playback and barge-in
+accounting start afresh, since the responses that were playing are gone. **Tools
+running at the drop finish**, and their output is delivered to the new session
+(the sends wait for the reconnection; with replay, the call item is there to
+answer). ``async for event in session`` goes on across the reconnect; after
+:class:`ReconnectFailed` the session ends with an ``Error`` event.
 
 >>> cfg, kwargs = prepare_connect(None, {"voice": "alloy"}, base_url=None, ssl=None,
 ...     call_id=None, environ={"OPENAI_API_KEY": "sk-test-1234567890"})
@@ -23,19 +38,28 @@ checked configuration and the ``connect`` keyword arguments).
 from __future__ import annotations
 
 import inspect
-from collections.abc import AsyncIterable, AsyncIterator, Callable, Mapping
-from contextlib import AbstractAsyncContextManager, asynccontextmanager
-from typing import TYPE_CHECKING, Any, ClassVar, Generic, Protocol, TypeVar
+from collections.abc import AsyncIterable, AsyncIterator, Callable, Mapping, Sequence
+from typing import TYPE_CHECKING, Any, Protocol, TypeAlias, runtime_checkable
 
 import numpy.typing as npt
 
-from .config import RealtimeBuilder, VoiceConfig
-from .errors import OairtError
-from .models import ConversationItem, ResponseCreateParams
-from .protocols import AsyncRealtimeConnection
-from .response_builder import ResponseBuilder
-from .settings import resolve_api_key, resolve_base_url
-from .voice_events import (
+from ..config import RealtimeBuilder, VoiceConfig
+from ..connection import ConnectionClosed, ConnectionState, IncomingEvent
+from ..errors import OairtError
+from ..events import ClientEvent
+from ..models import ConversationItem, ResponseCreateParams
+from ..reconnect import (
+    InputAudioLost,
+    ItemsLost,
+    Reconnected,
+    ReconnectFailed,
+    Reconnecting,
+    ReconnectNotice,
+    ResponseLost,
+)
+from ..response_builder import ResponseBuilder
+from ..settings import resolve_api_key, resolve_base_url
+from ..voice_events import (
     AudioDelta,
     InputTranscriptDone,
     Interrupted,
@@ -43,80 +67,79 @@ from .voice_events import (
     TranscriptDone,
     VoiceEvent,
 )
-from .voice_state import ApprovalJob, ToolRun, VoiceActions
+from ._backend import Backend, CancelScope, TaskGroup
+from ._sync import Buffer, BufferClosed, Lock
 
 if TYPE_CHECKING:
-    from .session import VoiceSession
+    from ..session import VoiceSession
+    from ..voice_state import ApprovalJob, ToolRun, VoiceActions
 
-__all__ = ["VoiceBuilder", "VoiceConnector", "VoiceDriver", "prepare_connect"]
+__all__ = [
+    "AsyncRealtimeConnection",
+    "AsyncVoiceSession",
+    "SessionEvent",
+    "prepare_connect",
+]
 
-D = TypeVar("D", bound="VoiceDriver")
-B = TypeVar("B", bound="VoiceBuilder[Any]")
+SessionEvent: TypeAlias = VoiceEvent | ReconnectNotice
+"""What a voice session yields: voice events, and reconnection notices with ``reconnect=``."""
 
-
-class CancelScopeLike(Protocol):
-    """What the driver needs of an anyio or trio cancel scope."""
-
-    def __enter__(self) -> Any: ...
-    def __exit__(self, exc_type: Any, exc: Any, tb: Any, /) -> Any: ...
-    def cancel(self) -> None: ...
-    @property
-    def cancel_called(self) -> bool: ...
+_NOTICES = (Reconnecting, Reconnected, ResponseLost, InputAudioLost, ItemsLost, ReconnectFailed)
 
 
-class SendChannel(Protocol):
-    async def send(self, value: VoiceEvent, /) -> None: ...
-    def close(self) -> None: ...
+@runtime_checkable
+class AsyncRealtimeConnection(Protocol):
+    """An open Realtime connection driven by some event loop (plain or reconnecting).
 
-
-class ReceiveChannel(Protocol):
-    async def receive(self) -> VoiceEvent: ...
-
-
-class VoiceDriver:
-    """A live voice session's async API; the adapters' ``RealtimeSession`` subclasses it.
-
-    Read with :meth:`next_voice_event` (or ``async for``), send audio with
-    :meth:`send_pcm16` / :meth:`stream_audio_pcm16`, report playback with
-    :meth:`mark_played`, interrupt with :meth:`barge_in`. ``core`` is the
-    sans-IO :class:`~oairt_core.session.VoiceSession` underneath.
+    ``next_event()`` returns server events (and ``MalformedServerEvent``; and, on a
+    reconnecting connection, its notices) and raises ``ConnectionClosedError`` once
+    the connection is over; ``send()`` sends a whole frame or nothing.
     """
 
-    # The adapter's channel exceptions: the buffer ended / was closed under us.
-    _END: ClassVar[tuple[type[BaseException], ...]] = ()
-    _GONE: ClassVar[tuple[type[BaseException], ...]] = ()
+    @property
+    def state(self) -> ConnectionState: ...
+
+    @property
+    def is_sideband(self) -> bool: ...
+
+    @property
+    def closed(self) -> ConnectionClosed | None: ...
+
+    async def send(self, event: ClientEvent) -> None: ...
+
+    async def send_raw(self, text: str) -> None: ...
+
+    async def next_event(self) -> IncomingEvent | ReconnectNotice: ...
+
+    def __aiter__(self) -> AsyncIterator[IncomingEvent | ReconnectNotice]: ...
+
+    async def close(self, code: int = 1000, reason: str = "") -> None: ...
+
+
+class AsyncVoiceSession:
+    """A live voice session: read with :meth:`next_voice_event` (or ``async for``),
+    send audio with :meth:`send_pcm16`, report playback with :meth:`mark_played`,
+    interrupt with :meth:`barge_in`. ``core`` is the sans-IO
+    :class:`~oairt_core.session.VoiceSession` underneath.
+    """
 
     def __init__(
         self,
+        backend: Backend,
         conn: AsyncRealtimeConnection,
         core: VoiceSession,
-        *,
-        lock: AbstractAsyncContextManager[Any],
-        channel: tuple[SendChannel, ReceiveChannel],
-        start_soon: Callable[..., object],
-        cancel_all: Callable[[], None],
+        group: TaskGroup,
+        event_buffer: int,
     ) -> None:
+        self._backend = backend
         self._conn = conn
         self.core = core
-        self._lock = lock
-        self._tx, self._rx = channel
-        self._start_soon = start_soon
-        self._cancel_all = cancel_all
-        self._tool_scopes: dict[str, CancelScopeLike] = {}
+        self._group = group
+        self._lock = Lock(backend)
+        self._buffer: Buffer[SessionEvent] = Buffer(backend, event_buffer)
+        self._tool_scopes: dict[str, CancelScope] = {}
+        self._ended = backend.event()
         self.closed = False
-
-    # ------------------------------------------------------------ the adapter's hooks
-
-    def _now(self) -> float:
-        """The event loop's clock, in seconds."""
-        raise NotImplementedError
-
-    def _cancel_scope(self, *, shield: bool = False) -> CancelScopeLike:
-        raise NotImplementedError
-
-    async def _run_sync(self, fn: Callable[[], Any]) -> Any:
-        """``fn()`` in a worker thread, abandoned if the caller is cancelled."""
-        raise NotImplementedError
 
     # ------------------------------------------------------------ reading
 
@@ -124,18 +147,23 @@ class VoiceDriver:
     def config(self) -> VoiceConfig:
         return self.core.config
 
-    async def next_voice_event(self) -> VoiceEvent | None:
-        """The next voice event, or ``None`` once the session has ended.
+    @property
+    def connection(self) -> AsyncRealtimeConnection:
+        """The connection underneath (plain, or reconnecting with ``reconnect=``)."""
+        return self._conn
+
+    async def next_voice_event(self) -> SessionEvent | None:
+        """The next voice event (or reconnection notice), ``None`` once the session ended.
 
         Buffered audio and transcript events of an interrupted response are
         skipped: the user must not hear them.
         """
         while True:
             try:
-                event = await self._rx.receive()
-            except (*self._END, *self._GONE):
+                event = await self._buffer.get()
+            except BufferClosed:
                 return None
-            if not self.core.is_discarded(event):
+            if isinstance(event, _NOTICES) or not self.core.is_discarded(event):
                 return event
 
     async def next_audio_chunk(self) -> AudioDelta | None:
@@ -148,14 +176,14 @@ class VoiceDriver:
     async def next_transcript(self) -> TranscriptDone | InputTranscriptDone | None:
         """The next finished transcript, assistant's or user's (``.text``, ``.role``)."""
         while (event := await self.next_voice_event()) is not None:
-            if isinstance(event, (TranscriptDone, InputTranscriptDone)):
+            if isinstance(event, TranscriptDone | InputTranscriptDone):
                 return event
         return None
 
-    def __aiter__(self) -> AsyncIterator[VoiceEvent]:
+    def __aiter__(self) -> AsyncIterator[SessionEvent]:
         return self._iterate()
 
-    async def _iterate(self) -> AsyncIterator[VoiceEvent]:
+    async def _iterate(self) -> AsyncIterator[SessionEvent]:
         while (event := await self.next_voice_event()) is not None:
             yield event
 
@@ -181,13 +209,12 @@ class VoiceDriver:
 
         Returns when ``chunks`` ends or the session closes.
         """
-        gone: tuple[type[BaseException], ...] = (OairtError, *self._GONE)
         async for chunk in chunks:
             if self.closed:
                 return
             try:
                 await self.send_pcm16(chunk, sample_rate=sample_rate)
-            except gone:
+            except OairtError:
                 if self.closed or self._conn.closed is not None:
                     return
                 raise
@@ -203,14 +230,16 @@ class VoiceDriver:
     async def barge_in(self) -> Interrupted | None:
         """Interrupt now: cancel, truncate at what was heard, drop queued audio.
 
-        Returns the :class:`Interrupted` event (``None`` when nothing was
-        playing); it is returned, not also put in the event buffer.
+        The :class:`Interrupted` event goes into the event stream (exactly once, as
+        for an automatic barge-in) and is also returned (``None`` when nothing was
+        playing).
         """
         async with self._lock:
-            events = self.core.barge_in(self._now())
+            events = self.core.barge_in(self._backend.current_time())
             rest = await self._apply(self.core.drain())
-        if rest:
-            self._start_soon(self._deliver, rest)
+        delivered: list[SessionEvent] = [*events, *rest]
+        if delivered:
+            self._group.start_soon(self._deliver, delivered)
         return next((e for e in events if isinstance(e, Interrupted)), None)
 
     def mark_played(self, item_id: str, ms: float) -> None:
@@ -254,19 +283,21 @@ class VoiceDriver:
         await self._call(self.core.tool_finished, call_id, output, error=error)
 
     async def aclose(self) -> None:
-        """End the session now (leaving ``connect_voice`` does it too)."""
+        """End the session now (leaving ``open_voice`` does it too)."""
         self._stop()
 
-    # ------------------------------------------------------------ life cycle (connect_voice)
+    # ------------------------------------------------------------ life cycle
 
     async def _start(self) -> None:
         """Send the configuration, then start the reader task."""
         await self._call(self.core.start)
-        self._start_soon(self._reader)
+        self._group.start_soon(self._reader)
 
     def _stop(self) -> None:
         self.closed = True
-        self._cancel_all()
+        self._buffer.close()
+        self._ended.set()
+        self._group.cancel_scope.cancel()
 
     # ------------------------------------------------------------ internals
 
@@ -276,19 +307,24 @@ class VoiceDriver:
             events = await self._apply(self.core.drain())
         if events:
             # Delivered by a task: the caller may be the one reading the buffer.
-            self._start_soon(self._deliver, events)
+            self._group.start_soon(self._deliver, events)
 
     async def _locked(self, fn: Callable[..., Any], *args: Any, **kw: Any) -> None:
         """Like ``_call`` for the session's own tasks: deliver here, with backpressure."""
-        async with self._lock:
-            fn(*args, **kw)
-            events = await self._apply(self.core.drain())
+        try:
+            async with self._lock:
+                fn(*args, **kw)
+                events = await self._apply(self.core.drain())
+        except OairtError:
+            if self.closed:
+                return  # the session ended under a task of its own: nothing to report
+            raise
         await self._deliver(events)
 
     async def _apply(self, actions: VoiceActions) -> list[VoiceEvent]:
         """Carry out the core's actions (lock held); returns the events to deliver."""
         # Shielded: a cancelled caller must not leave drained events unsent.
-        with self._cancel_scope(shield=True):
+        with self._backend.cancel_scope(shield=True):
             for event in actions.send:
                 await self._conn.send(event)
         for call_id in actions.cancel:
@@ -296,20 +332,20 @@ class VoiceDriver:
             if scope is not None:
                 scope.cancel()
         for run in actions.start:
-            self._tool_scopes[run.call_id] = scope = self._cancel_scope()
-            self._start_soon(self._run_tool, run, scope)
+            self._tool_scopes[run.call_id] = scope = self._backend.cancel_scope()
+            self._group.start_soon(self._run_tool, run, scope)
         for job in actions.approvals:
-            self._start_soon(self._run_approval, job)
+            self._group.start_soon(self._run_approval, job)
         return actions.deliver
 
-    async def _deliver(self, events: list[VoiceEvent]) -> None:
+    async def _deliver(self, events: Sequence[SessionEvent]) -> None:
         for event in events:
             try:
-                await self._tx.send(event)  # blocks while the buffer is full
-            except self._GONE:
+                await self._buffer.put(event)  # blocks while the buffer is full
+            except BufferClosed:
                 return
 
-    async def _run_tool(self, run: ToolRun, scope: CancelScopeLike) -> None:
+    async def _run_tool(self, run: ToolRun, scope: CancelScope) -> None:
         result: Any = None
         error: BaseException | None = None
         with scope:
@@ -317,7 +353,7 @@ class VoiceDriver:
                 if run.is_async:
                     result = await run.func(*run.args)
                 else:
-                    result = await self._run_sync(lambda: run.func(*run.args))
+                    result = await self._backend.run_sync(lambda: run.func(*run.args))
             except Exception as exc:  # goes back to the model; the session goes on
                 error = exc
         self._tool_scopes.pop(run.call_id, None)
@@ -345,12 +381,26 @@ class VoiceDriver:
                     if not (closed is not None and closed.normal):
                         await self._locked(self.core.connection_lost, exc)
                     return
+                if isinstance(event, _NOTICES):
+                    await self._notice(event)
+                    continue
                 async with self._lock:
-                    events = await self._apply(self.core.feed(event, self._now()))
+                    actions = self.core.feed(event, self._backend.current_time())
+                    events = await self._apply(actions)
                 await self._deliver(events)
         finally:
             self.closed = True
-            self._tx.close()
+            self._buffer.close()
+            self._ended.set()
+
+    async def _notice(self, notice: ReconnectNotice) -> None:
+        """A reconnection notice: the responses that were playing are gone."""
+        if not isinstance(notice, ReconnectFailed):
+            async with self._lock:
+                self.core.reset_after_reconnect()
+                events = await self._apply(self.core.drain())
+            await self._deliver(events)
+        await self._deliver([notice])
 
 
 def prepare_connect(
@@ -362,7 +412,7 @@ def prepare_connect(
     call_id: str | None,
     environ: Mapping[str, str],
 ) -> tuple[VoiceConfig, dict[str, Any]]:
-    """The checked configuration and the adapter's ``connect`` keyword arguments.
+    """The checked configuration and the connection's keyword arguments.
 
     ``options`` are :class:`VoiceConfig` fields overriding ``config``. The key
     is the configuration's, else ``$OPENAI_API_KEY``; the endpoint is
@@ -389,100 +439,3 @@ def prepare_connect(
     if ssl is not None:
         kwargs["ssl"] = ssl
     return cfg, kwargs
-
-
-class VoiceConnector(Generic[D]):
-    """An adapter's ``connect_voice``: ``async with connect_voice(...) as session``.
-
-    ``connect_voice(config=None, *, base_url=None, ssl=None, call_id=None,
-    event_buffer=256, **options)`` connects, applies the configuration and runs
-    the reader. ``config`` is a :class:`VoiceConfig` or a builder; keyword
-    ``options`` are :class:`VoiceConfig` fields (``voice=``, ``api_key=``, ...).
-    The API key defaults to ``$OPENAI_API_KEY`` and ``base_url`` to
-    ``$OAIRT_BASE_URL``, else the public API; ``base_url``/``ssl`` reach a fake
-    server or a proxy. ``call_id`` joins a WebRTC/SIP call as its sideband
-    controller. ``event_buffer`` bounds the buffered voice events. Invalid
-    configurations raise ``InvalidClientEvent`` on entry, before connecting.
-    Exceptions from the block come out unwrapped.
-    """
-
-    def __init__(
-        self,
-        make_session: Callable[[AsyncRealtimeConnection, VoiceSession, Any, int], D],
-        connect: Callable[..., AbstractAsyncContextManager[AsyncRealtimeConnection]],
-        open_group: Callable[[], AbstractAsyncContextManager[Any]],
-        environ: Mapping[str, str],
-    ) -> None:
-        # make_session(conn, core, group, event_buffer) builds the adapter's session;
-        # open_group() opens its task group or nursery.
-        self._make_session = make_session
-        # It stands for a function of the adapter's module: name it like one.
-        self.__module__ = getattr(make_session, "__module__", __name__)
-        self.__name__ = self.__qualname__ = "connect_voice"
-        self._connect = connect
-        self._open_group = open_group
-        self._environ = environ
-
-    def __call__(
-        self,
-        config: VoiceConfig | RealtimeBuilder | None = None,
-        *,
-        base_url: str | None = None,
-        ssl: Any = None,
-        call_id: str | None = None,
-        event_buffer: int = 256,
-        **options: Any,
-    ) -> AbstractAsyncContextManager[D]:
-        return self._open(config, options, base_url, ssl, call_id, event_buffer)
-
-    @asynccontextmanager
-    async def _open(
-        self,
-        config: VoiceConfig | RealtimeBuilder | None,
-        options: Mapping[str, Any],
-        base_url: str | None,
-        ssl: Any,
-        call_id: str | None,
-        event_buffer: int,
-    ) -> AsyncIterator[D]:
-        from .session import VoiceSession  # the session module re-exports this one
-
-        if event_buffer < 1:
-            raise ValueError("event_buffer must be at least 1")
-        cfg, kwargs = prepare_connect(
-            config, options, base_url=base_url, ssl=ssl, call_id=call_id, environ=self._environ
-        )
-        body_error: Exception | None = None
-        async with self._connect(**kwargs) as conn, self._open_group() as group:
-            core = VoiceSession(cfg, sideband=conn.is_sideband)
-            session = self._make_session(conn, core, group, event_buffer)
-            await session._start()
-            try:
-                yield session
-            except Exception as exc:  # kept out of the task group: no ExceptionGroup
-                body_error = exc
-            finally:
-                session._stop()
-        if body_error is not None:
-            raise body_error
-
-
-class VoiceBuilder(RealtimeBuilder, Generic[D]):
-    """The seed's builder ending in :meth:`connect_ws`; ``Realtime.builder()`` makes one.
-
-    Each adapter's ``RealtimeBuilder`` subclasses it and sets ``connector`` to
-    its ``connect_voice``, so ``Realtime.builder()...connect_ws()`` opens a
-    session of that adapter.
-    """
-
-    connector: ClassVar[VoiceConnector[Any]]
-
-    @classmethod
-    def builder(cls: type[B]) -> B:
-        """A fresh builder (the seed's ``Realtime.builder()``)."""
-        return cls()
-
-    def connect_ws(self, **kwargs: Any) -> AbstractAsyncContextManager[D]:
-        """``async with builder.connect_ws() as session``: see ``connect_voice``."""
-        session: AbstractAsyncContextManager[D] = type(self).connector(self, **kwargs)
-        return session
