@@ -229,7 +229,13 @@ class VoiceSession(ServerEventHandlers):
         are kept: a running tool finishes and its output goes to the new session.
         """
         self._in_progress.clear()
-        self._responses.clear()
+        for rid, resp in list(self._responses.items()):
+            if not resp.calls:
+                del self._responses[rid]
+                continue
+            # The response is over (cut off); its calls are answered on the new session.
+            resp.in_progress = False
+            self._maybe_flush_calls(rid)
         self._audio.clear()
         self._played.clear()
         self._current_audio = None
