@@ -166,19 +166,18 @@ async def test_a_peer_that_answers_pings_stays_connected(adapter: Adapter) -> No
         await conn.wait_closed()
 
     with anyio.fail_after(GUARD):
-        async with serve(handler) as server:
-            async with adapter.open_realtime(
-                api_key=KEY,
-                model="m",
-                base_url=server.url,
-                ping_interval=0.01,
-                ping_timeout=5.0,
-            ) as c:
-                core = c.core
-                # Let several pings go out and be answered before talking.
-                while core._ka_count < 3:  # type: ignore[attr-defined]
-                    await anyio.sleep(0.01)
-                await c.send_raw('{"type":"input_audio_buffer.clear"}')
-                event = await c.next_event()
-                assert isinstance(event, InputAudioBufferClearedEvent)
-                assert c.closed is None
+        async with serve(handler) as server, adapter.open_realtime(
+            api_key=KEY,
+            model="m",
+            base_url=server.url,
+            ping_interval=0.01,
+            ping_timeout=5.0,
+        ) as c:
+            core = c.core
+            # Let several pings go out and be answered before talking.
+            while core._ka_count < 3:  # type: ignore[attr-defined]
+                await anyio.sleep(0.01)
+            await c.send_raw('{"type":"input_audio_buffer.clear"}')
+            event = await c.next_event()
+            assert isinstance(event, InputAudioBufferClearedEvent)
+            assert c.closed is None
