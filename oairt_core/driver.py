@@ -57,6 +57,7 @@ from .connection import (
 from .errors import (
     ConnectError,
     ConnectionClosedError,
+    LocalProtocolError,
     OairtError,
     RemoteProtocolError,
     RequestTimeout,
@@ -392,6 +393,16 @@ class ConnectionDriver:
         if self.abort_reason is not None:
             raise ConnectionClosedError(1006, self.abort_reason)
 
+    def _ended_unread(self, error: LocalProtocolError) -> OairtError:
+        # The close may already be in the core, read together with the upgrade response
+        # (or in a read the reader is still working through): the caller gets the close's
+        # code, not a LocalProtocolError about the core's state. Checked only once the
+        # core refused, so the sending fast path pays nothing.
+        ended = self.core.closed
+        if ended is not None:
+            return ConnectionClosedError(ended.code, ended.reason)
+        return error
+
     def check_writable(self, transport_closed: bool) -> None:
         """Before a write (frames, pongs, close replies): raise if the transport is gone."""
         if self.abort_reason is not None:
@@ -402,15 +413,24 @@ class ConnectionDriver:
     def frame_event(self, event: ClientEvent) -> bytes:
         """Validate and frame a client event (raises before anything is written)."""
         self.check_sendable()
-        return self.core.send(event)
+        try:
+            return self.core.send(event)
+        except LocalProtocolError as exc:
+            raise self._ended_unread(exc) from None
 
     def frame_raw(self, text: str) -> bytes:
         self.check_sendable()
-        return self.core.send_raw(text)
+        try:
+            return self.core.send_raw(text)
+        except LocalProtocolError as exc:
+            raise self._ended_unread(exc) from None
 
     def frame_ping(self, payload: bytes) -> bytes:
         self.check_sendable()
-        return self.core.ping(payload)
+        try:
+            return self.core.ping(payload)
+        except LocalProtocolError as exc:
+            raise self._ended_unread(exc) from None
 
     def frame_close(self, code: int, reason: str) -> bytes:
         """The close frame to write, or b"" when there is nothing left to close."""
