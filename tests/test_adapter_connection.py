@@ -39,6 +39,7 @@ def open_conn(adapter: Adapter) -> Opener:
 
 
 KEY = "sk-test-SECRET-abcdefghijklmnop"
+GUARD = 20  # seconds: only reached if the behaviour under test is broken
 
 
 def cleared(n: int) -> dict[str, str]:
@@ -579,3 +580,46 @@ async def test_connect_realtime_in_nursery_and_client_close(adapter: Adapter) ->
         assert conn.closed is not None and conn.closed.normal
     assert codes == [1000]
     assert server.requests[0].target == "/v1/realtime?intent=transcription"
+
+
+async def test_byte_budget_bounds_buffered_events_and_drops_nothing(open_conn: Opener) -> None:
+    """Issue 13.3: an app that reads nothing while the server sends big messages holds at
+    most the byte budget (plus the one event always admitted), with backpressure to
+    TCP; every event still arrives, in order."""
+    big = "x" * (3 * 1024 * 1024)
+    budget = 8 * 1024 * 1024
+
+    async def handler(conn: ServerConn) -> None:
+        await conn.accept()
+        for i in range(10):
+            await conn.send_event({"type": "input_audio_buffer.cleared", "event_id": f"{i}{big}"})
+        await conn.close(1000)
+
+    async with (
+        serve(handler) as server,
+        open_conn(api_key=KEY, model="m", base_url=server.url, max_buffered_bytes=budget) as c,
+    ):
+        buffer: Any = c._buffer  # type: ignore[attr-defined]
+        with anyio.fail_after(GUARD):
+            while buffer._writable is None:  # until the reader blocks on a full buffer
+                await anyio.sleep(0.01)
+        # Blocked on the byte budget, far below the 256-event count bound.
+        assert 1 <= len(buffer) < 10
+        assert buffer.buffered_bytes <= budget + len(big) + 1024
+        events = [ev async for ev in c]
+    ids = [str(e.event_id) for e in events if isinstance(e, InputAudioBufferClearedEvent)]
+    assert ids == [f"{i}{big}" for i in range(10)]
+
+
+async def test_default_byte_budget_is_documented_value(open_conn: Opener) -> None:
+    from oairt_core.driver import DEFAULT_MAX_BUFFERED_BYTES
+
+    async def handler(conn: ServerConn) -> None:
+        await conn.accept()
+        await conn.wait_closed()
+
+    async with (
+        serve(handler) as server,
+        open_conn(api_key=KEY, model="m", base_url=server.url) as c,
+    ):
+        assert c._buffer._max_bytes == DEFAULT_MAX_BUFFERED_BYTES == 16 * 1024 * 1024  # type: ignore[attr-defined]
