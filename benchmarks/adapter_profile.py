@@ -205,7 +205,15 @@ class _ServerConn(asyncio.Protocol):
             if n - pos < head + length:
                 break
             opcode = b0 & 0x0F
-            pos += head + length
+            start = pos + head
+            pos = start + length
+            if opcode == 0x9:  # the client's keepalive ping: answer it, as a server must
+                payload = bytes(buf[start:pos])
+                if b1 & 0x80:
+                    mask = buf[start - 4 : start]
+                    payload = bytes(c ^ mask[i % 4] for i, c in enumerate(payload))
+                self.transport.write(_frame(payload, 0xA))
+                continue
             if opcode == 0x8:
                 if self.mode != "recv" and self.seen < self.n:  # the client closed first
                     self.transport.write(_frame(b"\x03\xe8", 0x8))

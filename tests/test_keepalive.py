@@ -175,7 +175,7 @@ async def test_a_peer_that_answers_pings_stays_connected(adapter: Adapter) -> No
         ) as c:
             core = c.core
             # Let several pings go out and be answered before talking.
-            while core._ka_count < 3:  # type: ignore[attr-defined]
+            while core._ka_count < 3:
                 await anyio.sleep(0.01)
             await c.send_raw('{"type":"input_audio_buffer.clear"}')
             event = await c.next_event()

@@ -254,10 +254,8 @@ def test_tls_verification_is_on_by_default() -> None:
     ctx = resolve_ssl_context(conn.secure, default=ssl.create_default_context)
     assert ctx is not None
     assert ctx.verify_mode is ssl.CERT_REQUIRED and ctx.check_hostname
-    assert (
-        resolve_ssl_context(True, True, default=ssl.create_default_context).verify_mode
-        is ssl.CERT_REQUIRED
-    )  # type: ignore[union-attr]
+    strict = resolve_ssl_context(True, True, default=ssl.create_default_context)
+    assert strict is not None and strict.verify_mode is ssl.CERT_REQUIRED
     with pytest.raises(LocalProtocolError):
         resolve_ssl_context(
             True, False, default=ssl.create_default_context

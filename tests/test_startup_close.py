@@ -152,5 +152,6 @@ async def test_a_close_at_each_startup_step_is_typed_and_unwrapped(
     if isinstance(last, Error):
         assert isinstance(last.exception, expected) and str(code) in last.message
     else:
-        assert isinstance(last, expected) and last.code == code
+        assert isinstance(last, ConnectionClosedError) and type(last) is expected
+        assert last.code == code
     assert census.leaked() == []

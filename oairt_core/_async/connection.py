@@ -121,12 +121,9 @@ class AsyncConnection:
         """Send a ping; the pong is absorbed by the core."""
         await self._send(lambda: self._driver.frame_ping(payload))
 
-    async def _lock(self) -> None:
+    async def _send(self, frame: Callable[[], bytes]) -> None:
         # Uncontended (the usual case) the lock is taken without a trip through the loop;
         # ``_write`` checks for a cancel before writing.
-        await self._send_lock.acquire()
-
-    async def _send(self, frame: Callable[[], bytes]) -> None:
         await self._send_lock.acquire()
         try:
             await self._write(frame())
