@@ -450,3 +450,27 @@ async def test_stalled_peer_write_timeout_then_reconnect(adapter: Adapter) -> No
                 assert on_new.count("input_audio_buffer.append") >= 1
                 assert sends < 400
     assert census.leaked() == []
+
+
+async def test_connect_realtime_reconnects_in_your_group(adapter: Adapter) -> None:
+    census = TaskCensus()
+    script = Script(say("The first answer is long enough to be cut."), say("Second."))
+    with anyio.fail_after(20):
+        async with run_fake_server(script=script, api_keys={KEY}) as server:
+            plans = [at_first("response.output_audio.delta", Close(1012))]
+            async with run_fault_proxy(("127.0.0.1", server.port), plans=plans) as proxy:
+                url = f"ws://127.0.0.1:{proxy.port}/v1"
+                seen: list[ReconnectingEvent] = []
+                async with adapter.open_group() as group:
+                    conn = await adapter.connect_realtime(
+                        group, api_key=KEY, model="gpt-realtime", base_url=url, reconnect=FAST
+                    )
+                    await conn.send(ResponseCreateEvent())
+                    await until(conn, lambda e: isinstance(e, Reconnected), seen)
+                    await conn.send(ResponseCreateEvent())
+                    done = await until(conn, lambda e: isinstance(e, ResponseDoneEvent), seen)
+                    assert isinstance(done, ResponseDoneEvent)
+                    assert conn.connections == 2
+                    await conn.close()
+                assert proxy.connections == 2
+    assert census.leaked() == []

@@ -829,3 +829,22 @@ async def test_no_key_anywhere_fails_before_connecting(
     with pytest.raises(LocalProtocolError, match="OPENAI_API_KEY"):
         async with connect(voice="marin", base_url="ws://127.0.0.1:9/v1"):
             pass  # pragma: no cover
+
+
+async def test_connect_voice_runs_in_a_group_of_your_own(
+    adapter: Adapter, fake: tuple[FakeServer, Script]
+) -> None:
+    """``connect_voice(task_group_or_nursery, config)``: the same session, its tasks in
+    the caller's group; ``aclose()`` ends it and leaves the group free to finish."""
+    server, script = fake
+    script.say("Hello from a group.")
+    async with adapter.open_group() as group:
+        session = await adapter.connect_voice(
+            group, builder().push_to_talk().build(), base_url=server.url
+        )
+        await session.send_text("hi")
+        events = await collect_until(session, done_with("completed"))
+        await session.aclose()
+        assert await session.next_voice_event() is None
+    said = [e.text for e in events if isinstance(e, TranscriptDone)]
+    assert said == ["Hello from a group."]
