@@ -8,14 +8,11 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from contextlib import AbstractAsyncContextManager
-from typing import Any
 
 import anyio
 import pytest
 from anyio import wait_all_tasks_blocked
 
-import oairt_anyio
-import oairt_trio
 from oairt_core._async.voice import AsyncRealtimeConnection
 from oairt_core.errors import (
     ConnectError,
@@ -23,6 +20,7 @@ from oairt_core.errors import (
     LocalProtocolError,
 )
 from oairt_core.events import InputAudioBufferClearedEvent, InputAudioBufferClearEvent
+from tests.conftest import Adapter
 from tests.wsserver import ServerConn, serve
 
 pytestmark = pytest.mark.anyio
@@ -33,24 +31,10 @@ GUARD = 20  # seconds: only reached if the behaviour under test is broken
 Opener = Callable[..., AbstractAsyncContextManager[AsyncRealtimeConnection]]
 
 
-@pytest.fixture(
-    params=[("asyncio", "anyio"), ("trio", "anyio"), ("trio", "trio")],
-    ids=["anyio-asyncio", "anyio-trio", "trio"],
-)
-def case(request: pytest.FixtureRequest) -> tuple[str, str]:
-    backend, adapter = request.param
-    return str(backend), str(adapter)
-
-
 @pytest.fixture
-def anyio_backend(case: tuple[str, str]) -> str:
-    return case[0]
-
-
-@pytest.fixture
-def open_conn(case: tuple[str, str]) -> Opener:
-    opener: Any = oairt_trio.open_realtime if case[1] == "trio" else oairt_anyio.open_realtime
-    return opener  # type: ignore[no-any-return]
+def open_conn(adapter: Adapter) -> Opener:
+    opener: Opener = adapter.open_realtime
+    return opener
 
 
 def cleared(n: int) -> dict[str, str]:
