@@ -25,7 +25,7 @@ from oairt_core.errors import (
 )
 from oairt_core.events import InputAudioBufferClearedEvent, InputAudioBufferClearEvent
 from tests.conftest import Adapter
-from tests.wsserver import ServerConn, frame, serve
+from tests.support.wsserver import ServerConn, frame, serve
 
 pytestmark = pytest.mark.anyio
 
@@ -459,7 +459,7 @@ async def test_cancelled_block_closes_and_leaves_no_task(open_conn: Opener) -> N
 
 
 async def test_tls_with_verification(open_conn: Opener) -> None:
-    from tests.certs import tls_material
+    from tests.support.certs import tls_material
 
     material = tls_material()
 

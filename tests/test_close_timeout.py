@@ -14,7 +14,7 @@ import anyio
 import pytest
 
 from tests.conftest import Adapter
-from tests.wsserver import ServerConn, serve
+from tests.support.wsserver import ServerConn, serve
 
 pytestmark = pytest.mark.anyio
 

@@ -21,7 +21,7 @@ from oairt_core.errors import (
 )
 from oairt_core.events import InputAudioBufferClearedEvent, InputAudioBufferClearEvent
 from tests.conftest import Adapter
-from tests.wsserver import ServerConn, serve
+from tests.support.wsserver import ServerConn, serve
 
 pytestmark = pytest.mark.anyio
 
@@ -111,7 +111,7 @@ async def test_refused_connection_is_a_connect_error(open_conn: Opener) -> None:
 
 
 async def test_untrusted_certificate_is_a_connect_error(open_conn: Opener) -> None:
-    from tests.certs import tls_material
+    from tests.support.certs import tls_material
 
     async def handler(conn: ServerConn) -> None:
         await conn.accept()

@@ -46,9 +46,9 @@ from oairt_core.events import (
 )
 from oairt_core.models import MessageItem, RealtimeSessionConfig
 from oairt_core.testing import Faults, Script, fail, say
-from tests.certs import tls_material
 from tests.conftest import Adapter
-from tests.faultproxy import (
+from tests.support.certs import tls_material
+from tests.support.faultproxy import (
     Close,
     ConnectionPlan,
     Cut,
@@ -57,7 +57,7 @@ from tests.faultproxy import (
     TaskCensus,
     run_fault_proxy,
 )
-from tests.wsserver import ServerConn, serve
+from tests.support.wsserver import ServerConn, serve
 
 pytestmark = pytest.mark.anyio
 

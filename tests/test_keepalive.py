@@ -18,8 +18,8 @@ from oairt_core.connection import ConnectionClosed
 from oairt_core.errors import ConnectionClosedError, LocalProtocolError
 from oairt_core.events import InputAudioBufferClearedEvent
 from tests.conftest import Adapter
+from tests.support.wsserver import ServerConn, frame, serve
 from tests.test_connection import client_frames, drain, make, opened
-from tests.wsserver import ServerConn, frame, serve
 
 KEY = "sk-test-KEEPALIVE-abcdefghijklmnop"
 GUARD = 20  # seconds: only reached if the behaviour under test is broken

@@ -41,7 +41,7 @@ from oairt_core.reconnect import (
 )
 from oairt_core.testing import Script, say
 from tests.conftest import Adapter
-from tests.faultproxy import (
+from tests.support.faultproxy import (
     Close,
     ConnectionPlan,
     FaultAction,

@@ -27,7 +27,7 @@ from oairt_core.rest import ClientSecret, PreparedRequest, RestRequest, parse_em
 from oairt_core.testing.rest_fake import FakeCallState, FakeRestApi
 from oairt_core.webhooks import RealtimeCallIncomingWebhookEvent, unwrap_webhook
 from tests.conftest import Adapter
-from tests.restserver import make_test_tls_contexts, serve_rest
+from tests.support.restserver import make_test_tls_contexts, serve_rest
 
 KEY = "sk-test-adapter-SECRET-1234"
 OFFER = (

@@ -170,7 +170,7 @@ def test_error_bodies_that_echo_a_key_are_redacted() -> None:
 
 @pytest.mark.anyio
 async def test_handshake_rejection_echoing_the_key_is_redacted() -> None:
-    from tests.wsserver import ServerConn, serve
+    from tests.support.wsserver import ServerConn, serve
 
     async def handler(conn: ServerConn) -> None:
         await conn.reject(
@@ -357,7 +357,7 @@ def test_incoming_sizes_are_capped_by_default() -> None:
 @pytest.mark.anyio
 async def test_oversized_server_message_ends_the_connection_typed() -> None:
     from oairt_core.errors import MessageTooBig
-    from tests.wsserver import ServerConn, serve
+    from tests.support.wsserver import ServerConn, serve
 
     async def handler(conn: ServerConn) -> None:
         await conn.accept()
@@ -394,8 +394,8 @@ async def _rest_tls_round(client_cls: Any, ssl_context: ssl.SSLContext | None, u
 @pytest.mark.anyio
 async def test_rest_tls_trusted_ca_works(anyio_backend: str) -> None:
     from oairt_anyio import RealtimeRestClient as AnyioRest
-    from tests.certs import tls_material
-    from tests.faultproxy import run_fault_proxy
+    from tests.support.certs import tls_material
+    from tests.support.faultproxy import run_fault_proxy
 
     clients: list[Any] = [AnyioRest]
     if anyio_backend == "trio":
@@ -416,8 +416,8 @@ async def test_rest_tls_trusted_ca_works(anyio_backend: str) -> None:
 @pytest.mark.anyio
 async def test_rest_tls_untrusted_certificate_is_a_typed_error(anyio_backend: str) -> None:
     from oairt_anyio import RealtimeRestClient as AnyioRest
-    from tests.certs import tls_material
-    from tests.faultproxy import run_fault_proxy
+    from tests.support.certs import tls_material
+    from tests.support.faultproxy import run_fault_proxy
 
     material = tls_material()
     with anyio.fail_after(20):

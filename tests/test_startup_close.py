@@ -23,7 +23,7 @@ from oairt_core.config import RealtimeBuilder
 from oairt_core.errors import ConnectionClosedError, HandshakeError, OairtError
 from oairt_core.voice_events import Error
 from tests.conftest import Adapter
-from tests.faultproxy import Close, ConnectionPlan, FaultAction, TaskCensus, run_fault_proxy
+from tests.support.faultproxy import Close, ConnectionPlan, FaultAction, TaskCensus, run_fault_proxy
 
 pytestmark = pytest.mark.anyio
 

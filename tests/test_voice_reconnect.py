@@ -35,7 +35,14 @@ from oairt_core.voice_events import (
     TranscriptDone,
 )
 from tests.conftest import Adapter
-from tests.faultproxy import Close, ConnectionPlan, FaultAction, Reset, TaskCensus, run_fault_proxy
+from tests.support.faultproxy import (
+    Close,
+    ConnectionPlan,
+    FaultAction,
+    Reset,
+    TaskCensus,
+    run_fault_proxy,
+)
 
 pytestmark = pytest.mark.anyio
 
