@@ -318,7 +318,15 @@ class _ServerConn(asyncio.Protocol):
             if n - pos < head + length:
                 break
             opcode = b0 & 0x0F
-            pos += head + length
+            start = pos + head
+            pos = start + length
+            if opcode == 0x9:  # the client's keepalive ping: answer it, as a server must
+                payload = bytes(buf[start:pos])
+                if b1 & 0x80:
+                    mask = buf[start - 4 : start]
+                    payload = bytes(c ^ mask[i % 4] for i, c in enumerate(payload))
+                self.transport.write(_frame(payload, 0xA))
+                continue
             if opcode == 0x8:
                 if self.mode != "recv" and self.seen < self.n:  # the client closed first
                     self.transport.write(_frame(b"\x03\xe8", 0x8))
@@ -356,7 +364,7 @@ async def _anyio_case(url: str, mode: str, n: int, pcm: bytes) -> tuple[float, f
     import oairt_anyio
     from oairt_core.events import InputAudioBufferAppendEvent
 
-    async with oairt_anyio.connect(
+    async with oairt_anyio.open_realtime(
         api_key="sk-test", model="m", base_url=url, extra_query={"bench": mode, "n": str(n)}
     ) as conn:
         cpu0, wall0 = time.process_time(), time.perf_counter()
@@ -674,7 +682,7 @@ async def _inproc_anyio(n: int, pcm: bytes, delta: bytes) -> float:
 
     peer = _RawPeer()
     url = f"ws://127.0.0.1:{peer.port}/v1"
-    async with oairt_anyio.connect(api_key="sk-test", model="m", base_url=url) as conn:
+    async with oairt_anyio.open_realtime(api_key="sk-test", model="m", base_url=url) as conn:
         return await _inproc_async_conn(conn, peer, n, pcm, delta)
     raise AssertionError  # pragma: no cover
 

@@ -15,7 +15,7 @@ event, and tells a late server from a late client.
 
 Clients (``--lib``):
 
-* ``oairt-asyncio`` / ``oairt-trio``: ``oairt_anyio.connect`` on each anyio backend;
+* ``oairt-asyncio`` / ``oairt-trio``: ``oairt_anyio.open_realtime`` on each anyio backend;
 * ``oairt-asyncio-uvloop``: the same on anyio's asyncio backend with uvloop
   (``backend_options={"use_uvloop": True}``), when ``oairt[uvloop]`` is installed;
 * ``oairt-trio-native``: ``oairt_trio`` when present;
@@ -427,7 +427,7 @@ async def _oairt_session(plan: _Plan, stats: _Stats, ready: Any, go: Any, phase:
     import oairt_anyio
     from oairt_core.events import InputAudioBufferAppendEvent, ResponseOutputAudioDeltaEvent
 
-    async with oairt_anyio.connect(api_key="sk-test", model=MODEL, base_url=plan.url) as conn:
+    async with oairt_anyio.open_realtime(api_key="sk-test", model=MODEL, base_url=plan.url) as conn:
         ready()
         await go.wait()
         chunk = plan.chunk
@@ -704,7 +704,7 @@ async def _warmup_oairt(plan: _Plan) -> None:
     import oairt_anyio
     from oairt_core.events import InputAudioBufferAppendEvent, ResponseOutputAudioDeltaEvent
 
-    async with oairt_anyio.connect(api_key="sk-test", model=MODEL, base_url=plan.url) as conn:
+    async with oairt_anyio.open_realtime(api_key="sk-test", model=MODEL, base_url=plan.url) as conn:
         await conn.send(InputAudioBufferAppendEvent(audio=plan.chunk))
         async for event in conn:
             if isinstance(event, ResponseOutputAudioDeltaEvent):

@@ -40,6 +40,7 @@ Which session the URL targets (exactly one of these):
 from __future__ import annotations
 
 import enum
+import math
 import platform
 import re
 import ssl as _ssl
@@ -248,17 +249,22 @@ class _ErrorEnvelope(msgspec.Struct):
 
 
 def resolve_ssl_context(
-    secure: bool, ssl: bool | _ssl.SSLContext | None = None
+    secure: bool,
+    ssl: bool | _ssl.SSLContext | None = None,
+    *,
+    default: Callable[[], _ssl.SSLContext],
 ) -> _ssl.SSLContext | None:
     """The TLS context an adapter should use, or None for plain TCP.
 
-    ``ssl=None`` follows the URL scheme. ``wss://`` gets the system's default context
-    (certificate and hostname verification on) unless an ``SSLContext`` is given;
-    ``ssl=False`` is allowed for ``ws://`` only.
+    ``ssl=None`` follows the URL scheme. ``wss://`` gets ``default()`` (the caller's
+    factory, typically ``ssl.create_default_context``: the core never loads the CA
+    store itself) unless an ``SSLContext`` is given; ``ssl=False`` is allowed for
+    ``ws://`` only.
 
-    >>> resolve_ssl_context(False) is None
+    >>> import ssl
+    >>> resolve_ssl_context(False, default=ssl.create_default_context) is None
     True
-    >>> resolve_ssl_context(True).check_hostname
+    >>> resolve_ssl_context(True, default=ssl.create_default_context).check_hostname
     True
     """
     if ssl is None:
@@ -270,7 +276,7 @@ def resolve_ssl_context(
     if not secure:
         raise LocalProtocolError("TLS was requested but the base URL is ws://; use wss://")
     if ssl is True:
-        return _ssl.create_default_context()
+        return default()
     return ssl
 
 
@@ -336,7 +342,10 @@ class RealtimeConnection:
         max_message_size: int = DEFAULT_MAX_MESSAGE_SIZE,
         max_rejection_body: int = DEFAULT_MAX_REJECTION_BODY,
         on_message: Callable[[str, str], None] | None = None,
+        ping_interval: float | None = None,
+        ping_timeout: float | None = None,
     ) -> None:
+        self._init_keepalive(ping_interval, ping_timeout)
         self._api_key = Secret(api_key)
         if not self._api_key.reveal():
             raise LocalProtocolError("api_key must not be empty")
@@ -773,7 +782,7 @@ class RealtimeConnection:
             if self._state is ConnectionState.OPEN:
                 self._outgoing += self._ws_send(Pong(payload=ev.payload))
         elif isinstance(ev, Pong):
-            pass
+            self._keepalive_pong(ev.payload)
         elif isinstance(ev, CloseConnection):
             self._handle_close(ev)
         elif isinstance(ev, AcceptConnection):
@@ -856,6 +865,80 @@ class RealtimeConnection:
         out = RemoteProtocolError(clean)
         out.__cause__ = None
         return out
+
+    # -- keepalive (time is passed in) ---------------------------------------------------
+
+    def _init_keepalive(self, interval: float | None, timeout: float | None) -> None:
+        for name, value in (("ping_interval", interval), ("ping_timeout", timeout)):
+            if value is not None and not (value > 0 and math.isfinite(value)):
+                raise LocalProtocolError(f"{name} must be a positive number of seconds or None")
+        self.ping_interval = interval
+        self.ping_timeout = timeout
+        self._ka_next: float | None = None  # when handle_timer has work next
+        self._ka_sent = 0.0
+        self._ka_payload: bytes | None = None  # the ping whose pong we wait for
+        self._ka_count = 0
+        #: pongs to our keepalive pings so far (a timer waiting on the pong deadline
+        #: watches it to re-arm for the next ping)
+        self.keepalive_pongs = 0
+
+    def next_deadline(self) -> float | None:
+        """When :meth:`handle_timer` must next be called (``-inf``: now); None: never.
+
+        With ``ping_interval`` set, an open connection pings every ``ping_interval``
+        seconds and wants the pong within ``ping_timeout``: a silent peer, a half-open
+        TCP connection or a message trickled too slowly to let the pong through ends
+        the connection with 1011 ``ConnectionClosedError`` saying so.
+        """
+        if self.ping_interval is None or self._state is not ConnectionState.OPEN:
+            return None
+        return -math.inf if self._ka_next is None else self._ka_next
+
+    def handle_timer(self, now: float) -> None:
+        """The clock reached :meth:`next_deadline`: send a ping, or fail the connection.
+
+        Then send :meth:`data_to_send` (a ping, or the close frame) and, if the
+        connection ended, stop reading (:meth:`next_event` gives the close).
+
+        >>> conn = RealtimeConnection(api_key="sk-test", model="m", ping_interval=20)
+        >>> conn.next_deadline() is None  # not open yet
+        True
+        """
+        if self.next_deadline() is None:
+            return
+        interval = self.ping_interval
+        assert interval is not None
+        if self._ka_next is None:
+            self._ka_next = now + interval
+            return
+        if now < self._ka_next:
+            return
+        if self._ka_payload is not None:
+            waited = now - self._ka_sent
+            reason = "keepalive ping timeout"
+            self._outgoing += self._ws_send(CloseConnection(code=1011, reason=reason))
+            self._finish(
+                ConnectionClosed(
+                    1011, f"{reason}: no pong within {waited:.3g} s", clean=False
+                )
+            )
+            return
+        self._ka_count += 1
+        payload = b"oairt-keepalive-%d" % self._ka_count
+        self._outgoing += self._ws_send(Ping(payload=payload))
+        self._ka_sent = now
+        if self.ping_timeout is None:
+            self._ka_next = now + interval
+        else:
+            self._ka_payload = payload
+            self._ka_next = now + self.ping_timeout
+
+    def _keepalive_pong(self, payload: bytes | bytearray) -> None:
+        if self._ka_payload is not None and bytes(payload) == self._ka_payload:
+            assert self.ping_interval is not None
+            self._ka_payload = None
+            self._ka_next = self._ka_sent + self.ping_interval
+            self.keepalive_pongs += 1
 
     def next_event(self) -> ServerEvent | ConnectionEvent | NeedData:
         """The next event, or :data:`NEED_DATA`.

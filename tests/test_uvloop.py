@@ -33,7 +33,7 @@ async def _session() -> tuple[str, list[str], int]:
     )
     async with (
         run_fake_server(script=Script(say("Hello from loopback."))) as server,
-        oairt_anyio.connect(
+        oairt_anyio.open_realtime(
             api_key=server.api_key, model="gpt-realtime", base_url=server.url
         ) as conn,
     ):

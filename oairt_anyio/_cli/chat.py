@@ -48,7 +48,7 @@ async def _chat(args: argparse.Namespace, out: Output, url: str, key: Any) -> in
 
     interactive = sys.stdin.isatty()
     out.status(f"connecting to {url} (model {args.model}) ...")
-    async with oairt_anyio.connect(api_key=key, model=args.model, base_url=url) as conn:
+    async with oairt_anyio.open_realtime(api_key=key, model=args.model, base_url=url) as conn:
         session = RealtimeSessionConfig(
             output_modalities=["text"],
             instructions=args.instructions if args.instructions else msgspec.UNSET,

@@ -185,7 +185,7 @@ async def _exchange(
     *,
     live: bool,
 ) -> None:
-    from oairt_anyio.voice import connect_voice
+    from oairt_anyio import open_voice
     from oairt_core.config import RealtimeBuilder
     from oairt_core.voice_events import (
         AudioDelta,
@@ -229,7 +229,7 @@ async def _exchange(
     partial: dict[str, str] = {}  # assistant transcript so far, per item
 
     with anyio.fail_after(TIME_LIMIT_S):
-        async with connect_voice(config, base_url=url) as session, anyio.create_task_group() as tg:
+        async with open_voice(config, base_url=url) as session, anyio.create_task_group() as tg:
 
             async def microphone(pcm: np.ndarray[Any, np.dtype[np.int16]], key: str) -> None:
                 """Stream like a microphone: 20 ms every 20 ms, on an absolute schedule."""

@@ -88,7 +88,7 @@ def _record(sd: Any, out: Output) -> bytes:
 async def _turn(
     args: argparse.Namespace, out: Output, url: str, key: Any, question: bytes
 ) -> bytes:
-    from oairt_anyio.voice import connect_voice
+    from oairt_anyio import open_voice
     from oairt_core.config import RealtimeBuilder
     from oairt_core.voice_events import (
         AudioDelta,
@@ -110,7 +110,7 @@ async def _turn(
         builder = builder.voice(args.voice)
     pcm: list[np.ndarray[Any, np.dtype[np.int16]]] = []
     out.status(f"connecting to {url} (model {args.model}) ...")
-    async with connect_voice(builder.build(), base_url=url) as session:
+    async with open_voice(builder.build(), base_url=url) as session:
         sent_at = time.monotonic()
         await session.send_pcm16(question)
         await session.commit()
