@@ -36,6 +36,7 @@ from wsproto.connection import ConnectionState
 
 from oairt_core.config import RealtimeBuilder, VoiceConfig
 from oairt_core.errors import OairtError
+from oairt_core.reconnect import ReconnectNotice
 from oairt_core.twilio import (
     PHONE_AUDIO,
     PhoneEvent,
@@ -43,7 +44,6 @@ from oairt_core.twilio import (
     TwilioActions,
     TwilioBridge,
 )
-from oairt_core.reconnect import ReconnectNotice
 from oairt_core.voice_events import VoiceEvent
 
 from ._face import RealtimeSession
