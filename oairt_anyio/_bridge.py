@@ -34,7 +34,6 @@ from anyio.abc import SocketAttribute
 from wsproto import ConnectionType
 from wsproto.connection import ConnectionState
 
-from oairt_core.config import RealtimeBuilder, VoiceConfig
 from oairt_core.errors import OairtError
 from oairt_core.reconnect import ReconnectNotice
 from oairt_core.twilio import (
@@ -44,7 +43,7 @@ from oairt_core.twilio import (
     TwilioActions,
     TwilioBridge,
 )
-from oairt_core.voice_events import VoiceEvent
+from oairt_core.voice import RealtimeBuilder, VoiceConfig, VoiceEvent
 
 from ._face import RealtimeSession
 

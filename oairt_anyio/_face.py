@@ -14,9 +14,9 @@ from oairt_core._async.connection import AsyncConnection
 from oairt_core._async.reconnect import ReconnectingConnection, ReconnectingEvent
 from oairt_core._async.rest import AsyncRestClient
 from oairt_core._async.voice import AsyncVoiceSession, SessionEvent
-from oairt_core.config import RealtimeBuilder as _CoreBuilder
-from oairt_core.config import VoiceConfig
 from oairt_core.reconnect import ReconnectPolicy
+from oairt_core.voice import RealtimeBuilder as _CoreBuilder
+from oairt_core.voice import VoiceConfig
 
 from ._backend import BACKEND, AnyioBackend
 
@@ -24,7 +24,7 @@ if TYPE_CHECKING:
     import anyio.abc
     from typing_extensions import Unpack
 
-    from oairt_core.driver import ConnectOptions
+    from oairt_core._driver import ConnectOptions
 
 __all__: list[str] = [
     "AnyioBackend",

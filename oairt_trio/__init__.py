@@ -12,7 +12,7 @@ The same face as ``oairt_trio`` (only the connection class is named differently)
 ...             ...
 
 ``open_realtime(**options)`` / ``connect_realtime(nursery, **options)`` give a
-connection (:class:`oairt_core.driver.ConnectOptions` lists the options),
+connection (:class:`oairt_core._driver.ConnectOptions` lists the options),
 ``open_voice(config=None, **options)`` / ``connect_voice(nursery, config=None,
 **options)`` a voice session, ``reconnect=ReconnectPolicy(...)`` makes either survive
 dropped connections. ``api_key`` defaults to ``$OPENAI_API_KEY`` and ``base_url`` to
@@ -39,9 +39,9 @@ from oairt_core._async.connection import AsyncConnection
 from oairt_core._async.reconnect import ReconnectingConnection, ReconnectingEvent
 from oairt_core._async.rest import AsyncRestClient
 from oairt_core._async.voice import AsyncVoiceSession, SessionEvent
-from oairt_core.config import RealtimeBuilder as _CoreBuilder
-from oairt_core.config import VoiceConfig
 from oairt_core.reconnect import ReconnectPolicy
+from oairt_core.voice import RealtimeBuilder as _CoreBuilder
+from oairt_core.voice import VoiceConfig
 
 from ._backend import BACKEND, TrioBackend
 
@@ -49,7 +49,7 @@ if TYPE_CHECKING:
     import trio
     from typing_extensions import Unpack
 
-    from oairt_core.driver import ConnectOptions
+    from oairt_core._driver import ConnectOptions
 
 __all__: list[str] = [
     "TrioBackend",

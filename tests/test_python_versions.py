@@ -15,7 +15,7 @@ import pytest
 
 import oairt_anyio
 import oairt_trio
-from oairt_core.driver import plan_connection
+from oairt_core._driver import plan_connection
 from tests.support.certs import tls_material
 
 

@@ -17,14 +17,12 @@ import pytest
 
 from oairt_anyio.testing import FakeServer, run_fake_server
 from oairt_core import audio
-from oairt_core.config import RealtimeBuilder
 from oairt_core.errors import LocalProtocolError
 from oairt_core.events import ConversationItemDoneEvent
 from oairt_core.models import FunctionCallOutputItem
-from oairt_core.session import ResponseBuilder
 from oairt_core.testing import Script
 from oairt_core.testing.script import call_function, mcp_approval_request, say
-from oairt_core.voice_events import (
+from oairt_core.voice import (
     AudioDelta,
     Error,
     InputTranscriptDone,
@@ -32,6 +30,8 @@ from oairt_core.voice_events import (
     McpApprovalRequest,
     McpCall,
     RawEvent,
+    RealtimeBuilder,
+    ResponseBuilder,
     ResponseDone,
     SpeechStarted,
     SpeechStopped,

@@ -22,8 +22,8 @@ from collections.abc import AsyncIterator, Callable, Mapping
 from contextlib import asynccontextmanager
 from typing import Any, TypeVar
 
-from ..config import RealtimeBuilder, VoiceConfig
-from ..driver import plan_connection
+from .._config import RealtimeBuilder, VoiceConfig
+from .._driver import plan_connection
 from ..reconnect import ReconnectPolicy, ReconnectState
 from ._backend import Backend, TaskGroup
 from .connection import AsyncConnection, open_connection, start
@@ -172,7 +172,7 @@ async def open_voice(
     options: Mapping[str, Any],
 ) -> AsyncIterator[S]:
     """Connect, apply the configuration, run the session for the block."""
-    from ..session import VoiceSession  # numpy-heavy: imported when a session is opened
+    from .._session import VoiceSession  # numpy-heavy: imported when a session is opened
 
     cfg, kwargs, event_buffer = _split_voice_options(backend, config, options)
     async with open_realtime(backend, cls, kwargs) as conn:
