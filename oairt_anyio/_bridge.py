@@ -179,13 +179,30 @@ class _TwilioSocket:
     async def send_text(self, text: str) -> None:
         await self._send(wse.TextMessage(data=text))
 
-    async def close(self, code: int = 1000, reason: str = "") -> None:
+    async def close(self, code: int = 1000, reason: str = "", *, timeout: float = 2.0) -> None:
         # REMOTE_CLOSING: Twilio's close frame was read but not answered yet.
-        if self.ws.state in (ConnectionState.OPEN, ConnectionState.REMOTE_CLOSING):
-            try:
-                await self._send(wse.CloseConnection(code=code, reason=reason))
-            except (anyio.BrokenResourceError, anyio.ClosedResourceError, OSError):
-                pass
+        if self.ws.state not in (ConnectionState.OPEN, ConnectionState.REMOTE_CLOSING):
+            return
+        initiated = self.ws.state is ConnectionState.OPEN
+        try:
+            await self._send(wse.CloseConnection(code=code, reason=reason))
+        except (anyio.BrokenResourceError, anyio.ClosedResourceError, OSError):
+            return
+        if initiated:
+            # The closing handshake: read (and drop) what Twilio still sends until its close
+            # frame, for at most ``timeout``. Closing TCP with unread media in the buffer
+            # would reset the connection, and Twilio would never see our close code.
+            with anyio.move_on_after(timeout):
+                while self.ws.state is not ConnectionState.CLOSED:
+                    data = await self._receive()
+                    if not data:
+                        return
+                    try:
+                        self.ws.receive_data(data)
+                        for _ in self.ws.events():
+                            pass  # wsproto moves to CLOSED on the peer's close frame
+                    except wsproto.utilities.RemoteProtocolError:
+                        return
 
     async def _send(self, event: wse.Event) -> None:
         async with self._lock:

@@ -125,7 +125,13 @@ class AsyncRestClient:
                 await self._drop()
                 self._driver.abandon()
                 raise self._driver.timeout_error(prepared.request, self.timeout)
-        return prepared.parse(response)
+        try:
+            return prepared.parse(response)
+        except RemoteProtocolError:
+            # A response that made no sense (bad JSON, wrong shape): the connection it
+            # came on is not trusted with the next request.
+            await self._drop()
+            raise
 
     async def _roundtrip(self, prepared: PreparedRequest[T]) -> RestResponse:
         driver = self._driver
