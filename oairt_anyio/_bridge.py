@@ -193,7 +193,7 @@ class _TwilioSocket:
             # frame, for at most ``timeout``. Closing TCP with unread media in the buffer
             # would reset the connection, and Twilio would never see our close code.
             with anyio.move_on_after(timeout):
-                while self.ws.state is not ConnectionState.CLOSED:
+                while not self._closed():
                     data = await self._receive()
                     if not data:
                         return
@@ -203,6 +203,9 @@ class _TwilioSocket:
                             pass  # wsproto moves to CLOSED on the peer's close frame
                     except wsproto.utilities.RemoteProtocolError:
                         return
+
+    def _closed(self) -> bool:
+        return self.ws.state is ConnectionState.CLOSED
 
     async def _send(self, event: wse.Event) -> None:
         async with self._lock:

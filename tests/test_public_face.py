@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 from pathlib import Path
+from types import ModuleType
 
 import oairt_anyio
 import oairt_core
@@ -44,7 +45,7 @@ def test_internal_modules_are_private() -> None:
 
 
 def test_both_adapters_have_the_same_face() -> None:
-    def face(module: object, flavour: str) -> set[str]:
+    def face(module: ModuleType, flavour: str) -> set[str]:
         names = set(module.__all__)
         return {n.replace(flavour, "*") for n in names}
 
