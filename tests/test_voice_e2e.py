@@ -738,13 +738,11 @@ async def test_sideband_barge_in_clears_the_output_buffer(
 
 
 async def test_seed_style_builder_connect_ws(
-    connect: Connect, fake: tuple[FakeServer, Script]
+    adapter: Adapter, fake: tuple[FakeServer, Script]
 ) -> None:
-    import sys
-
     server, script = fake
     script.say("Seed style.")
-    realtime = sys.modules[connect.__module__].Realtime
+    realtime = adapter.Realtime
     async with (
         realtime.builder()
         .api_key(KEY)
