@@ -364,3 +364,9 @@ class ReconnectState:
             retry_at=self.retry_at,
             reason=reason,
         )
+
+
+# Rollover lives next to reconnection (its notices reuse ResponseLost & co, defined above).
+from ._rollover import RolloverPolicy, SessionRolledOver  # noqa: E402
+
+__all__ += ["RolloverPolicy", "SessionRolledOver"]
