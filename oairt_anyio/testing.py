@@ -33,6 +33,7 @@ from oairt_core.testing.recording import Recorder
 from oairt_core.testing.rest_fake import FakeRestApi
 from oairt_core.testing.script import Script
 from oairt_core.testing.server import (
+    FAKE_API_KEY,
     FakeRealtimeServer,
     FakeRealtimeService,
     Faults,
@@ -43,6 +44,7 @@ from oairt_core.testing.server import (
 
 __all__ = [
     "FakeServer",
+    "RecordFile",
     "run_fake_server",
     "run_fake_server_cli",
     "serve_connection",
@@ -85,39 +87,90 @@ class FakeServer:
             while not predicate():
                 await self.changes.wait()
 
-    async def wait_for_client_event(self, type: str, timeout: float = 10.0) -> dict[str, Any]:
-        """The first client event of this ``type`` any connection received (waits for it)."""
+    async def wait_for_client_event(
+        self,
+        type: str,
+        where: Callable[[dict[str, Any]], bool] | None = None,
+        *,
+        index: int = 0,
+        timeout: float = 10.0,
+    ) -> dict[str, Any]:
+        """A client event of this ``type`` any connection received, waiting for it.
+
+        ``where`` narrows the match with a predicate on the event; ``index`` picks the
+        ``index``-th match (0: the first) in :attr:`received_events` order. The second
+        ``conversation.item.create``, say, is the tool output after the user's message::
+
+            output = await server.wait_for_client_event(
+                "conversation.item.create",
+                lambda e: e["item"]["type"] == "function_call_output",
+            )
+        """
+        return await self._wait_for_event(lambda: self.received_events, type, where, index, timeout)
+
+    async def wait_for_server_event(
+        self,
+        type: str,
+        where: Callable[[dict[str, Any]], bool] | None = None,
+        *,
+        index: int = 0,
+        timeout: float = 10.0,
+    ) -> dict[str, Any]:
+        """An event of this ``type`` the server sent on any connection, waiting for it.
+
+        ``where`` and ``index`` as in :meth:`wait_for_client_event`, over :attr:`sent_events`.
+        """
+        return await self._wait_for_event(lambda: self.sent_events, type, where, index, timeout)
+
+    async def _wait_for_event(
+        self,
+        events: Callable[[], list[dict[str, Any]]],
+        type: str,
+        where: Callable[[dict[str, Any]], bool] | None,
+        index: int,
+        timeout: float,
+    ) -> dict[str, Any]:
+        if index < 0:
+            raise ValueError(f"index must be 0 or more, not {index}")
         found: list[dict[str, Any]] = []
 
         def seen() -> bool:
             found[:] = [
-                e for c in self.connections for e in c.received_events if e.get("type") == type
+                e for e in events() if e.get("type") == type and (where is None or where(e))
             ]
-            return bool(found)
+            return len(found) > index
 
         await self.wait_for(seen, timeout)
-        return found[0]
+        return found[index]
 
-    async def wait_for_server_event(self, type: str, timeout: float = 10.0) -> dict[str, Any]:
-        """The first event of this ``type`` the server sent on any connection (waits for it)."""
-        found: list[dict[str, Any]] = []
+    @property
+    def received_events(self) -> list[dict[str, Any]]:
+        """Every client event the server received (that parsed as JSON), connection by
+        connection, each in arrival order. Empty with ``history=False``.
+        """
+        return [e for c in self.connections for e in c.received_events]
 
-        def seen() -> bool:
-            found[:] = [e for c in self.connections for e in c.sent_events if e.get("type") == type]
-            return bool(found)
-
-        await self.wait_for(seen, timeout)
-        return found[0]
+    @property
+    def sent_events(self) -> list[dict[str, Any]]:
+        """Every event the server sent, connection by connection, each in the order sent.
+        Empty with ``history=False``.
+        """
+        return [e for c in self.connections for e in c.sent_events]
 
     @property
     def url(self) -> str:
         """``websocket_base_url`` for the SDK and oairt: ``ws://127.0.0.1:PORT/v1``."""
-        return f"ws://{self.host}:{self.port}/v1"
+        return f"ws://{self._netloc}/v1"
+
+    @property
+    def _netloc(self) -> str:
+        host = f"[{self.host}]" if ":" in self.host else self.host
+        return f"{host}:{self.port}"
 
     @property
     def http_url(self) -> str:
         """REST base URL: ``http://127.0.0.1:PORT/v1``."""
-        return f"http://{self.host}:{self.port}/v1"
+        return f"http://{self._netloc}/v1"
 
     @property
     def script(self) -> Any:
@@ -136,15 +189,27 @@ class FakeServer:
         return self.service.rest
 
 
-def _record_path(base: Path, index: int) -> Path:
-    return base if index == 1 else base.with_name(f"{base.stem}-{index}{base.suffix}")
+class RecordFile:
+    """One JSONL file for every session of a server: the first session to end truncates it,
+    later ones append, each line tagged with its ``"session"`` number (the connection's index).
+    """
+
+    def __init__(self, path: str | os.PathLike[str]) -> None:
+        self.path = Path(path)
+        self._started = False
+
+    def write(self, recorder: Recorder) -> None:
+        mode = "a" if self._started else "w"
+        with open(self.path, mode, encoding="utf-8") as fh:
+            fh.write(recorder.dumps())
+        self._started = True
 
 
 async def serve_connection(
     stream: anyio.abc.ByteStream,
     server: FakeRealtimeServer,
     *,
-    record: Path | None = None,
+    record: RecordFile | None = None,
     notify: Callable[[], None] | None = None,
 ) -> None:
     """Pump one accepted connection through its state machine until it closes."""
@@ -183,9 +248,10 @@ async def serve_connection(
         except Exception as exc:  # noqa: BLE001 - one broken connection must not stop the server
             server._internal_error(exc)
         finally:
-            if record is not None and server.recorder is not None:
+            # A connection that carried no frame (a REST call) leaves nothing to replay.
+            if record is not None and server.recorder is not None and server.recorder.frames:
                 try:
-                    server.recorder.write(_record_path(record, server.index))
+                    record.write(server.recorder)
                 except OSError as exc:
                     server.violations.append(
                         Violation("recording_failed", f"cannot write recording: {exc}")
@@ -199,15 +265,6 @@ def _linger_zero(stream: anyio.abc.ByteStream) -> None:
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
 
 
-class _AnyKeyRestApi(FakeRestApi):
-    """The REST fake for ``api_keys=None``: any key works, client secrets must be issued."""
-
-    def is_valid_token(self, token: str) -> bool:
-        if token.startswith("ek_"):
-            return super().is_valid_token(token)
-        return bool(token)
-
-
 def _service(
     *,
     script: Script | Any | None,
@@ -215,32 +272,41 @@ def _service(
     pacing: Pacing,
     rest: RestHandler | None,
     faults: Faults | None,
-    record: Path | None,
+    record: RecordFile | None,
     history: bool = True,
 ) -> FakeRealtimeService:
     if rest is None:
-        if api_keys is None:
-            rest = _AnyKeyRestApi([])
-        else:
-            rest = FakeRestApi([k.reveal() if isinstance(k, Secret) else k for k in api_keys])
-    factory = (lambda: Recorder(meta={"server": "oairt fake"})) if record is not None else None
-    return FakeRealtimeService(
+        keys = (
+            None
+            if api_keys is None
+            else [k.reveal() if isinstance(k, Secret) else k for k in api_keys]
+        )
+        rest = FakeRestApi(keys)
+    svc: FakeRealtimeService | None = None
+
+    def recorder() -> Recorder:
+        # Called while the service adds a connection: its index is the session number.
+        assert svc is not None
+        return Recorder(meta={"server": "oairt fake"}, session=svc._counter)
+
+    svc = FakeRealtimeService(
         api_keys=api_keys,
         script=script,
         pacing=pacing,
         rest=rest,
         faults=faults,
-        recorder_factory=factory,
+        recorder_factory=recorder if record is not None else None,
         history=history,
         clock=time.time,
     )
+    return svc
 
 
 @asynccontextmanager
 async def run_fake_server(
     *,
     script: Script | Any | None = None,
-    api_keys: Iterable[str | Secret] | None = ("sk-test",),
+    api_keys: Iterable[str | Secret] | None = None,
     pacing: Pacing = "fast",
     host: str = "127.0.0.1",
     port: int = 0,
@@ -252,13 +318,15 @@ async def run_fake_server(
 ) -> AsyncIterator[FakeServer]:
     """Serve the fake Realtime API (WebSocket and REST) on ``host:port`` for the block.
 
-    ``api_keys=None`` accepts any key. ``rest`` defaults to a ``FakeRestApi`` with the same
+    Keys follow the fake's one rule, :data:`~oairt_core.testing.API_KEY_RULE`: with the
+    default ``api_keys=None`` it accepts any key (``server.api_key``, ``sk-test``, will do);
+    given keys, only those. ``rest`` defaults to a ``FakeRestApi`` with the same
     keys. ``record`` writes each connection's frames to a JSONL file when it ends
     (``name-2.jsonl``, ... for later connections). ``history=False`` stops keeping every
     event in ``connection.sent_events``/``received_events``. ``service`` replaces all the
     other settings with a prepared :class:`FakeRealtimeService`.
     """
-    rec_path = Path(record) if record is not None else None
+    rec_path = RecordFile(record) if record is not None else None
     svc = service or _service(
         script=script,
         api_keys=api_keys,
@@ -268,8 +336,9 @@ async def run_fake_server(
         record=rec_path,
         history=history,
     )
-    keys = list(api_keys or ["sk-test"])
-    key = keys[0].reveal() if isinstance(keys[0], Secret) else str(keys[0])
+    keys = list(api_keys) if api_keys is not None else []
+    first = keys[0] if keys else FAKE_API_KEY
+    key = first.reveal() if isinstance(first, Secret) else str(first)
     listener = await anyio.create_tcp_listener(local_host=host, local_port=port)
     bound = listener.extra(SocketAttribute.local_port)
 
@@ -283,12 +352,19 @@ async def run_fake_server(
         finally:
             changes.notify()
 
+    # An error from the caller's block leaves unwrapped, as it went in: raised inside the task
+    # group it would come out in an ExceptionGroup the caller never asked for.
+    raised: Exception | None = None
     async with listener, anyio.create_task_group() as tg:
         tg.start_soon(listener.serve, handle)
         try:
             yield FakeServer(svc, host, bound, key, changes)
+        except Exception as exc:  # noqa: BLE001 - re-raised below, outside the group
+            raised = exc
         finally:
             tg.cancel_scope.cancel()
+    if raised is not None:
+        raise raised
 
 
 async def serve_forever(

@@ -5,6 +5,11 @@
 True
 """
 
+try:
+    import trio as _trio  # noqa: F401 - the extra this package runs on
+except ImportError as _exc:
+    raise ImportError("oairt_trio needs trio: pip install 'oairt[trio]'") from _exc
+
 from .connection import TrioConnection, connect_realtime, open_realtime
 from .resilient import ResilientTrioConnection, open_resilient
 from .rest import RealtimeRestClient

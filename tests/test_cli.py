@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from oairt_anyio.cli import CliError, Output, build_parser, check_url, main
+from oairt_anyio._cli import CliError, Output, build_parser, check_url, main
 
 SECRET = "sk-test-supersecretvalue-1234"
 COMMANDS = ["demo", "chat", "voice", "fake-server", "replay"]
@@ -23,7 +23,7 @@ def run_cli(*args: str, stdin: str = "", env: dict[str, str] | None = None, time
     }
     full_env.update(env or {})
     return subprocess.run(
-        [sys.executable, "-m", "oairt_anyio.cli", *args],
+        [sys.executable, "-m", "oairt_anyio._cli", *args],
         input=stdin,
         capture_output=True,
         text=True,
@@ -96,6 +96,87 @@ def test_check_url(url, insecure, ok):
             check_url(url, insecure=insecure)
 
 
+@pytest.mark.parametrize(
+    ("url", "insecure", "expected"),
+    [
+        # The library's schemes (oairt_core.settings.with_scheme), as docs/rest.md shows them.
+        ("https://api.openai.com/v1", False, "wss://api.openai.com/v1"),
+        ("HTTPS://api.openai.com/v1/", False, "wss://api.openai.com/v1"),
+        ("http://127.0.0.1:8765/v1", False, "ws://127.0.0.1:8765/v1"),
+        ("http://[::1]:8765/v1", False, "ws://[::1]:8765/v1"),
+        ("http://example.com/v1", True, "ws://example.com/v1"),
+        ("wss://example.com/v1", False, "wss://example.com/v1"),
+    ],
+)
+def test_check_url_accepts_the_library_schemes(url, insecure, expected):
+    assert check_url(url, insecure=insecure) == expected
+
+
+def _args(**kw):
+    import argparse
+
+    return argparse.Namespace(**{"base_url": None, "insecure": False, "api_key": None, **kw})
+
+
+@pytest.mark.parametrize(
+    ("flag", "env", "message"),
+    [
+        ("ftp://x/v1", None, "bad --base-url 'ftp://x/v1': the scheme must be wss://"),
+        (None, "ftp://x/v1", "bad $OAIRT_BASE_URL 'ftp://x/v1': the scheme must be wss://"),
+        (None, "http:///v1", "bad $OAIRT_BASE_URL 'http:///v1': no host"),
+        (None, "http://example.com/v1", "clear text to example.com (from $OAIRT_BASE_URL)"),
+        ("ws://example.com/v1", "wss://ok.test/v1", "clear text to example.com (from --base-url)"),
+    ],
+)
+def test_a_bad_url_names_where_it_came_from(monkeypatch, flag, env, message):
+    from oairt_anyio._cli import resolve_base_url
+
+    monkeypatch.delenv("OAIRT_BASE_URL", raising=False)
+    if env is not None:
+        monkeypatch.setenv("OAIRT_BASE_URL", env)
+    with pytest.raises(CliError) as info:
+        resolve_base_url(_args(base_url=flag))
+    assert message in str(info.value)
+
+
+def test_base_url_from_the_environment_may_be_https(monkeypatch):
+    from oairt_anyio._cli import resolve_base_url
+
+    monkeypatch.setenv("OAIRT_BASE_URL", "https://proxy.example/v1")
+    assert resolve_base_url(_args()) == "wss://proxy.example/v1"
+    assert resolve_base_url(_args(base_url="http://localhost:1/v1")) == "ws://localhost:1/v1"
+
+
+def test_a_loopback_server_needs_no_key(monkeypatch):
+    from oairt_anyio._cli import resolve_api_key
+    from oairt_core.testing import FAKE_API_KEY
+
+    monkeypatch.delenv("OPENAI_API_KEY", raising=False)
+    for url in ("ws://127.0.0.1:9/v1", "ws://localhost:9/v1", "ws://[::1]:9/v1"):
+        key = resolve_api_key(_args(), url)
+        assert key is not None and key.reveal() == FAKE_API_KEY
+    assert resolve_api_key(_args(), "wss://api.openai.com/v1") is None
+    # A key you give always wins, also on loopback.
+    given = resolve_api_key(_args(api_key=SECRET), "ws://127.0.0.1:9/v1")
+    assert given is not None and given.reveal() == SECRET
+    monkeypatch.setenv("OPENAI_API_KEY", SECRET)
+    from_env = resolve_api_key(_args(), "ws://127.0.0.1:9/v1")
+    assert from_env is not None and from_env.reveal() == SECRET
+
+
+def test_every_exit_status_is_documented():
+    import re
+
+    import oairt_anyio._cli as cli
+
+    page = (Path(__file__).resolve().parent.parent / "docs" / "cli.md").read_text()
+    table = page[page.index("## Exit statuses") :].split("\n## ")[0]
+    documented = {int(n) for n in re.findall(r"^\| `(\d+)` \|", table, re.MULTILINE)}
+    codes = {v for k, v in vars(cli).items() if k.startswith("EXIT_")}
+    assert codes == {1, 2, 70, 130}
+    assert documented == codes | {0}
+
+
 def test_error_is_one_line_no_traceback_no_secret():
     result = run_cli("chat", "--base-url", "ws://example.com/v1", "--api-key", SECRET)
     assert result.returncode == 1
@@ -138,7 +219,7 @@ def test_usage_error_exit_code():
 
 
 def test_internal_errors_are_one_line(monkeypatch, capsys):
-    import oairt_anyio.cli as cli
+    import oairt_anyio._cli as cli
 
     def boom(args, output):
         raise RuntimeError(f"unexpected {SECRET}")
@@ -153,7 +234,7 @@ def test_internal_errors_are_one_line(monkeypatch, capsys):
 
 
 def test_keyboard_interrupt_exit_code(monkeypatch, capsys):
-    import oairt_anyio.cli as cli
+    import oairt_anyio._cli as cli
 
     def interrupted(args, output):
         raise KeyboardInterrupt
@@ -164,7 +245,7 @@ def test_keyboard_interrupt_exit_code(monkeypatch, capsys):
 
 
 def test_exception_group_is_unwrapped(monkeypatch, capsys):
-    import oairt_anyio.cli as cli
+    import oairt_anyio._cli as cli
     from oairt_core.errors import HandshakeError
 
     class FakeGroup(Exception):
@@ -251,6 +332,45 @@ def test_replay_line_nested_deeper_than_the_stack_is_one_clear_error(tmp_path: P
     assert "deep.jsonl:2: not a JSON line" in capsys.readouterr().err
 
 
+def test_replay_of_a_file_that_is_not_a_recording(tmp_path: Path, capsys):
+    """`oairt replay question.wav`: one error line and exit 1, not an internal error."""
+    wav = tmp_path / "question.wav"
+    with wave.open(str(wav), "wb") as w:
+        w.setnchannels(1)
+        w.setsampwidth(2)
+        w.setframerate(24000)
+        w.writeframes(bytes(range(256)) * 40)
+    assert main(["replay", str(wav)]) == 1
+    assert capsys.readouterr().err == (
+        f"oairt: error: {wav}: not a recording (binary data, not JSON Lines)\n"
+    )
+
+
+def test_replay_shows_the_session_of_each_entry(tmp_path: Path, capsys):
+    rec = tmp_path / "two.jsonl"
+    _write_recording(
+        rec,
+        [
+            {"oairt_recording": 1, "session": 1, "meta": {}},
+            {"session": 1, "t": 0.0, "dir": "server", "frame": {"type": "session.created"}},
+            {"session": 1, "t": 0.5, "dir": "client", "frame": {"type": "response.create"}},
+            {"oairt_recording": 1, "session": 2, "meta": {}},
+            {"session": 2, "t": 0.0, "dir": "server", "frame": {"type": "session.created"}},
+        ],
+    )
+    assert main(["replay", str(rec), "--json"]) == 0
+    rows = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
+    timeline = [r for r in rows if r["event"] == "timeline"]
+    assert [(r["session"], r["type"]) for r in timeline] == [
+        (1, "recording"),
+        (1, "session.created"),
+        (1, "response.create"),
+        (2, "recording"),
+        (2, "session.created"),
+    ]
+    assert timeline[-1]["t"] == 0.0  # each session's times count from its own start
+
+
 def test_replay_empty(tmp_path: Path, capsys):
     rec = tmp_path / "empty.jsonl"
     rec.write_text("\n")
@@ -273,7 +393,7 @@ def test_demo_whole_exchange_without_dev_packages(tmp_path: Path):
     out = tmp_path / "reply.wav"
     blocker = "; ".join(f"sys.modules[{m!r}] = None" for m in DEV_ONLY)
     code = (
-        f"import sys; {blocker}; from oairt_anyio.cli import main; "
+        f"import sys; {blocker}; from oairt_anyio._cli import main; "
         f"sys.exit(main(['demo', '--offline', '--json', '--out', {str(out)!r}]))"
     )
     env = {k: v for k, v in os.environ.items() if k not in ("OPENAI_API_KEY", "OAIRT_BASE_URL")}
@@ -308,7 +428,7 @@ def test_demo_whole_exchange_without_dev_packages(tmp_path: Path):
 def test_demo_speech_helper_uses_the_given_audio():
     import numpy as np
 
-    from oairt_anyio._cli_demo import _speech
+    from oairt_anyio._cli.demo import _speech
 
     given = (np.ones(4800, dtype="<i2") * 1000).tobytes()
     pcm = _speech(given, 0, seed=0)
@@ -334,7 +454,7 @@ def test_broken_pipe_is_quiet(tmp_path: Path):
     rec = tmp_path / "big.jsonl"
     _write_recording(rec, RECORDING * 3000)
     proc = subprocess.Popen(
-        [sys.executable, "-m", "oairt_anyio.cli", "replay", str(rec)],
+        [sys.executable, "-m", "oairt_anyio._cli", "replay", str(rec)],
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,

@@ -25,10 +25,13 @@ from oairt_core.testing import Script
 KEY = "sk-test"
 
 
-def oairt(*args: str, stdin: str = "", timeout: float = 60) -> subprocess.CompletedProcess[str]:
-    env = {k: v for k, v in os.environ.items() if k not in ("OPENAI_API_KEY", "OAIRT_BASE_URL")}
+def oairt(
+    *args: str, stdin: str = "", timeout: float = 60, env: dict[str, str] | None = None
+) -> subprocess.CompletedProcess[str]:
+    base = {k: v for k, v in os.environ.items() if k not in ("OPENAI_API_KEY", "OAIRT_BASE_URL")}
+    env = {**base, **(env or {})}
     return subprocess.run(
-        [sys.executable, "-m", "oairt_anyio.cli", *args],
+        [sys.executable, "-m", "oairt_anyio._cli", *args],
         input=stdin,
         capture_output=True,
         text=True,
@@ -143,7 +146,7 @@ def test_fake_server_command_and_replay(tmp_path: Path) -> None:
         [
             sys.executable,
             "-m",
-            "oairt_anyio.cli",
+            "oairt_anyio._cli",
             "fake-server",
             "--port",
             "0",
@@ -180,3 +183,121 @@ def test_fake_server_command_and_replay(tmp_path: Path) -> None:
     assert rows[-1]["event"] == "summary"
     types = [r["type"] for r in rows if r["event"] == "timeline"]
     assert "conversation.item.create" in types and "response.output_text.done" in types
+
+
+# --- base URLs, keys and the fake-server command (issue 12) ------------------------------------
+
+
+def test_chat_with_an_http_base_url_from_the_environment_and_no_key(
+    server: tuple[str, Script, Path],
+) -> None:
+    """The library's http:// form, from $OAIRT_BASE_URL; a loopback fake server needs no key."""
+    url, script, _ = server
+    script.text("Reached over http://.")
+    http_url = url.replace("ws://", "http://")
+    result = oairt("chat", stdin="hello\n", env={"OAIRT_BASE_URL": http_url})
+    assert result.returncode == 0, result.stderr
+    assert "assistant: Reached over http://." in result.stdout
+
+
+def test_a_bad_url_from_the_environment_names_the_environment() -> None:
+    result = oairt("chat", stdin="hi\n", env={"OAIRT_BASE_URL": "ftp://example.com/v1"})
+    assert result.returncode == 1
+    (line,) = result.stderr.strip().splitlines()
+    assert line.startswith("oairt: error: bad $OAIRT_BASE_URL 'ftp://example.com/v1'")
+    assert "--base-url" not in line
+
+
+def test_voice_against_loopback_needs_no_key(
+    server: tuple[str, Script, Path], tmp_path: Path
+) -> None:
+    url, script, _ = server
+    script.say("No key needed.")
+    question = tmp_path / "q.wav"
+    audio.write_wav(question, audio.synth_speech(500, seed=2), 24000)
+    result = oairt(
+        "voice", "--in", str(question), "--out", str(tmp_path / "a.wav"), "--base-url", url
+    )
+    assert result.returncode == 0, result.stderr
+    assert "assistant: No key needed." in result.stdout
+
+
+class FakeServerProcess:
+    """`oairt fake-server ...` in the background; `url` once it listens."""
+
+    def __init__(self, *args: str) -> None:
+        env = {k: v for k, v in os.environ.items() if k not in ("OPENAI_API_KEY", "OAIRT_BASE_URL")}
+        self.proc = subprocess.Popen(
+            [sys.executable, "-m", "oairt_anyio._cli", "fake-server", "--port", "0", *args],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+            env=env,
+        )
+        assert self.proc.stdout is not None
+        line = self.proc.stdout.readline().strip()
+        assert line.startswith("listening on ws://127.0.0.1:"), line
+        self.url = line.split()[-1]
+
+    def stop(self) -> int:
+        self.proc.send_signal(signal.SIGTERM)
+        return self.proc.wait(timeout=10)
+
+    def __enter__(self) -> FakeServerProcess:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        if self.proc.poll() is None:
+            self.proc.kill()
+            self.proc.wait()
+
+
+def test_fake_server_script_host_pacing_and_one_recording(tmp_path: Path) -> None:
+    script = tmp_path / "conversation.toml"
+    script.write_text(
+        '[[replies]]\nsteps = [{ text = "Scripted first." }]\n'
+        '[[rules]]\nmatch = "weather"\nsteps = [{ text = "Always sunny." }]\n'
+    )
+    record = tmp_path / "rec.jsonl"
+    args = ("--host", "127.0.0.1", "--script", str(script), "--pacing", "realtime")
+    with FakeServerProcess(*args, "--record", str(record)) as fake:
+        first = oairt("chat", "--base-url", fake.url, stdin="hello\n")
+        second = oairt("chat", "--base-url", fake.url, stdin="and the weather?\nhi\n")
+        assert fake.stop() == 0
+    assert first.returncode == 0 and second.returncode == 0, first.stderr + second.stderr
+    assert "assistant: Scripted first." in first.stdout
+    lines = second.stdout.splitlines()
+    assert "assistant: Always sunny." in lines
+    assert "assistant: You said: hi" in lines  # the script is used up: the model echoes
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["conversation.toml", "rec.jsonl"]
+    rows = [json.loads(r) for r in oairt("replay", "--json", str(record)).stdout.splitlines()]
+    sessions = {r["session"] for r in rows if r["event"] == "timeline"}
+    assert sessions == {1, 2}
+
+
+def test_fake_server_api_key_restricts_the_keys(tmp_path: Path) -> None:
+    with FakeServerProcess("--api-key", "sk-only-this-one") as fake:
+        refused = oairt("chat", "--base-url", fake.url, stdin="hi\n")
+        allowed = oairt(
+            "chat", "--base-url", fake.url, "--api-key", "sk-only-this-one", stdin="hi\n"
+        )
+        assert fake.stop() == 0
+    assert refused.returncode == 1
+    assert (
+        refused.stderr.strip()
+        .splitlines()[-1]
+        .startswith("oairt: error: handshake rejected with HTTP 401")
+    )
+    assert allowed.returncode == 0, allowed.stderr
+
+
+def test_fake_server_bad_script_is_one_line(tmp_path: Path) -> None:
+    bad = tmp_path / "bad.toml"
+    bad.write_text('[[replies]]\nsteps = [{ speak = "hi" }]\n')
+    result = oairt("fake-server", "--script", str(bad))
+    assert result.returncode == 1
+    assert result.stderr == (
+        f"oairt: error: bad --script {bad}: replies[0].steps[0]: a step needs exactly one of "
+        "['say', 'text', 'call_function', 'mcp_list_tools', 'mcp_call', "
+        "'mcp_approval_request', 'fail'] (none)\n"
+    )

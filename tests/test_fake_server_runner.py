@@ -113,7 +113,7 @@ async def test_barge_in_sees_a_partial_response() -> None:
 @pytest.mark.anyio
 async def test_handshake_error_and_fault_close() -> None:
     async with run_fake_server(
-        faults=Faults(close_after="response.created", close_code=1011)
+        api_keys={"sk-test"}, faults=Faults(close_after="response.created", close_code=1011)
     ) as server:
         with pytest.raises(HandshakeError) as info:
             async with oairt_anyio.connect(
@@ -286,3 +286,112 @@ async def test_trio_adapter_against_the_runner(anyio_backend: str) -> None:
         assert not server.violations
     transcript = next(e for e in events if name(e) == "response.output_audio_transcript.done")
     assert transcript.transcript == "Hello, trio."
+
+
+# --- one key rule (issue 12.8) -------------------------------------------------------------
+
+
+@pytest.mark.anyio
+async def test_default_runner_follows_the_one_key_rule() -> None:
+    from oairt_core.testing import FAKE_API_KEY, accepts_api_key
+
+    async with run_fake_server() as server:
+        assert server.api_key == FAKE_API_KEY
+        for key in ("sk-anything-at-all", FAKE_API_KEY):
+            assert accepts_api_key(key, None)
+            async with oairt_anyio.connect(
+                api_key=key, model="gpt-realtime", base_url=server.url
+            ) as conn:
+                assert name((await collect_until(conn, "session.created"))[0]) == "session.created"
+    async with run_fake_server(api_keys=["sk-only-this-one"]) as server:
+        assert server.api_key == "sk-only-this-one"
+        assert not accepts_api_key(FAKE_API_KEY, ["sk-only-this-one"])
+        with pytest.raises(HandshakeError) as info:
+            async with oairt_anyio.connect(
+                api_key=FAKE_API_KEY, model="gpt-realtime", base_url=server.url
+            ):
+                pass
+        assert info.value.status_code == 401
+
+
+def test_key_rule_is_stated_once_and_quoted_everywhere() -> None:
+    from pathlib import Path
+
+    import oairt_anyio.testing as runner
+    from oairt_anyio._cli import build_parser
+    from oairt_core.testing import API_KEY_RULE, FakeRealtimeService
+
+    root = Path(__file__).resolve().parent.parent
+    import argparse
+
+    parser = build_parser()
+    sub = next(a for a in parser._actions if isinstance(a, argparse._SubParsersAction))
+    help_text = " ".join(sub.choices["fake-server"].format_help().split())
+    assert API_KEY_RULE in help_text
+    assert API_KEY_RULE in " ".join((root / "docs" / "cli.md").read_text().split())
+    assert "API_KEY_RULE" in (runner.run_fake_server.__doc__ or "")
+    assert "accepts_api_key" in (FakeRealtimeService.__doc__ or "")
+
+
+# --- waiting for events, errors from the block (issue 12.11) --------------------------------
+
+
+@pytest.mark.anyio
+async def test_wait_for_client_event_with_a_predicate_and_an_index() -> None:
+    script = Script().call_function("get_weather", '{"city":"Oslo"}').say("Cold.")
+    async with run_fake_server(script=script) as server:
+
+        async def app() -> None:
+            async with oairt_anyio.connect(
+                api_key=server.api_key, model="gpt-realtime", base_url=server.url
+            ) as conn:
+                await collect_until(conn, "session.created")
+                await conn.send_raw(
+                    '{"type":"conversation.item.create","item":{"type":"message","role":"user",'
+                    '"content":[{"type":"input_text","text":"Weather?"}]}}'
+                )
+                await conn.send(ResponseCreateEvent())
+                events = await collect_until(conn, "response.done")
+                call = events[-1].response.output[0]
+                await conn.send_raw(
+                    '{"type":"conversation.item.create","item":{"type":"function_call_output",'
+                    f'"call_id":"{call.call_id}","output":"cold"}}}}'
+                )
+                await conn.send(ResponseCreateEvent())
+                await collect_until(conn, "response.done")
+
+        async with anyio.create_task_group() as tg:
+            tg.start_soon(app)
+            output = await server.wait_for_client_event(
+                "conversation.item.create", lambda e: e["item"]["type"] == "function_call_output"
+            )
+            second = await server.wait_for_client_event("conversation.item.create", index=1)
+            first = await server.wait_for_client_event("conversation.item.create")
+            done = await server.wait_for_server_event("response.done", index=1)
+    assert output["item"]["output"] == "cold"
+    assert second == output
+    assert first["item"]["type"] == "message"
+    assert done["response"]["output"][0]["content"][0]["transcript"] == "Cold."
+    creates = [e for e in server.received_events if e["type"] == "conversation.item.create"]
+    assert creates == [first, second]
+    assert server.sent_events[0]["type"] == "session.created"
+
+
+@pytest.mark.anyio
+async def test_wait_for_an_event_that_never_comes_times_out() -> None:
+    async with run_fake_server() as server:
+        with pytest.raises(TimeoutError):
+            await server.wait_for_client_event("response.create", timeout=0.05)
+        with pytest.raises(ValueError):
+            await server.wait_for_client_event("response.create", index=-1)
+
+
+@pytest.mark.anyio
+async def test_an_error_in_the_block_leaves_unwrapped() -> None:
+    class AppBug(Exception):
+        pass
+
+    with pytest.raises(AppBug) as info:
+        async with run_fake_server():
+            raise AppBug("from the test body")
+    assert type(info.value) is AppBug and str(info.value) == "from the test body"

@@ -18,7 +18,9 @@ from oairt_core.testing import (
     ReplayScript,
     Script,
     load_recording,
+    load_recordings,
     loads_recording,
+    loads_recordings,
     say,
 )
 
@@ -286,3 +288,69 @@ async def test_record_with_the_adapter_then_replay_as_the_server() -> None:
         second = await client(replay.url, replay.api_key, None)
         assert replay.violations == []
     assert first == second
+
+
+# Text replies keep every frame small for the raw test client.
+TEXT_RESPONSE = {"type": "response.create", "response": {"output_modalities": ["text"]}}
+
+
+@pytest.mark.anyio
+async def test_runner_records_every_session_to_one_file(tmp_path: Path) -> None:
+    from oairt_anyio.testing import run_fake_server
+
+    from .test_pytest_plugin import _session
+
+    path = tmp_path / "rec.jsonl"
+    async with run_fake_server(script=Script(say("one"), say("two")), record=path) as server:
+        await _session(server.url, server.api_key, [TEXT_RESPONSE])
+        await server.wait_for(lambda: all(c.closed for c in server.connections))
+        await _session(server.url, server.api_key, [TEXT_RESPONSE])
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["rec.jsonl"]
+    lines = [json.loads(line) for line in path.read_text().splitlines()]
+    assert {line["session"] for line in lines} == {1, 2}
+    first, second = load_recordings(path)
+    assert (first.session, second.session) == (1, 2)
+    for rec, said in ((first, "one"), (second, "two")):
+        assert rec.types("client") == ["response.create"]
+        done = [f.frame for f in rec.frames if f.type == "response.done"]
+        assert done and said in json.dumps(done[0])
+        assert rec.frames[0].t == 0.0  # times count from the session's own start
+    assert load_recording(path).session == 1
+    assert load_recording(path, session=2).types() == second.types()
+    with pytest.raises(ValueError, match="no session 3"):
+        load_recording(path, session=3)
+
+
+@pytest.mark.anyio
+async def test_a_new_server_starts_the_file_afresh(tmp_path: Path) -> None:
+    from oairt_anyio.testing import run_fake_server
+
+    from .test_pytest_plugin import _session
+
+    path = tmp_path / "rec.jsonl"
+    path.write_text("stale content from an earlier run\n")
+    async with run_fake_server(script=Script(say("x")), record=path) as server:
+        await _session(server.url, server.api_key, [TEXT_RESPONSE])
+    assert [r.session for r in load_recordings(path)] == [1]
+
+
+def test_a_file_without_session_fields_is_one_session() -> None:
+    """Files written before the session field (and by Recorder without one) still load."""
+    old = (
+        '{"oairt_recording":1,"meta":{"server":"oairt fake"}}\n'
+        '{"t":0.0,"dir":"server","frame":{"type":"session.created"}}\n'
+        '{"t":0.1,"dir":"client","frame":{"type":"response.create"}}\n'
+    )
+    (rec,) = loads_recordings(old)
+    assert rec.session is None and rec.meta == {"server": "oairt fake"}
+    assert rec.types() == ["session.created", "response.create"]
+    assert loads_recording(old).types() == rec.types()
+    replay = FakeRealtimeService(script=ReplayScript(loads_recording(old)))
+    client = MemoryClient(replay)
+    client.send({"type": "response.create"})
+    assert replay.violations == []
+
+
+def test_session_numbers_must_be_integers() -> None:
+    with pytest.raises(ValueError, match="'session' must be an integer"):
+        loads_recordings('{"session":"a","t":0,"dir":"client","frame":{"type":"x"}}\n')

@@ -207,7 +207,7 @@ def run_cli(*args: str, env: dict[str, str] | None = None, stdin: str = "") -> A
     }
     full_env.update(env or {})
     return subprocess.run(
-        [sys.executable, "-m", "oairt_anyio.cli", *args],
+        [sys.executable, "-m", "oairt_anyio._cli", *args],
         input=stdin,
         capture_output=True,
         text=True,

@@ -8,7 +8,8 @@
   generated from the official SDK's models).
 * :mod:`.recording`: :class:`Recorder`, :func:`load_recording`, :class:`ReplayScript`.
 * :mod:`.rest_fake`: the REST endpoints (client secrets, WebRTC/SIP calls).
-* ``oairt_anyio.testing.run_fake_server``: the loopback runner; ``pytest_plugin``: the fixture.
+* ``oairt_anyio.testing.run_fake_server``: the loopback runner; ``oairt_anyio.pytest_plugin``:
+  the ``realtime_server`` fixture.
 
 >>> from oairt_core.testing import Script, say
 >>> Script(say("Hi!"))

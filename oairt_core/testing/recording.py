@@ -7,7 +7,10 @@ The format: a header line, then one line per WebSocket text frame::
     {"t": 0.013, "dir": "client", "frame": {"type": "session.update", ...}}
 
 ``t`` is seconds since the recording started, ``dir`` who sent the frame. A frame that is not
-JSON is kept as ``"raw"`` text instead of ``"frame"``. Every string is passed through
+JSON is kept as ``"raw"`` text instead of ``"frame"``. A file may hold several sessions (the
+fake server records every connection to one file): then the header and every line carry a
+``"session"`` number, and :func:`load_recordings` returns one :class:`Recording` each. Files
+without the field are one session. Every string is passed through
 :func:`oairt_core.redact.redact_text`, so keys and client secrets never reach the file.
 
 >>> rec = Recorder(meta={"model": "gpt-realtime"})
@@ -39,7 +42,9 @@ __all__ = [
     "ReplayScript",
     "ReplaySession",
     "load_recording",
+    "load_recordings",
     "loads_recording",
+    "loads_recordings",
 ]
 
 Direction = Literal["client", "server"]
@@ -95,8 +100,12 @@ class RecordedFrame:
 
 @dataclass
 class Recording:
+    """One recorded session: its header's ``meta`` and its frames in order."""
+
     meta: dict[str, Any] = field(default_factory=dict)
     frames: list[RecordedFrame] = field(default_factory=list)
+    session: int | None = None
+    """The session number in a multi-session file (``None`` in a single-session file)."""
 
     def types(self, direction: Direction | None = None) -> list[str]:
         return [f.type for f in self.frames if direction is None or f.dir == direction]
@@ -106,7 +115,8 @@ class Recorder:
     """Collects frames in memory (sans-IO); ``dumps()`` gives the JSONL text.
 
     ``keep_audio=False`` blanks audio payloads (smaller files; replay then only checks that
-    audio was sent, not how much).
+    audio was sent, not how much). ``session`` tags every line with a session number, so
+    several recordings can share one file (see :func:`loads_recordings`).
     """
 
     def __init__(
@@ -116,8 +126,10 @@ class Recorder:
         keep_audio: bool = True,
         start: float | None = None,
         clock: Callable[[], float] | None = None,
+        session: int | None = None,
     ) -> None:
         self.meta = _redact(dict(meta or {}))
+        self.session = session
         self.keep_audio = keep_audio
         self._start = start
         self._clock = clock
@@ -150,12 +162,14 @@ class Recorder:
             self.frames.append(RecordedFrame(t, direction, None, redact_text(text)))
 
     def recording(self) -> Recording:
-        return Recording(dict(self.meta), list(self.frames))
+        return Recording(dict(self.meta), list(self.frames), self.session)
 
     def dumps(self) -> str:
-        lines = [json.dumps({"oairt_recording": 1, "meta": self.meta}, separators=(",", ":"))]
+        tag: dict[str, Any] = {} if self.session is None else {"session": self.session}
+        header = {"oairt_recording": 1, **tag, "meta": self.meta}
+        lines = [json.dumps(header, separators=(",", ":"))]
         for f in self.frames:
-            line: dict[str, Any] = {"t": f.t, "dir": f.dir}
+            line: dict[str, Any] = {**tag, "t": f.t, "dir": f.dir}
             if f.frame is not None:
                 line["frame"] = f.frame
             else:
@@ -169,9 +183,18 @@ class Recorder:
             fh.write(self.dumps())
 
 
-def loads_recording(text: str) -> Recording:
-    """Parse JSONL recording text (the header line is optional)."""
-    rec = Recording()
+def loads_recordings(text: str) -> list[Recording]:
+    """Every session in JSONL recording text, in the order they first appear.
+
+    Lines are grouped by their ``"session"`` field; a file without it is one session.
+
+    >>> a, b = Recorder(session=1), Recorder(session=2)
+    >>> a.record("client", '{"type":"response.create"}', now=0.0)
+    >>> b.record("client", '{"type":"input_audio_buffer.clear"}', now=0.0)
+    >>> [(r.session, r.types()) for r in loads_recordings(a.dumps() + b.dumps())]
+    [(1, ['response.create']), (2, ['input_audio_buffer.clear'])]
+    """
+    sessions: dict[Any, Recording] = {}
     for n, line in enumerate(text.splitlines(), 1):
         if not line.strip():
             continue
@@ -181,6 +204,12 @@ def loads_recording(text: str) -> Recording:
             raise ValueError(f"recording line {n}: not JSON ({exc})") from None
         if not isinstance(obj, dict):
             raise ValueError(f"recording line {n}: expected an object")
+        key = obj.get("session")
+        if key is not None and (not isinstance(key, int) or isinstance(key, bool)):
+            raise ValueError(f"recording line {n}: 'session' must be an integer")
+        rec = sessions.get(key)
+        if rec is None:
+            rec = sessions[key] = Recording(session=key)
         if "oairt_recording" in obj:
             rec.meta = dict(obj.get("meta") or {})
             continue
@@ -192,12 +221,34 @@ def loads_recording(text: str) -> Recording:
         if frame is not None and not isinstance(frame, dict):
             raise ValueError(f"recording line {n}: 'frame' must be an object")
         rec.frames.append(RecordedFrame(float(obj.get("t", 0.0)), d, frame, raw))
-    return rec
+    return list(sessions.values())
 
 
-def load_recording(path: str | os.PathLike[str]) -> Recording:
+def loads_recording(text: str, *, session: int | None = None) -> Recording:
+    """One session of JSONL recording text (the header line is optional).
+
+    ``session`` picks one of a multi-session file; by default the first session is returned.
+    """
+    recordings = loads_recordings(text)
+    if session is None:
+        return recordings[0] if recordings else Recording()
+    for rec in recordings:
+        if rec.session == session:
+            return rec
+    found = [r.session for r in recordings]
+    raise ValueError(f"no session {session} in the recording (sessions: {found})")
+
+
+def load_recording(path: str | os.PathLike[str], *, session: int | None = None) -> Recording:
+    """:func:`loads_recording` of a file."""
     with open(path, encoding="utf-8") as fh:
-        return loads_recording(fh.read())
+        return loads_recording(fh.read(), session=session)
+
+
+def load_recordings(path: str | os.PathLike[str]) -> list[Recording]:
+    """:func:`loads_recordings` of a file."""
+    with open(path, encoding="utf-8") as fh:
+        return loads_recordings(fh.read())
 
 
 # --------------------------------------------------------------------------- replay

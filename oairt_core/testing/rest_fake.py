@@ -28,6 +28,7 @@ from urllib.parse import urlsplit
 import msgspec
 
 from ..webhooks import sign_webhook
+from ._keys import accepts_api_key
 
 __all__ = [
     "DEFAULT_FAKE_WEBHOOK_SECRET",
@@ -108,7 +109,8 @@ def _fixed_clock() -> float:
 class FakeRestApi:
     """The Realtime REST endpoints, realistically enough for client tests.
 
-    ``api_keys`` are the accepted ``sk-...`` keys (``None``: any bearer token); client
+    ``api_keys`` are the accepted keys (:func:`~oairt_core.testing.accepts_api_key`; ``None``:
+    any key); client
     secrets it issues are accepted too until they expire. ``clock`` gives the time in seconds (the
     default is a fixed instant, so the fake reads no clock unless asked to).
     ``seed`` makes generated ids reproducible.
@@ -147,9 +149,7 @@ class FakeRestApi:
         issued = self.client_secrets.get(token)
         if issued is not None:
             return issued[0] > self.clock()
-        if self.api_keys is None:
-            return bool(token) and not token.startswith("ek_")
-        return token in self.api_keys
+        return accepts_api_key(token, self.api_keys)
 
     def client_secret_session(self, token: str) -> dict[str, Any] | None:
         """The session config bound to an issued client secret (``None`` if unknown)."""

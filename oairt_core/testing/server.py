@@ -48,11 +48,14 @@ from ._defaults import (
     default_transcription_session,
 )
 from ._http import RestHandler, _Transport
+from ._keys import API_KEY_RULE, FAKE_API_KEY, accepts_api_key
 from ._wire import Faults, Phase, Violation
 from .script import Script
 
 __all__ = [
+    "API_KEY_RULE",
     "DEFAULT_INSTRUCTIONS",
+    "FAKE_API_KEY",
     "KNOWN_MODELS",
     "FakeRealtimeServer",
     "FakeRealtimeService",
@@ -61,6 +64,7 @@ __all__ = [
     "Pacing",
     "RestHandler",
     "Violation",
+    "accepts_api_key",
     "default_session",
     "default_transcription_session",
 ]
@@ -78,9 +82,9 @@ def _fixed_clock() -> float:
 class FakeRealtimeService:
     """Configuration and state shared by every connection of one fake server.
 
-    ``api_keys=None`` accepts any bearer token. ``script`` is shared: replies are taken by
-    whichever connection creates a response first. ``rest`` answers non-WebSocket requests
-    and vouches for client secrets and ``call_id`` sideband connections.
+    Keys follow :func:`accepts_api_key` (``api_keys=None``: any key). ``script`` is shared:
+    replies are taken by whichever connection creates a response first. ``rest`` answers
+    non-WebSocket requests and vouches for client secrets and ``call_id`` sideband connections.
     """
 
     def __init__(
@@ -137,10 +141,7 @@ class FakeRealtimeService:
         rest_check = getattr(self.rest, "is_valid_token", None)
         if rest_check is not None and rest_check(token):
             return True
-        if self.api_keys is None:
-            return True
-        s = Secret(token)
-        return any(s == k for k in self.api_keys)
+        return accepts_api_key(token, self.api_keys)
 
 
 # --------------------------------------------------------------------------- connection

@@ -16,8 +16,8 @@ from typing import Any
 import anyio
 import numpy as np
 
-from ._cli_util import read_wav_pcm16, write_wav_pcm16
-from .cli import CliError, Output, resolve_api_key, resolve_base_url
+from . import CliError, Output, resolve_api_key, resolve_base_url
+from .util import read_wav_pcm16, write_wav_pcm16
 
 __all__ = ["run_voice"]
 
@@ -44,7 +44,7 @@ def run_voice(args: argparse.Namespace, out: Output) -> int:
         raise CliError("say where the answer goes: --out reply.wav and/or --speaker")
     sd = _sounddevice() if (args.mic or args.speaker) else None
     url = resolve_base_url(args)
-    key = resolve_api_key(args)
+    key = resolve_api_key(args, url)
     if key is None:
         raise CliError("no API key: set OPENAI_API_KEY or pass --api-key")
     if args.mic:

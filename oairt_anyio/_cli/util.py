@@ -10,7 +10,7 @@ from pathlib import Path
 
 from oairt_core import audio
 
-from .cli import CliError
+from . import CliError
 
 __all__ = ["read_wav_pcm16", "synth_question", "write_wav_pcm16"]
 

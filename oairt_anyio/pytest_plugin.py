@@ -1,7 +1,7 @@
 """pytest plugin (entry point ``oairt``): the ``realtime_server`` fixture.
 
 The fixture runs the fake Realtime server on loopback for one test and yields a
-``oairt_anyio.testing.FakeServer``: ``url`` (for ``websocket_base_url``), ``http_url``,
+:class:`oairt_anyio.testing.FakeServer`: ``url`` (for ``websocket_base_url``), ``http_url``,
 ``api_key``, ``script`` (queue what the model answers), ``connections`` and ``violations``.
 It is an async fixture driven by anyio's pytest plugin, so it works on asyncio and trio::
 

@@ -17,7 +17,7 @@ from typing import Any
 
 from oairt_core.redact import redact_text
 
-from .cli import CliError, Output
+from . import CliError, Output
 
 __all__ = ["TimelineEntry", "read_recording", "run_replay", "summarise_event"]
 
@@ -39,6 +39,8 @@ class TimelineEntry:
     type: str
     event: dict[str, Any] | None
     note: str = ""
+    session: int | None = None
+    """The session number in a multi-session recording (``oairt fake-server --record``)."""
 
 
 def _parse_event(value: Any) -> dict[str, Any] | None:
@@ -96,45 +98,55 @@ def read_recording(path: str) -> Iterator[TimelineEntry]:
     except IsADirectoryError:
         raise CliError(f"{path} is a directory, not a recording") from None
     with fh:
-        for lineno, raw in enumerate(fh, 1):
-            if not raw.strip():
-                continue
-            try:
-                record = json.loads(raw)
-            except (ValueError, RecursionError):
-                raise CliError(f"{path}:{lineno}: not a JSON line") from None
-            if not isinstance(record, dict):
-                raise CliError(f"{path}:{lineno}: expected a JSON object")
-            event: dict[str, Any] | None = None
-            for key in _EVENT_KEYS:
-                if key in record:
-                    event = _parse_event(record[key])
-                    if event is not None:
-                        break
-            if event is None and isinstance(record.get("type"), str):
-                event = record
-            if "oairt_recording" in record:
-                meta = record.get("meta") or {}
-                text = (
-                    ", ".join(f"{k}={v}" for k, v in meta.items()) if isinstance(meta, dict) else ""
-                )
-                yield TimelineEntry(lineno, None, "note", "recording", None, text)
-                continue
-            t: float | None = None
-            for key in _TIME_KEYS:
-                v = record.get(key)
-                if isinstance(v, (int, float)) and not isinstance(v, bool):
-                    t = float(v)
+        try:
+            yield from _entries(path, fh)
+        except UnicodeDecodeError:
+            raise CliError(f"{path}: not a recording (binary data, not JSON Lines)") from None
+
+
+def _entries(path: str, fh: Any) -> Iterator[TimelineEntry]:
+    for lineno, raw in enumerate(fh, 1):
+        if not raw.strip():
+            continue
+        try:
+            record = json.loads(raw)
+        except (ValueError, RecursionError):
+            raise CliError(f"{path}:{lineno}: not a JSON line") from None
+        if not isinstance(record, dict):
+            raise CliError(f"{path}:{lineno}: expected a JSON object")
+        session = record.get("session")
+        if not isinstance(session, int) or isinstance(session, bool):
+            session = None
+        event: dict[str, Any] | None = None
+        for key in _EVENT_KEYS:
+            if key in record:
+                event = _parse_event(record[key])
+                if event is not None:
                     break
-            who = _who(record, event)
-            if event is not None:
-                etype, note = str(event.get("type", "?")), ""
-            elif isinstance(record.get("raw"), str):
-                etype, note = "(not JSON)", repr(record["raw"][:60])
-            else:
-                etype = str(record.get("kind", "note"))
-                note = str(record.get("note") or record.get("msg") or record)
-            yield TimelineEntry(lineno, t, who, etype, event, note)
+        if event is None and isinstance(record.get("type"), str):
+            event = record
+        if "oairt_recording" in record:
+            meta = record.get("meta") or {}
+            text = ", ".join(f"{k}={v}" for k, v in meta.items()) if isinstance(meta, dict) else ""
+            if session is not None:
+                text = f"session {session}" + (f": {text}" if text else "")
+            yield TimelineEntry(lineno, None, "note", "recording", None, text, session)
+            continue
+        t: float | None = None
+        for key in _TIME_KEYS:
+            v = record.get(key)
+            if isinstance(v, (int, float)) and not isinstance(v, bool):
+                t = float(v)
+                break
+        who = _who(record, event)
+        if event is not None:
+            etype, note = str(event.get("type", "?")), ""
+        elif isinstance(record.get("raw"), str):
+            etype, note = "(not JSON)", repr(record["raw"][:60])
+        else:
+            etype = str(record.get("kind", "note"))
+            note = str(record.get("note") or record.get("msg") or record)
+        yield TimelineEntry(lineno, t, who, etype, event, note, session)
 
 
 def summarise_event(event: dict[str, Any]) -> str:
@@ -170,16 +182,23 @@ def run_replay(args: argparse.Namespace, out: Output) -> int:
     entries = list(read_recording(args.file))
     if not entries:
         raise CliError(f"{args.file}: the recording is empty")
-    t0 = next((e.t for e in entries if e.t is not None), None)
+    # Times count from the first entry of each session (a multi-session file has several).
+    t0: dict[int | None, float] = {}
+    for e in entries:
+        if e.t is not None:
+            t0.setdefault(e.session, e.t)
     counts: dict[str, int] = {}
     for e in entries:
         counts[e.who] = counts.get(e.who, 0) + 1
-        rel = (e.t - t0) if (e.t is not None and t0 is not None) else None
+        start = t0.get(e.session)
+        rel = (e.t - start) if (e.t is not None and start is not None) else None
         when = f"{rel:9.3f}s" if rel is not None else " " * 10
         arrow = {"client": "client ->", "server": "<- server"}.get(e.who, f"{e.who:>9}")
         detail = summarise_event(e.event) if e.event else e.note
         text = f"{when}  {arrow}  {e.type}" + (f"  {detail}" if detail else "")
         fields: dict[str, Any] = {"line": e.line, "t": rel, "who": e.who, "type": e.type}
+        if e.session is not None:
+            fields["session"] = e.session
         if e.event is not None:
             fields["summary"] = detail
         out.event("timeline", text, **fields)

@@ -197,7 +197,7 @@ def build_parser() -> argparse.ArgumentParser:
             "examples:\n"
             "  oairt chat\n"
             "  printf 'Hello\\nHow are you?\\n' | oairt chat --json\n"
-            "  oairt chat --base-url ws://127.0.0.1:8765/v1 --api-key sk-test"
+            "  oairt chat --base-url ws://127.0.0.1:8765/v1    # a fake server: no key needed"
         ),
     )
     chat.add_argument("--instructions", default=None, help="system instructions for the session")
@@ -223,19 +223,57 @@ def build_parser() -> argparse.ArgumentParser:
     voice.add_argument("--speaker", action="store_true", help="play the reply on the speaker")
     voice.add_argument("--voice", default=None, help="the assistant's voice (e.g. alloy, marin)")
 
+    from oairt_core.testing import API_KEY_RULE
+
     fake = sub.add_parser(
         "fake-server",
         parents=[out],
         formatter_class=_Formatter,
         help="run a local fake Realtime server",
         description=(
-            "Serve the fake Realtime server on 127.0.0.1 until interrupted. It accepts the API\n"
-            "key sk-test. Prints 'listening on ws://127.0.0.1:PORT/v1' once it is ready."
+            "Serve the fake Realtime server (WebSocket and REST) until interrupted. It\n"
+            f"{API_KEY_RULE} (--api-key).\n"
+            "Prints 'listening on ws://HOST:PORT/v1' once it is ready. Without --script the\n"
+            "model echoes what it is told ('You said: ...')."
         ),
-        epilog=("examples:\n  oairt fake-server --port 8765\n  oairt fake-server --port 0"),
+        epilog=(
+            "examples:\n"
+            "  oairt fake-server --port 8765\n"
+            "  oairt fake-server --port 0 --record session.jsonl\n"
+            "  oairt fake-server --script conversation.toml --pacing realtime"
+        ),
+    )
+    fake.add_argument(
+        "--host", default="127.0.0.1", help="address to listen on (default: %(default)s)"
     )
     fake.add_argument("--port", type=int, default=0, help="TCP port; 0 picks a free one")
-    fake.add_argument("--record", metavar="JSONL", default=None, help="record the session(s) here")
+    fake.add_argument(
+        "--api-key",
+        dest="api_keys",
+        metavar="KEY",
+        action="append",
+        default=None,
+        help="accept only this key (repeat for more; default: any key)",
+    )
+    fake.add_argument(
+        "--script",
+        metavar="FILE",
+        default=None,
+        help="a scripted conversation (JSON or TOML): replies, tool calls, transcripts",
+    )
+    fake.add_argument(
+        "--pacing",
+        choices=("fast", "realtime"),
+        default="fast",
+        help="fast: replies as fast as possible; realtime: audio at speaking speed "
+        "(default: %(default)s)",
+    )
+    fake.add_argument(
+        "--record",
+        metavar="JSONL",
+        default=None,
+        help="record every session to this one file (a 'session' number on each line)",
+    )
 
     replay = sub.add_parser(
         "replay",
@@ -253,43 +291,87 @@ def build_parser() -> argparse.ArgumentParser:
 # Shared helpers for subcommands
 
 
-def resolve_api_key(args: argparse.Namespace) -> Secret | None:
-    """The key from ``--api-key`` or ``$OPENAI_API_KEY``, wrapped so it never prints."""
+def resolve_api_key(args: argparse.Namespace, url: str | None = None) -> Secret | None:
+    """The key from ``--api-key`` or ``$OPENAI_API_KEY``, wrapped so it never prints.
+
+    With neither, a loopback ``url`` (a fake server on this machine) gets the fake's own key,
+    :data:`~oairt_core.testing.FAKE_API_KEY`: a local fake needs no key of yours.
+    """
     raw = getattr(args, "api_key", None) or os.environ.get("OPENAI_API_KEY")
-    return Secret(raw) if raw else None
+    if raw:
+        return Secret(raw)
+    if url is not None and _is_loopback(url):
+        from oairt_core.testing import FAKE_API_KEY
+
+        return Secret(FAKE_API_KEY)
+    return None
 
 
 def resolve_base_url(args: argparse.Namespace) -> str:
-    """The endpoint; refuses plain ws:// to another machine unless ``--insecure``."""
-    url: str = (
-        getattr(args, "base_url", None) or os.environ.get("OAIRT_BASE_URL") or (DEFAULT_BASE_URL)
-    )
-    check_url(url, insecure=bool(getattr(args, "insecure", False)))
-    return url
+    """The endpoint in its WebSocket flavour, from ``--base-url``, ``$OAIRT_BASE_URL`` or the
+    public API; ``http(s)://`` is accepted as the library accepts it. A bad URL is a
+    :class:`CliError` naming where it came from; plain ws:// to another machine needs
+    ``--insecure``.
+    """
+    flag = getattr(args, "base_url", None)
+    env = os.environ.get("OAIRT_BASE_URL")
+    if flag:
+        url, source = flag, "--base-url"
+    elif env:
+        url, source = env, "$OAIRT_BASE_URL"
+    else:
+        url, source = DEFAULT_BASE_URL, "the default URL"
+    return check_url(url, insecure=bool(getattr(args, "insecure", False)), source=source)
 
 
-_LOOPBACK = ("127.0.0.1", "localhost", "[::1]", "::1")
+_LOOPBACK = ("127.0.0.1", "localhost", "::1")
 
 
-def check_url(url: str, *, insecure: bool) -> None:
-    """Validate a Realtime URL for the CLI (scheme, and TLS unless loopback or --insecure)."""
+def _is_loopback(url: str) -> bool:
     from urllib.parse import urlsplit
 
     try:
-        parts = urlsplit(url)
+        return (urlsplit(url).hostname or "") in _LOOPBACK
+    except ValueError:
+        return False
+
+
+def check_url(url: str, *, insecure: bool, source: str = "--base-url") -> str:
+    """Validate a Realtime URL for the CLI and return it in its ws(s):// flavour.
+
+    The schemes are the library's (:func:`oairt_core.settings.with_scheme`): ``wss``,
+    ``ws``, ``https`` and ``http``. TLS is required unless the host is loopback or
+    ``insecure`` is set. ``source`` names where the URL came from in the error.
+
+    >>> check_url("https://example.test/v1", insecure=False)
+    'wss://example.test/v1'
+    """
+    from urllib.parse import urlsplit
+
+    from oairt_core.settings import with_scheme
+
+    try:
+        ws_url = with_scheme(url.rstrip("/"), "ws")
+    except OairtError:
+        raise CliError(
+            f"bad {source} {url!r}: the scheme must be wss:// or https:// "
+            "(ws:// or http:// for tests)"
+        ) from None
+    try:
+        parts = urlsplit(ws_url)
         host = parts.hostname or ""
     except ValueError as exc:
-        raise CliError(f"bad --base-url {url!r}: {exc}") from None
-    if parts.scheme not in ("ws", "wss"):
-        raise CliError(f"bad --base-url {url!r}: the scheme must be wss:// (or ws:// for tests)")
+        raise CliError(f"bad {source} {url!r}: {exc}") from None
     if not host:
-        raise CliError(f"bad --base-url {url!r}: no host")
+        raise CliError(f"bad {source} {url!r}: no host")
     if insecure and parts.scheme != "ws":
-        raise CliError("--insecure only applies to ws:// URLs")
+        raise CliError("--insecure only applies to ws:// and http:// URLs")
     if parts.scheme == "ws" and host not in _LOOPBACK and not insecure:
         raise CliError(
-            f"refusing to send an API key in clear text to {host}; use wss:// or add --insecure"
+            f"refusing to send an API key in clear text to {host} (from {source}); "
+            "use wss:// or add --insecure"
         )
+    return ws_url
 
 
 def _describe_exception(exc: BaseException) -> str:
@@ -332,26 +414,35 @@ def _is_cancellation(exc: BaseException) -> bool:
     return name in ("Cancelled", "CancelledError")
 
 
+def _missing_extra() -> str | None:
+    """What to install when the anyio extra is missing (every subcommand runs on anyio)."""
+    try:
+        import anyio  # noqa: F401
+    except ImportError:
+        return "the oairt command needs the anyio extra: pip install 'oairt[anyio]'"
+    return None
+
+
 def _dispatch(args: argparse.Namespace, output: Output) -> int:
     command: str = args.command
     if command == "demo":
-        from ._cli_demo import run_demo
+        from .demo import run_demo
 
         return run_demo(args, output)
     if command == "chat":
-        from ._cli_chat import run_chat
+        from .chat import run_chat
 
         return run_chat(args, output)
     if command == "voice":
-        from ._cli_voice import run_voice
+        from .voice import run_voice
 
         return run_voice(args, output)
     if command == "fake-server":
-        from ._cli_server import run_fake_server_command
+        from .server import run_fake_server_command
 
         return run_fake_server_command(args, output)
     if command == "replay":
-        from ._cli_replay import run_replay
+        from .replay import run_replay
 
         return run_replay(args, output)
     raise CliError(f"unknown command {command!r}")
@@ -359,6 +450,10 @@ def _dispatch(args: argparse.Namespace, output: Output) -> int:
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the ``oairt`` console script; returns the exit status."""
+    missing = _missing_extra()
+    if missing is not None:
+        sys.stderr.write(f"oairt: error: {missing}\n")
+        return EXIT_ERROR
     parser = build_parser()
     args = parser.parse_args(list(argv) if argv is not None else None)
     if args.command is None:

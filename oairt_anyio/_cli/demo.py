@@ -27,8 +27,8 @@ import anyio
 import msgspec
 import numpy as np
 
-from ._cli_util import read_wav_pcm16, write_wav_pcm16
-from .cli import CliError, Output, resolve_api_key, resolve_base_url
+from . import CliError, Output, resolve_api_key, resolve_base_url
+from .util import read_wav_pcm16, write_wav_pcm16
 
 __all__ = ["WeatherArgs", "get_weather", "run_demo"]
 
@@ -160,14 +160,15 @@ async def _demo(args: argparse.Namespace, out: Output, live: bool, question: byt
             raise CliError(f"the exchange did not finish within {TIME_LIMIT_S:.0f} s") from None
         return 0
     from oairt_anyio.testing import run_fake_server
+    from oairt_core.testing import FAKE_API_KEY
 
     out.status("starting the fake Realtime server on 127.0.0.1 ...")
     async with run_fake_server(
-        script=_fake_script(), api_keys={"sk-test"}, pacing="realtime"
+        script=_fake_script(), api_keys={FAKE_API_KEY}, pacing="realtime"
     ) as server:
         out.event("server", f"fake Realtime server listening on {server.url}", url=server.url)
         try:
-            await _exchange(args, out, server.url, "sk-test", question, started, live=False)
+            await _exchange(args, out, server.url, FAKE_API_KEY, question, started, live=False)
         except TimeoutError:
             raise CliError(f"the exchange did not finish within {TIME_LIMIT_S:.0f} s") from None
     return 0

@@ -13,7 +13,7 @@ from typing import Any
 
 import anyio
 
-from .cli import CliError, Output, resolve_api_key, resolve_base_url
+from . import CliError, Output, resolve_api_key, resolve_base_url
 
 __all__ = ["run_chat"]
 
@@ -22,7 +22,7 @@ REPLY_TIMEOUT_S = 120.0
 
 def run_chat(args: argparse.Namespace, out: Output) -> int:
     url = resolve_base_url(args)
-    key = resolve_api_key(args)
+    key = resolve_api_key(args, url)
     if key is None:
         raise CliError("no API key: set OPENAI_API_KEY or pass --api-key")
     return anyio.run(_chat, args, out, url, key)
