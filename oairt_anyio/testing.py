@@ -274,6 +274,7 @@ def _service(
     faults: Faults | None,
     record: RecordFile | None,
     history: bool = True,
+    max_session_seconds: float = 3600,
 ) -> FakeRealtimeService:
     if rest is None:
         keys = (
@@ -298,6 +299,7 @@ def _service(
         recorder_factory=recorder if record is not None else None,
         history=history,
         clock=time.time,
+        max_session_seconds=max_session_seconds,
     )
     return svc
 
@@ -315,6 +317,7 @@ async def run_fake_server(
     record: str | os.PathLike[str] | None = None,
     service: FakeRealtimeService | None = None,
     history: bool = True,
+    max_session_seconds: float = 3600,
 ) -> AsyncIterator[FakeServer]:
     """Serve the fake Realtime API (WebSocket and REST) on ``host:port`` for the block.
 
@@ -323,7 +326,8 @@ async def run_fake_server(
     given keys, only those. ``rest`` defaults to a ``FakeRestApi`` with the same
     keys. ``record`` writes each connection's frames to a JSONL file when it ends
     (``name-2.jsonl``, ... for later connections). ``history=False`` stops keeping every
-    event in ``connection.sent_events``/``received_events``. ``service`` replaces all the
+    event in ``connection.sent_events``/``received_events``. ``max_session_seconds`` is the
+    session cap (``session_expired`` error, then close 1001). ``service`` replaces all the
     other settings with a prepared :class:`FakeRealtimeService`.
     """
     rec_path = RecordFile(record) if record is not None else None
@@ -335,6 +339,7 @@ async def run_fake_server(
         faults=faults,
         record=rec_path,
         history=history,
+        max_session_seconds=max_session_seconds,
     )
     keys = list(api_keys) if api_keys is not None else []
     first = keys[0] if keys else FAKE_API_KEY

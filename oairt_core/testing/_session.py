@@ -18,15 +18,35 @@ from .script import Script
 from .vad import semantic_silence_ms
 
 SESSION_TTL_S = 3600
+"""The GA server's maximum session duration (the default of ``max_session_seconds``)."""
+
+
+def session_expired_message(limit_s: float) -> str:
+    """The text of the server's ``session_expired`` error for a limit of ``limit_s`` seconds.
+
+    >>> session_expired_message(3600)
+    'Your session hit the maximum duration of 60 minutes.'
+    >>> session_expired_message(2.5)
+    'Your session hit the maximum duration of 2.5 seconds.'
+    """
+    if limit_s >= 60 and limit_s % 60 == 0:
+        return f"Your session hit the maximum duration of {int(limit_s // 60)} minutes."
+    return f"Your session hit the maximum duration of {limit_s:g} seconds."
 
 
 class _Session(_Conversation):
     """The session: its start (defaults, or a client secret's / accepted call's config),
     ``session.update`` and the VAD settings that follow from it."""
 
+    # When the session hits its maximum duration (adapter time, like every deadline).
+    _expire_deadline: float | None = None
+
     def _start_session(self) -> None:
         """Build the initial session and send ``session.created``."""
-        expires = int(self.service.clock()) + SESSION_TTL_S
+        limit = self.service.max_session_seconds
+        # expires_at is wall-clock (unix seconds); the deadline itself runs on adapter time.
+        expires = int(self.service.clock() + limit)
+        self._expire_deadline = self._now + limit
         sid = self._new_id("sess")
         if self.query.get("intent") == "transcription":
             self.session = default_transcription_session(sid, expires)
@@ -38,6 +58,24 @@ class _Session(_Conversation):
                 _merge_bound_config(self.session, bound)
         self._configure_vad()
         self._emit({"type": "session.created", "session": copy.deepcopy(self.session)})
+
+    def _expire_session(self) -> None:
+        """The GA cap: an ``error`` (``session_expired``), then close 1001 with that text."""
+        self._expire_deadline = None
+        message = session_expired_message(self.service.max_session_seconds)
+        self._emit(
+            {
+                "type": "error",
+                "error": {
+                    "type": "invalid_request_error",
+                    "code": "session_expired",
+                    "message": message,
+                    "param": None,
+                    "event_id": None,
+                },
+            }
+        )
+        self.close(1001, message)
 
     def _bound_config(self) -> dict[str, Any] | None:
         """The session config this connection is bound to by the REST side, if any.

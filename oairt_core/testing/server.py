@@ -85,6 +85,8 @@ class FakeRealtimeService:
     Keys follow :func:`accepts_api_key` (``api_keys=None``: any key). ``script`` is shared:
     replies are taken by whichever connection creates a response first. ``rest`` answers
     non-WebSocket requests and vouches for client secrets and ``call_id`` sideband connections.
+    ``max_session_seconds`` is the session cap (GA: 60 minutes; lower it in tests): at that
+    age the session gets an ``error`` with code ``session_expired`` and a close with 1001.
     """
 
     def __init__(
@@ -101,7 +103,13 @@ class FakeRealtimeService:
         history: bool = True,
         clock: Callable[[], float] | None = None,
         obfuscation: bool = True,
+        max_session_seconds: float = 3600,
     ) -> None:
+        if not max_session_seconds > 0:
+            raise ValueError("max_session_seconds must be positive")
+        # The GA cap on a session's duration: at this age the server sends a
+        # session_expired error and closes with 1001 (counted in adapter time).
+        self.max_session_seconds = float(max_session_seconds)
         # Add the wire's "obfuscation" padding to transcript/argument deltas, as the real
         # server does (off: exactly the SDK-declared fields).
         self.obfuscation = obfuscation
@@ -200,6 +208,8 @@ class FakeRealtimeServer(_Transport):
         times = [r.next_due for r in self._responses if r.gen is not None]
         if self._idle_deadline is not None:
             times.append(self._idle_deadline)
+        if self._expire_deadline is not None:
+            times.append(self._expire_deadline)
         if self._replay is not None:
             t = self._replay.next_deadline()
             if t is not None:
@@ -220,6 +230,9 @@ class FakeRealtimeServer(_Transport):
 
     def _pump(self, now: float) -> None:
         if self.phase is not Phase.WEBSOCKET or self.closed or self._closing_deadline is not None:
+            return
+        if self._expire_deadline is not None and now >= self._expire_deadline:
+            self._expire_session()
             return
         for r in list(self._responses):
             self._step(r, now)
