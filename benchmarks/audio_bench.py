@@ -20,6 +20,7 @@ from collections.abc import Callable
 from typing import Any
 
 import numpy as np
+import numpy.typing as npt
 
 from oairt_core.audio import (
     StreamingResampler,
@@ -46,12 +47,12 @@ def _best_time(fn: Callable[[], Any], repeat: int = 5) -> float:
     return best
 
 
-def _sine(freq: float, rate: int, n: int) -> np.ndarray:
+def _sine(freq: float, rate: int, n: int) -> npt.NDArray[Any]:
     return np.sin(2 * np.pi * freq * np.arange(n) / rate)
 
 
 def _quality(
-    fn: Callable[[np.ndarray, int, int], np.ndarray], rate_in: int, rate_out: int
+    fn: Callable[[npt.NDArray[Any], int, int], npt.NDArray[Any]], rate_in: int, rate_out: int
 ) -> tuple[float, float]:
     """(SNR of a 1 kHz sine in dB, level of an above-Nyquist tone in dBFS)."""
     x = _sine(1000, rate_in, rate_in)
@@ -70,14 +71,14 @@ def _quality(
     return float(snr), float(alias_db)
 
 
-def _scipy_resample() -> Callable[[np.ndarray, int, int], np.ndarray] | None:
+def _scipy_resample() -> Callable[[npt.NDArray[Any], int, int], npt.NDArray[Any]] | None:
     try:
         from scipy.signal import resample_poly  # type: ignore[import-untyped,import-not-found,unused-ignore]
     except ImportError:
         return None
     from math import gcd
 
-    def fn(x: np.ndarray, rate_in: int, rate_out: int) -> np.ndarray:
+    def fn(x: npt.NDArray[Any], rate_in: int, rate_out: int) -> npt.NDArray[Any]:
         g = gcd(rate_in, rate_out)
         return np.asarray(resample_poly(x, rate_out // g, rate_in // g))
 
@@ -95,7 +96,7 @@ def run(seconds: float = 5.0) -> list[dict[str, Any]]:
         t_one = _best_time(lambda: resample(pcm, rate_in, rate_out))  # noqa: B023
 
         def streamed(
-            pcm: np.ndarray = pcm, rate_in: int = rate_in, rate_out: int = rate_out
+            pcm: npt.NDArray[Any] = pcm, rate_in: int = rate_in, rate_out: int = rate_out
         ) -> None:
             rs = StreamingResampler(rate_in, rate_out)
             for chunk in chunk_pcm16(pcm, ms=20, rate=rate_in):

@@ -42,6 +42,8 @@ from oairt_core.testing.server import (
     Violation,
 )
 
+from ._sigint import is_interrupt
+
 __all__ = [
     "FakeServer",
     "RecordFile",
@@ -386,7 +388,10 @@ async def serve_forever(
 
 
 def run_fake_server_cli(port: int, *, record: str | None = None, host: str = "127.0.0.1") -> int:
-    """``oairt fake-server``: print ``listening on ws://127.0.0.1:N/v1`` and serve until ^C."""
+    """``oairt fake-server``: print ``listening on ws://127.0.0.1:N/v1`` and serve until ^C.
+
+    Returns 130 after Ctrl-C, the exit status of every ``oairt`` command interrupted that way.
+    """
 
     async def main() -> None:
         async with run_fake_server(
@@ -397,6 +402,9 @@ def run_fake_server_cli(port: int, *, record: str | None = None, host: str = "12
 
     try:
         anyio.run(main)
-    except KeyboardInterrupt:
+    except BaseException as exc:
+        if not is_interrupt(exc):
+            raise
         print("stopped", file=sys.stderr, flush=True)
+        return 130
     return 0

@@ -157,7 +157,7 @@ _ULAW_CLIP = 8159  # in the 14-bit domain
 
 
 def _build_ulaw_decode() -> Int16Array:
-    u = np.arange(256, dtype=np.int32)
+    u: npt.NDArray[np.int32] = np.arange(256, dtype=np.int32)
     u = ~u & 0xFF
     t = ((u & 0x0F) << 3) + _ULAW_BIAS
     t = t << ((u & 0x70) >> 4)
@@ -816,7 +816,7 @@ def synth_speech(
         voiced += (gain / h**0.5) * np.sin(h * phase)
     voiced /= np.max(np.abs(voiced)) or 1.0
     # Syllables: raised-cosine bumps of random length with short dips between them.
-    env = np.zeros(n, dtype=np.float64)
+    env: npt.NDArray[np.float64] = np.zeros(n, dtype=np.float64)
     pos = 0
     while pos < n:
         length = int(rate * rng.uniform(0.15, 0.3))

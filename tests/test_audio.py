@@ -6,8 +6,10 @@ import doctest
 import io
 import warnings
 from pathlib import Path
+from typing import Any
 
 import numpy as np
+import numpy.typing as npt
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -46,11 +48,11 @@ from oairt_core.audio import (
 ALL_INT16 = np.arange(-32768, 32768, dtype=np.int16)
 
 
-def _sine(freq: float, rate: int, n: int) -> np.ndarray:
+def _sine(freq: float, rate: int, n: int) -> npt.NDArray[Any]:
     return np.sin(2 * np.pi * freq * np.arange(n) / rate)
 
 
-def _snr_db(signal: np.ndarray, reference: np.ndarray) -> float:
+def _snr_db(signal: npt.NDArray[Any], reference: npt.NDArray[Any]) -> float:
     err = signal - reference
     return float(10 * np.log10(np.sum(reference**2) / max(np.sum(err**2), 1e-30)))
 

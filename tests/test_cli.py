@@ -14,7 +14,7 @@ import pytest
 from oairt_anyio._cli import CliError, Output, build_parser, check_url, main
 
 SECRET = "sk-test-supersecretvalue-1234"
-COMMANDS = ["demo", "chat", "voice", "fake-server", "replay"]
+COMMANDS = ["demo", "chat", "voice", "fake-server", "replay", "twilio-bridge"]
 
 
 def run_cli(*args: str, stdin: str = "", env: dict[str, str] | None = None, timeout: float = 60):

@@ -868,7 +868,7 @@ def test_realtime_pacing_sends_audio_at_playback_speed() -> None:
     rest = c.events()
     assert types(rest).count("response.output_audio.delta") == 6
     assert rest[-1]["type"] == "response.done"
-    assert c.server.next_deadline() is None
+    assert c.server.next_deadline() == 100.0 + 3600  # only the session cap is left
 
 
 def test_cancel_mid_response_and_active_response_conflict() -> None:
@@ -1245,7 +1245,7 @@ def test_fast_pacing_sends_the_whole_response_at_once() -> None:
     ev = c.events()
     assert types(ev).count("response.output_audio.delta") == 30  # 3 s in 100 ms chunks
     assert ev[-1]["type"] == "response.done"
-    assert c.server.next_deadline() is None
+    assert c.server.next_deadline() == 7.0 + 3600  # only the session cap is left
 
 
 def test_scripted_transcription_failure() -> None:

@@ -61,7 +61,9 @@ def test_configurable_cap_ends_a_response_in_progress() -> None:
     client.advance(120.0)
     events = client.events()
     assert [e["type"] for e in events] == ["error"]
-    assert _expired_error(events)["message"] == "Your session hit the maximum duration of 2 minutes."
+    assert (
+        _expired_error(events)["message"] == "Your session hit the maximum duration of 2 minutes."
+    )
     assert client.closed_code == 1001
     client.advance(121.0)
     assert client.events() == []  # nothing after the close, not even the rest of the reply

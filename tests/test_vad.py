@@ -6,6 +6,7 @@ import base64
 from typing import Any
 
 import numpy as np
+import numpy.typing as npt
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -24,7 +25,7 @@ from oairt_core.testing import (
 )
 
 
-def turn(*parts: tuple[str, int], seed: int = 1, gain: float = 1.0) -> np.ndarray:
+def turn(*parts: tuple[str, int], seed: int = 1, gain: float = 1.0) -> npt.NDArray[Any]:
     chunks = []
     for i, (kind, ms) in enumerate(parts):
         if kind == "speech":
@@ -34,7 +35,7 @@ def turn(*parts: tuple[str, int], seed: int = 1, gain: float = 1.0) -> np.ndarra
     return np.concatenate(chunks)
 
 
-def feed_in_chunks(vad: EnergyVad, audio: np.ndarray, chunk: int = 480) -> list[Any]:
+def feed_in_chunks(vad: EnergyVad, audio: npt.NDArray[Any], chunk: int = 480) -> list[Any]:
     events: list[Any] = []
     for i in range(0, len(audio), chunk):
         events += vad.feed(audio[i : i + chunk])
@@ -130,7 +131,7 @@ def session(c: MemoryClient, **input_: Any) -> None:
     c.events()
 
 
-def pcm_bytes(audio: np.ndarray) -> bytes:
+def pcm_bytes(audio: npt.NDArray[Any]) -> bytes:
     return audio.astype("<i2").tobytes()
 
 
@@ -278,7 +279,7 @@ def test_speech_resets_idle_timeout() -> None:
     c.advance(1.0)
     append(c, pcm_bytes(turn(("speech", 300), seed=4)))
     assert c.events()[0]["type"] == "input_audio_buffer.speech_started"
-    assert c.server.next_deadline() is None
+    assert c.server.next_deadline() == 3600.0  # the idle timer is disarmed: only the cap is left
 
 
 def test_one_big_append_with_two_turns_commits_each_turn_exactly() -> None:
@@ -332,8 +333,8 @@ def test_idle_timeout_is_off_without_idle_timeout_ms() -> None:
     c.events()
     c.send({"type": "response.create"})
     c.events()
-    assert c.server.next_deadline() is None
-    c.advance(3600.0)
+    assert c.server.next_deadline() == 3600.0  # no idle timer: only the session cap
+    c.advance(3599.0)
     assert c.events() == []
 
 
@@ -388,7 +389,7 @@ def test_sideband_barge_in_cancels_and_clears_the_output_buffer() -> None:
 
 
 def test_session_vad_settings_reach_the_detector() -> None:
-    def first_turn(td: dict[str, Any], audio: np.ndarray) -> list[dict[str, Any]]:
+    def first_turn(td: dict[str, Any], audio: npt.NDArray[Any]) -> list[dict[str, Any]]:
         c = MemoryClient()
         c.events()
         session(c, turn_detection={"type": "server_vad", "create_response": False, **td})

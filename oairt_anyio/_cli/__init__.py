@@ -21,6 +21,8 @@ from typing import Any, TextIO
 from oairt_core.errors import ConnectionClosedError, OairtError
 from oairt_core.redact import Secret, redact_text
 
+from .._sigint import is_interrupt
+
 __all__ = ["CliError", "Output", "build_parser", "main"]
 
 DEFAULT_MODEL = "gpt-realtime"
@@ -96,6 +98,7 @@ examples:
   oairt voice --in question.wav --out reply.wav
   oairt fake-server --port 8765   a local Realtime server for your own tests
   oairt replay session.jsonl      a recorded session as a readable timeline
+  oairt twilio-bridge --port 8080 phone calls from Twilio Media Streams to a voice session
 
 Run `oairt COMMAND --help` for the options of one command.
 """
@@ -284,6 +287,9 @@ def build_parser() -> argparse.ArgumentParser:
         epilog=("examples:\n  oairt replay session.jsonl\n  oairt replay session.jsonl --json"),
     )
     replay.add_argument("file", metavar="FILE", help="a recording written by the fake server")
+    from .twilio import add_twilio_bridge_parser
+
+    add_twilio_bridge_parser(sub, [conn, out])
     return parser
 
 
@@ -445,6 +451,10 @@ def _dispatch(args: argparse.Namespace, output: Output) -> int:
         from .replay import run_replay
 
         return run_replay(args, output)
+    if command == "twilio-bridge":
+        from .twilio import run_twilio_bridge_command
+
+        return run_twilio_bridge_command(args, output)
     raise CliError(f"unknown command {command!r}")
 
 
@@ -467,7 +477,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         return EXIT_INTERRUPTED
     except BaseException as exc:  # noqa: BLE001 - the one place that turns errors into a line
         leaf = _leaf(exc)
-        if isinstance(leaf, KeyboardInterrupt):
+        if is_interrupt(leaf):
             sys.stderr.write("oairt: interrupted\n")
             return EXIT_INTERRUPTED
         if isinstance(leaf, BrokenPipeError):

@@ -1,8 +1,8 @@
 """``oairt fake-server``: the fake Realtime server until interrupted.
 
 Prints ``listening on ws://HOST:PORT/v1`` (or ``{"event": "listening", ...}`` with ``--json``)
-once it accepts connections. Ctrl-C or SIGTERM stop it cleanly, so recordings (``--record``)
-are written. ``--script FILE`` loads a scripted conversation
+once it accepts connections. Ctrl-C (exit status 130) or SIGTERM (0) stop it cleanly, so
+recordings (``--record``) are written. ``--script FILE`` loads a scripted conversation
 (:meth:`oairt_core.testing.Script.from_file`); without it the model echoes.
 """
 
@@ -14,7 +14,7 @@ from typing import Any
 
 import anyio
 
-from . import CliError, Output
+from . import EXIT_INTERRUPTED, CliError, Output
 
 __all__ = ["run_fake_server_command"]
 
@@ -46,14 +46,20 @@ async def _serve(args: argparse.Namespace, out: Output, script: Any) -> int:
             record=args.record,
             history=False,
         )
+        stopped_by = signal.SIGTERM
         async with server_cm as server:
-            out.event("listening", f"listening on {server.url}", url=server.url, port=server.port)
             with anyio.open_signal_receiver(signal.SIGINT, signal.SIGTERM) as signals:
+                # Announce only once the signals are ours: a stop right after "listening" is clean.
+                out.event(
+                    "listening", f"listening on {server.url}", url=server.url, port=server.port
+                )
                 async for signum in signals:
-                    out.status(f"stopping ({signal.Signals(signum).name})")
+                    stopped_by = signal.Signals(signum)
+                    out.status(f"stopping ({stopped_by.name})")
                     break
     except OSError as exc:
         if exc.errno is not None and not isinstance(exc, ConnectionError):
             raise CliError(f"cannot listen on {args.host}:{args.port}: {exc.strerror}") from None
         raise
-    return 0
+    # SIGTERM is a requested stop (0); Ctrl-C exits 130 like every other command.
+    return EXIT_INTERRUPTED if stopped_by == signal.SIGINT else 0

@@ -8,6 +8,7 @@
   generated from the official SDK's models).
 * :mod:`.recording`: :class:`Recorder`, :func:`load_recording`, :class:`ReplayScript`.
 * :mod:`.rest_fake`: the REST endpoints (client secrets, WebRTC/SIP calls).
+* :mod:`.twilio_client`: :class:`FakeTwilioCall`, the phone side of a Twilio Media Stream.
 * ``oairt_anyio.testing.run_fake_server``: the loopback runner; ``oairt_anyio.pytest_plugin``:
   the ``realtime_server`` fixture.
 
@@ -16,13 +17,14 @@
 Script(replies=1, transcriptions=0)
 """
 
-from . import _strict, memory, recording, rest_fake, script, server, vad
+from . import _strict, memory, recording, rest_fake, script, server, twilio_client, vad
 from ._strict import *  # noqa: F403
 from .memory import *  # noqa: F403
 from .recording import *  # noqa: F403
 from .rest_fake import *  # noqa: F403
 from .script import *  # noqa: F403
 from .server import *  # noqa: F403
+from .twilio_client import *  # noqa: F403
 from .vad import *  # noqa: F403
 
 __all__: list[str] = []
@@ -33,3 +35,4 @@ __all__ += recording.__all__
 __all__ += memory.__all__
 __all__ += rest_fake.__all__
 __all__ += _strict.__all__
+__all__ += twilio_client.__all__

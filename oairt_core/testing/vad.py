@@ -85,7 +85,7 @@ class EnergyVad:
         self.silence_duration_ms = silence_duration_ms
         self.sample_rate = sample_rate
         self._frame = sample_rate * FRAME_MS // 1000
-        self._pending = np.zeros(0, dtype=np.int16)
+        self._pending: npt.NDArray[np.int16] = np.zeros(0, dtype=np.int16)
         self._frames_done = 0
         self.in_speech = False
         self._run = 0  # consecutive speech frames (while silent) or silent frames (in speech)
