@@ -34,13 +34,14 @@ Nothing here reads a clock: ``now`` is passed in (any monotonic origin).
 from __future__ import annotations
 
 import math
+from collections import deque
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Literal, TypeAlias
 
 import msgspec
 
-from ._conversation import SessionMirror, replayable
+from ._conversation import MAX_IN_FLIGHT, SessionMirror, replayable
 from ._playback import Playback, remember
 from .events import (
     ClientEvent,
@@ -517,8 +518,9 @@ summary_error=None)
         self.deadline: float | None = None
         self.opens_at: float | None = None
         self.rollovers = 0
-        #: ``response.create`` sent and not yet answered by ``response.created``
-        self.responses_requested = 0
+        # ``response.create`` sent and not yet answered (their event ids, None if unset)
+        # (bounded: a server that never answers must not grow it)
+        self._requested: deque[str | None] = deque(maxlen=MAX_IN_FLIGHT)
         self._truncated: dict[str, float] = {}  # item id -> audio_end_ms (recent)
         self.input = InputTail(bytes_per_ms, int(self.policy.max_resend_ms * bytes_per_ms))
 
@@ -552,22 +554,30 @@ summary_error=None)
         if isinstance(event, InputAudioBufferAppendEvent):
             self.input.append(event.audio)
         elif isinstance(event, ResponseCreateEvent):
-            self.responses_requested += 1
+            eid = event.event_id
+            self._requested.append(eid if isinstance(eid, str) else None)
 
     def server_event(self, event: ServerEvent) -> None:
         """Record a server event of the current session."""
         if isinstance(event, ResponseCreatedEvent):
-            self.responses_requested = max(0, self.responses_requested - 1)
+            if self._requested:
+                self._requested.popleft()
         elif isinstance(event, ConversationItemTruncatedEvent):
             remember(self._truncated, event.item_id, float(event.audio_end_ms))
         elif isinstance(event, ErrorEvent):
             # A refused response.create is never answered by response.created.
-            if self.responses_requested and event.error.event_id is not None:
-                self.responses_requested -= 1
+            eid = event.error.event_id
+            if eid is not None and eid in self._requested:
+                self._requested.remove(eid)
         else:
             self.input.server_event(event)
 
     # -- deciding -------------------------------------------------------------------------
+
+    @property
+    def responses_requested(self) -> int:
+        """``response.create`` sent and not yet answered by ``response.created``."""
+        return len(self._requested)
 
     def quiet_reason(
         self, conversation: SessionMirror, playback: Playback, now: float, tools_running: int = 0
@@ -732,7 +742,7 @@ summary_error=None)
         conversation.new_connection(replay_items=False)
         self.rollovers += 1
         self.deadline = self.opens_at = None
-        self.responses_requested = 0
+        self._requested.clear()
         self._truncated.clear()
         self.input.new_session()
         for event in plan.events:

@@ -421,10 +421,27 @@ def test_quiet_needs_no_response_no_speech_no_tool_and_audio_played_out() -> Non
     assert state.next_check(playback, 5.0) == 10.0
 
 
+def test_unanswered_requests_stay_bounded() -> None:
+    state = RolloverState()
+    for _ in range(1000):
+        state.client_event(ResponseCreateEvent())
+    assert state.responses_requested == 32
+
+
 def test_a_refused_response_create_is_not_awaited_forever() -> None:
     conv, playback = SessionMirror(), Playback()
     state = RolloverState()
     state.client_event(ResponseCreateEvent(event_id="rc1"))
+    assert state.quiet_reason(conv, playback, 0.0) == "response requested"
+    # An error about another request leaves it waiting.
+    feed(
+        conv,
+        state,
+        ev(
+            type="error",
+            error={"type": "invalid_request_error", "message": "no", "event_id": "other"},
+        ),
+    )
     assert state.quiet_reason(conv, playback, 0.0) == "response requested"
     feed(
         conv,
