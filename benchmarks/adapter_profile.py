@@ -5,7 +5,11 @@ Two parts:
 * **core**: ``RealtimeConnection`` alone, no I/O. ``recv``: feed N server frames
   (``response.output_audio.delta``) one ``receive_data`` per frame, take every event;
   ``recv-batch``: the same, 8 frames per ``receive_data``; ``send``: frame N
-  ``input_audio_buffer.append`` events. Reported as µs per frame (best of 5 rounds).
+  ``input_audio_buffer.append`` events. Reported as thread CPU µs per frame (best of 5
+  rounds; CPU time, so a shared machine stealing the core mid-round does not count).
+  ``--steps`` splits each into its steps (frame parsing or masking, msgspec, the
+  connection's own bookkeeping); ``--baseline DIR`` runs the same core figures for another
+  checkout (``DIR/.venv``) in alternation with this one, for a before/after in one run.
 * **adapters** (``oairt_anyio`` on asyncio, on trio, ``oairt_trio``, and the core in a bare
   asyncio Protocol for reference) over loopback TCP against a tiny server in its own
   process (so only the client's CPU is counted): ``rtt``: send one append, wait for the
@@ -16,7 +20,8 @@ Two parts:
 
 Run ``python -m benchmarks.adapter_profile`` (``--frames 20000`` for steadier figures,
 ``--pcm-bytes 4800`` for 100 ms frames, ``--only core`` or ``--only adapters``,
-``--profile anyio-asyncio:rtt`` to print a cProfile of one case).
+``--profile anyio-asyncio:rtt`` to print a cProfile of one case). ``anyio-uvloop`` is
+``oairt_anyio`` on anyio's asyncio backend with uvloop, when it is installed.
 """
 
 from __future__ import annotations
@@ -40,7 +45,7 @@ from urllib.parse import parse_qs, urlsplit
 __all__ = ["main", "core_costs", "adapter_costs"]
 
 _GUID = b"258EAFA5-E914-47DA-95CA-C5AB0DC85B11"
-ADAPTERS = ("core-protocol", "anyio-asyncio", "anyio-trio", "trio")
+ADAPTERS = ("core-protocol", "anyio-asyncio", "anyio-uvloop", "anyio-trio", "trio")
 MODES = ("rtt", "recv", "send")
 
 
@@ -101,9 +106,11 @@ def _open_core() -> Any:
 def _best_us(run: Callable[[], int], rounds: int = 5) -> float:
     best = float("inf")
     for _ in range(rounds):
-        t0 = time.perf_counter()
+        # Thread CPU time, not wall time: on a shared machine a round that loses the core
+        # half way would otherwise count the other process's time as ours.
+        t0 = time.thread_time()
         n = run()
-        best = min(best, (time.perf_counter() - t0) / n * 1e6)
+        best = min(best, (time.thread_time() - t0) / n * 1e6)
     return best
 
 
@@ -139,6 +146,112 @@ def core_costs(frames: int, pcm_bytes: int) -> dict[str, float]:
         return frames
 
     return {"recv": _best_us(recv), "recv-batch": _best_us(recv_batch), "send": _best_us(send)}
+
+
+def core_steps(frames: int, pcm_bytes: int) -> dict[str, dict[str, float]]:
+    """Where a frame's µs go in the core: each step timed alone, the rest is bookkeeping.
+
+    Works on any checkout: the frame step is ``oairt_core._frames`` (the fast path) when
+    it exists, else wsproto's parser and serialiser, as the connection used them.
+    """
+    from wsproto.events import TextMessage
+
+    from oairt_core.codec import decode_server_event, encode_client_event
+    from oairt_core.events import InputAudioBufferAppendEvent
+
+    totals = core_costs(frames, pcm_bytes)
+    frame = _delta_frame(pcm_bytes)
+    event = InputAudioBufferAppendEvent(audio=_pcm(pcm_bytes))
+    payload = encode_client_event(event)
+    text = frame[4:].decode("utf-8")  # 16-bit length form: a 4-byte header
+
+    def timed(step: Callable[[], object]) -> float:
+        def run() -> int:
+            for _ in range(frames):
+                step()
+            return frames
+
+        return _best_us(run)
+
+    try:
+        from oairt_core import _frames
+
+        parse_us = timed(lambda: _frames.text_frame_at(frame, 0, 1 << 26))
+        mask_us = timed(lambda: _frames.masked_text_frame(payload))
+        how = "fast path"
+    except ImportError:  # a checkout before the fast path: wsproto does both
+        ws = _open_core()._frames
+
+        def parse() -> None:
+            ws.receive_data(frame)
+            for _ in ws.events():
+                pass
+
+        parse_us = timed(parse)
+        mask_us = timed(lambda: ws.send(TextMessage(data=payload.decode("utf-8"))))
+        how = "wsproto"
+    decode_us = timed(lambda: decode_server_event(text))
+    encode_us = timed(lambda: encode_client_event(event))
+    return {
+        "recv": {
+            f"frame parsing ({how})": parse_us,
+            "JSON decode (msgspec)": decode_us,
+            "connection bookkeeping": max(0.0, totals["recv"] - parse_us - decode_us),
+        },
+        "send": {
+            "JSON encode (msgspec)": encode_us,
+            f"masking + framing ({how})": mask_us,
+            "connection bookkeeping": max(0.0, totals["send"] - encode_us - mask_us),
+        },
+        "total": totals,
+    }
+
+
+def compare_core(
+    baseline: str, frames: int, pcm_bytes: int, runs: int = 5
+) -> dict[str, dict[str, Any]]:
+    """``core_steps`` for the checkout at ``baseline`` and for this one, alternated.
+
+    Each side runs in its own interpreter (``baseline/.venv/bin/python`` and this one),
+    ``runs`` times in turn; the best figure of each step is kept.
+    """
+    import json
+
+    sides = {
+        "before": (os.path.join(baseline, ".venv", "bin", "python"), baseline),
+        "after": (sys.executable, os.getcwd()),
+    }
+    best: dict[str, dict[str, Any]] = {}
+    for _ in range(runs):
+        for side, (python, cwd) in sides.items():
+            out = subprocess.run(
+                [python, os.path.abspath(__file__), "--only", "core", "--steps", "--json"]
+                + ["--frames", str(frames), "--pcm-bytes", str(pcm_bytes)],
+                cwd=cwd,
+                check=True,
+                capture_output=True,
+                text=True,
+            ).stdout
+            got = json.loads(out)
+            mine = best.setdefault(side, got)
+            for part, steps in got.items():
+                for step, us in steps.items():
+                    mine[part][step] = min(mine[part][step], us)
+    for steps in best.values():  # the remainder, from the best figures
+        for part in ("recv", "send"):
+            rest = [k for k in steps[part] if k != "connection bookkeeping"]
+            timed = sum(steps[part][k] for k in rest)
+            steps[part]["connection bookkeeping"] = max(0.0, steps["total"][part] - timed)
+    return best
+
+
+def format_steps(steps: dict[str, dict[str, float]], label: str = "") -> str:
+    lines = [f"| {label or 'core'} step | µs/frame |", "| --- | ---: |"]
+    for part in ("recv", "send"):
+        for step, us in steps[part].items():
+            lines.append(f"| {part}: {step} | {us:.2f} |")
+        lines.append(f"| **{part} total** | **{steps['total'][part]:.2f}** |")
+    return "\n".join(lines)
 
 
 # --------------------------------------------------------------------------- the server
@@ -205,7 +318,15 @@ class _ServerConn(asyncio.Protocol):
             if n - pos < head + length:
                 break
             opcode = b0 & 0x0F
-            pos += head + length
+            start = pos + head
+            pos = start + length
+            if opcode == 0x9:  # the client's keepalive ping: answer it, as a server must
+                payload = bytes(buf[start:pos])
+                if b1 & 0x80:
+                    mask = buf[start - 4 : start]
+                    payload = bytes(c ^ mask[i % 4] for i, c in enumerate(payload))
+                self.transport.write(_frame(payload, 0xA))
+                continue
             if opcode == 0x8:
                 if self.mode != "recv" and self.seen < self.n:  # the client closed first
                     self.transport.write(_frame(b"\x03\xe8", 0x8))
@@ -243,7 +364,7 @@ async def _anyio_case(url: str, mode: str, n: int, pcm: bytes) -> tuple[float, f
     import oairt_anyio
     from oairt_core.events import InputAudioBufferAppendEvent
 
-    async with oairt_anyio.connect(
+    async with oairt_anyio.open_realtime(
         api_key="sk-test", model="m", base_url=url, extra_query={"bench": mode, "n": str(n)}
     ) as conn:
         cpu0, wall0 = time.process_time(), time.perf_counter()
@@ -383,8 +504,26 @@ def _run_case(adapter: str, url: str, mode: str, n: int, pcm: bytes) -> tuple[fl
         return trio.run(_trio_case, url, mode, n, pcm)
     import anyio
 
-    backend = "trio" if adapter == "anyio-trio" else "asyncio"
-    return anyio.run(_anyio_case, url, mode, n, pcm, backend=backend)
+    backend, options = _anyio_backend(adapter)
+    return anyio.run(_anyio_case, url, mode, n, pcm, backend=backend, backend_options=options)
+
+
+def _anyio_backend(adapter: str) -> tuple[str, dict[str, Any]]:
+    """anyio's backend name and options for an adapter row (``anyio-uvloop``: uvloop)."""
+    if adapter == "anyio-trio":
+        return "trio", {}
+    return "asyncio", {"use_uvloop": adapter == "anyio-uvloop"}
+
+
+def _available(adapters: tuple[str, ...]) -> tuple[str, ...]:
+    import importlib.util
+
+    return tuple(
+        a
+        for a in adapters
+        if a != "anyio-uvloop"
+        or (sys.platform != "win32" and importlib.util.find_spec("uvloop") is not None)
+    )
 
 
 def adapter_costs(
@@ -543,7 +682,7 @@ async def _inproc_anyio(n: int, pcm: bytes, delta: bytes) -> float:
 
     peer = _RawPeer()
     url = f"ws://127.0.0.1:{peer.port}/v1"
-    async with oairt_anyio.connect(api_key="sk-test", model="m", base_url=url) as conn:
+    async with oairt_anyio.open_realtime(api_key="sk-test", model="m", base_url=url) as conn:
         return await _inproc_async_conn(conn, peer, n, pcm, delta)
     raise AssertionError  # pragma: no cover
 
@@ -596,8 +735,8 @@ def inproc(adapter: str, n: int, pcm_bytes: int) -> float:
     else:
         import anyio
 
-        backend = "trio" if adapter == "anyio-trio" else "asyncio"
-        cpu = anyio.run(_inproc_anyio, n, pcm, delta, backend=backend)
+        backend, options = _anyio_backend(adapter)
+        cpu = anyio.run(_inproc_anyio, n, pcm, delta, backend=backend, backend_options=options)
     return cpu / n * 1e6
 
 
@@ -609,7 +748,29 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--only", choices=["core", "adapters"])
     parser.add_argument("--adapters", default=",".join(ADAPTERS))
     parser.add_argument("--profile", metavar="ADAPTER:MODE", help="e.g. core:recv, trio:rtt")
+    parser.add_argument("--steps", action="store_true", help="core: time each step of a frame")
+    parser.add_argument("--json", action="store_true", help="with --steps: print JSON only")
+    parser.add_argument(
+        "--baseline", metavar="DIR", help="core steps of the checkout DIR too (DIR/.venv)"
+    )
     args = parser.parse_args(argv)
+    if args.baseline:
+        both = compare_core(args.baseline, args.frames, args.pcm_bytes)
+        print(f"{args.frames} frames, {args.pcm_bytes} PCM bytes a frame, thread CPU time")
+        for side, steps in both.items():
+            where = args.baseline if side == "before" else os.getcwd()
+            print(f"\n{side}: {where}\n" + format_steps(steps, side))
+        for part in ("recv", "send"):
+            b, a = both["before"]["total"][part], both["after"]["total"][part]
+            print(f"\ncore {part}: {b:.2f} -> {a:.2f} µs/frame ({b / a:.1f}x less)", end="")
+        print()
+        return 0
+    if args.steps:
+        import json
+
+        steps = core_steps(args.frames, args.pcm_bytes)
+        print(json.dumps(steps) if args.json else format_steps(steps))
+        return 0
     if args.what == "serve":
         asyncio.run(_serve())
         return 0
@@ -628,7 +789,7 @@ def main(argv: list[str] | None = None) -> int:
         for name, us in core.items():
             print(f"| {name} | {us:.2f} |")
     if args.only != "core":
-        adapters = tuple(a for a in args.adapters.split(",") if a)
+        adapters = _available(tuple(a for a in args.adapters.split(",") if a))
         costs = adapter_costs(args.frames, args.pcm_bytes, adapters)
         print("\n| adapter | " + " | ".join(f"{m} cpu / wall µs" for m in MODES) + " |")
         print("| --- |" + " ---: |" * len(MODES))

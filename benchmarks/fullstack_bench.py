@@ -15,7 +15,9 @@ event, and tells a late server from a late client.
 
 Clients (``--lib``):
 
-* ``oairt-asyncio`` / ``oairt-trio``: ``oairt_anyio.connect`` on each anyio backend;
+* ``oairt-asyncio`` / ``oairt-trio``: ``oairt_anyio.open_realtime`` on each anyio backend;
+* ``oairt-asyncio-uvloop``: the same on anyio's asyncio backend with uvloop
+  (``backend_options={"use_uvloop": True}``), when ``oairt[uvloop]`` is installed;
 * ``oairt-trio-native``: ``oairt_trio`` when present;
 * ``sdk``: ``AsyncOpenAI(api_key="sk-test", websocket_base_url=url).realtime.connect(...)``,
   base64 done by the application as the SDK requires.
@@ -57,7 +59,15 @@ FRAME_MS = 20
 RATE = 24000
 CHUNK_BYTES = RATE * 2 * FRAME_MS // 1000  # 960 bytes of PCM16 per 20 ms
 MODEL = "gpt-realtime"
-LIBS = ("oairt-asyncio", "oairt-trio", "oairt-trio-native", "oairt-core-protocol", "sdk", "floor")
+LIBS = (
+    "oairt-asyncio",
+    "oairt-asyncio-uvloop",
+    "oairt-trio",
+    "oairt-trio-native",
+    "oairt-core-protocol",
+    "sdk",
+    "floor",
+)
 WARMUP_S = float(os.environ.get("OAIRT_BENCH_WARMUP_S", "0.5"))
 
 _GUID = b"258EAFA5-E914-47DA-95CA-C5AB0DC85B11"
@@ -417,7 +427,7 @@ async def _oairt_session(plan: _Plan, stats: _Stats, ready: Any, go: Any, phase:
     import oairt_anyio
     from oairt_core.events import InputAudioBufferAppendEvent, ResponseOutputAudioDeltaEvent
 
-    async with oairt_anyio.connect(api_key="sk-test", model=MODEL, base_url=plan.url) as conn:
+    async with oairt_anyio.open_realtime(api_key="sk-test", model=MODEL, base_url=plan.url) as conn:
         ready()
         await go.wait()
         chunk = plan.chunk
@@ -694,7 +704,7 @@ async def _warmup_oairt(plan: _Plan) -> None:
     import oairt_anyio
     from oairt_core.events import InputAudioBufferAppendEvent, ResponseOutputAudioDeltaEvent
 
-    async with oairt_anyio.connect(api_key="sk-test", model=MODEL, base_url=plan.url) as conn:
+    async with oairt_anyio.open_realtime(api_key="sk-test", model=MODEL, base_url=plan.url) as conn:
         await conn.send(InputAudioBufferAppendEvent(audio=plan.chunk))
         async for event in conn:
             if isinstance(event, ResponseOutputAudioDeltaEvent):
@@ -938,10 +948,17 @@ def run_client(
     plan.chunk = _chunk()
     if lib in ("sdk", "floor", "oairt-core-protocol"):
         stats, timings = asyncio.run(_drive_asyncio(lib, plan, idle))
-    elif lib == "oairt-asyncio":
+    elif lib in ("oairt-asyncio", "oairt-asyncio-uvloop"):
         import anyio
 
-        stats, timings = anyio.run(_drive_anyio, lib, plan, idle, backend="asyncio")
+        stats, timings = anyio.run(
+            _drive_anyio,
+            lib,
+            plan,
+            idle,
+            backend="asyncio",
+            backend_options={"use_uvloop": lib == "oairt-asyncio-uvloop"},
+        )
     elif lib in ("oairt-trio", "oairt-trio-native"):
         import anyio
 
@@ -961,6 +978,8 @@ def available_libs() -> list[str]:
     libs = []
     if importlib.util.find_spec("oairt_anyio") is not None:
         libs.append("oairt-asyncio")
+        if sys.platform != "win32" and importlib.util.find_spec("uvloop") is not None:
+            libs.append("oairt-asyncio-uvloop")
         if importlib.util.find_spec("trio") is not None:
             libs.append("oairt-trio")
     try:

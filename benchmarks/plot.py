@@ -15,6 +15,7 @@ __all__ = ["plot_scale"]
 
 STYLE = {
     "oairt-asyncio": ("tab:blue", "o"),
+    "oairt-asyncio-uvloop": ("tab:purple", "v"),
     "oairt-trio": ("tab:green", "s"),
     "oairt-trio-native": ("tab:olive", "^"),
     "sdk": ("tab:red", "x"),

@@ -197,7 +197,13 @@ def _goal_lines(full: dict[str, Any], scale: dict[str, Any]) -> list[str]:
     lines: list[str] = []
     results = full["results"]
     sdk, floor = _ok(results, "sdk"), _ok(results, "floor")
-    for lib in ("oairt-asyncio", "oairt-trio", "oairt-trio-native", "oairt-core-protocol"):
+    for lib in (
+        "oairt-asyncio",
+        "oairt-asyncio-uvloop",
+        "oairt-trio",
+        "oairt-trio-native",
+        "oairt-core-protocol",
+    ):
         ours = _ok(results, lib)
         if ours is None or sdk is None:
             continue
@@ -216,7 +222,13 @@ def _goal_lines(full: dict[str, Any], scale: dict[str, Any]) -> list[str]:
             )
         lines.append(text + ".")
     libs = scale["libs"]
-    for lib in ("oairt-asyncio", "oairt-trio", "oairt-trio-native", "oairt-core-protocol"):
+    for lib in (
+        "oairt-asyncio",
+        "oairt-asyncio-uvloop",
+        "oairt-trio",
+        "oairt-trio-native",
+        "oairt-core-protocol",
+    ):
         entry = libs.get(lib)
         if not entry:
             continue

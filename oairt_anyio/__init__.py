@@ -1,9 +1,30 @@
-"""oairt_anyio: drive the oairt_core state machines on anyio (asyncio or trio backend).
+"""oairt_anyio: the Realtime API on anyio (asyncio or trio underneath).
+
+The same face as ``oairt_trio`` (only the connection class is named differently):
+
+>>> async def main() -> None:  # doctest: +SKIP
+...     async with oairt_anyio.open_realtime(model="gpt-realtime") as conn:
+...         await conn.send(SessionUpdateEvent(session=RealtimeSessionConfig(instructions="Hi")))
+...         async for event in conn:
+...             print(type(event).__name__)
+...     async with oairt_anyio.open_voice(voice="alloy", reconnect=ReconnectPolicy()) as session:
+...         async for event in session:
+...             ...
+
+``open_realtime(**options)`` / ``connect_realtime(task_group, **options)`` give a
+connection (:class:`oairt_core.driver.ConnectOptions` lists the options),
+``open_voice(config=None, **options)`` / ``connect_voice(task_group, config=None,
+**options)`` a voice session, ``reconnect=ReconnectPolicy(...)`` makes either survive
+dropped connections. ``api_key`` defaults to ``$OPENAI_API_KEY`` and ``base_url`` to
+``$OAIRT_BASE_URL`` (read here, never by the core). The behaviour is written once in
+:mod:`oairt_core._async`; this package supplies anyio's backend.
 
 >>> import oairt_anyio
->>> callable(oairt_anyio.connect)
+>>> callable(oairt_anyio.open_realtime)
 True
 """
+
+from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
@@ -15,10 +36,45 @@ else:
     _MISSING_EXTRA = None
 
 if _MISSING_EXTRA is None or TYPE_CHECKING:
-    from .connection import AnyioConnection, connect, serve_connection, start_connection
-    from .resilient import ResilientConnection, connect_resilient
-    from .rest import RealtimeRestClient
-    from .voice import Realtime, RealtimeSession, connect_voice
+    from ._face import (
+        AnyioBackend as AnyioBackend,
+    )
+    from ._face import (
+        AnyioConnection as AnyioConnection,
+    )
+    from ._face import (
+        Realtime as Realtime,
+    )
+    from ._face import (
+        RealtimeBuilder as RealtimeBuilder,
+    )
+    from ._face import (
+        RealtimeRestClient as RealtimeRestClient,
+    )
+    from ._face import (
+        RealtimeSession as RealtimeSession,
+    )
+    from ._face import (
+        ReconnectingConnection as ReconnectingConnection,
+    )
+    from ._face import (
+        ReconnectingEvent as ReconnectingEvent,
+    )
+    from ._face import (
+        SessionEvent as SessionEvent,
+    )
+    from ._face import (
+        connect_realtime as connect_realtime,
+    )
+    from ._face import (
+        connect_voice as connect_voice,
+    )
+    from ._face import (
+        open_realtime as open_realtime,
+    )
+    from ._face import (
+        open_voice as open_voice,
+    )
 else:
     # Without anyio the package still imports, so the pytest plugin (registered for every
     # pytest run) and the `oairt` command can name the extra instead of dying on import.
@@ -31,14 +87,17 @@ else:
 
 
 __all__: list[str] = [
+    "AnyioBackend",
     "AnyioConnection",
     "Realtime",
+    "RealtimeBuilder",
     "RealtimeRestClient",
     "RealtimeSession",
-    "ResilientConnection",
-    "connect",
-    "connect_resilient",
+    "ReconnectingConnection",
+    "ReconnectingEvent",
+    "SessionEvent",
+    "connect_realtime",
     "connect_voice",
-    "serve_connection",
-    "start_connection",
+    "open_realtime",
+    "open_voice",
 ]

@@ -36,6 +36,7 @@ from wsproto.connection import ConnectionState
 
 from oairt_core.config import RealtimeBuilder, VoiceConfig
 from oairt_core.errors import OairtError
+from oairt_core.reconnect import ReconnectNotice
 from oairt_core.twilio import (
     PHONE_AUDIO,
     PhoneEvent,
@@ -45,7 +46,7 @@ from oairt_core.twilio import (
 )
 from oairt_core.voice_events import VoiceEvent
 
-from .voice import RealtimeSession
+from ._face import RealtimeSession
 
 __all__ = [
     "PhoneCall",
@@ -63,7 +64,7 @@ OUTBOX_FRAMES = 2048
 """Frames waiting for a Twilio socket that does not drain (about 40 s of audio): beyond
 that the call is ended instead of growing memory."""
 
-CallEvent: TypeAlias = VoiceEvent | PhoneEvent
+CallEvent: TypeAlias = VoiceEvent | ReconnectNotice | PhoneEvent
 EventHandler: TypeAlias = Callable[["PhoneCall", CallEvent], Awaitable[None] | None]
 
 
@@ -74,9 +75,9 @@ def _open_voice(
     options: dict[str, Any],
 ) -> AbstractAsyncContextManager[RealtimeSession]:
     """The one place the bridge opens a voice session (mu-law both ways)."""
-    from .voice import connect_voice
+    from ._face import open_voice
 
-    return connect_voice(config, base_url=base_url, ssl=ssl, **{**options, **PHONE_AUDIO})
+    return open_voice(config, base_url=base_url, ssl=ssl, **{**options, **PHONE_AUDIO})
 
 
 async def _append_mulaw(session: RealtimeSession, mulaw: bytes) -> None:
@@ -85,10 +86,9 @@ async def _append_mulaw(session: RealtimeSession, mulaw: bytes) -> None:
     (``send_pcm16`` would decode and re-encode it.)
     """
     try:
-        for event in session.core.send_encoded(mulaw):
-            await session._conn.send(event)
+        await session.send_encoded(mulaw)
     except (OairtError, anyio.BrokenResourceError, anyio.ClosedResourceError):
-        if session.closed or session._conn.closed is not None:
+        if session.closed or session.connection.closed is not None:
             return  # the session ended under us: the call is ending too
         raise
 

@@ -14,14 +14,11 @@ from typing import TYPE_CHECKING
 from . import (
     codec,
     connection,
-    driver,
     errors,
     events,
     models,
-    protocols,
     reconnect,
     redact,
-    resilient_driver,
     rest,
     session,
     settings,
@@ -31,14 +28,11 @@ from . import (
 )
 from .codec import *  # noqa: F403
 from .connection import *  # noqa: F403
-from .driver import *  # noqa: F403
 from .errors import *  # noqa: F403
 from .events import *  # noqa: F403
 from .models import *  # noqa: F403
-from .protocols import *  # noqa: F403
 from .reconnect import *  # noqa: F403
 from .redact import *  # noqa: F403
-from .resilient_driver import *  # noqa: F403
 from .rest import *  # noqa: F403
 from .session import *  # noqa: F403
 from .settings import *  # noqa: F403
@@ -109,10 +103,7 @@ __all__ += events.__all__
 __all__ += codec.__all__
 __all__ += validation.__all__
 __all__ += redact.__all__
-__all__ += resilient_driver.__all__
 __all__ += connection.__all__
-__all__ += driver.__all__
-__all__ += protocols.__all__
 __all__ += reconnect.__all__
 __all__ += session.__all__
 __all__ += settings.__all__

@@ -429,7 +429,7 @@ class RealtimeBuilder:
 
     Each method sets one option and returns the builder; :meth:`build` makes
     the frozen config (validated). Pass the builder or the config to
-    ``oairt_anyio.voice.connect_voice`` / ``oairt_trio.voice.connect_voice``.
+    ``oairt_anyio.open_voice`` / ``oairt_trio.open_voice``.
     """
 
     def __init__(self, config: VoiceConfig | None = None) -> None:

@@ -40,6 +40,7 @@ Which session the URL targets (exactly one of these):
 from __future__ import annotations
 
 import enum
+import math
 import platform
 import re
 import ssl as _ssl
@@ -65,6 +66,7 @@ from wsproto.events import (
     TextMessage,
 )
 
+from ._frames import frames_idle, masked_text_frame, text_frame_at
 from .codec import decode_server_event, encode_client_event
 from .errors import (
     ConnectionClosedError,
@@ -247,17 +249,22 @@ class _ErrorEnvelope(msgspec.Struct):
 
 
 def resolve_ssl_context(
-    secure: bool, ssl: bool | _ssl.SSLContext | None = None
+    secure: bool,
+    ssl: bool | _ssl.SSLContext | None = None,
+    *,
+    default: Callable[[], _ssl.SSLContext],
 ) -> _ssl.SSLContext | None:
     """The TLS context an adapter should use, or None for plain TCP.
 
-    ``ssl=None`` follows the URL scheme. ``wss://`` gets the system's default context
-    (certificate and hostname verification on) unless an ``SSLContext`` is given;
-    ``ssl=False`` is allowed for ``ws://`` only.
+    ``ssl=None`` follows the URL scheme. ``wss://`` gets ``default()`` (the caller's
+    factory, typically ``ssl.create_default_context``: the core never loads the CA
+    store itself) unless an ``SSLContext`` is given; ``ssl=False`` is allowed for
+    ``ws://`` only.
 
-    >>> resolve_ssl_context(False) is None
+    >>> import ssl
+    >>> resolve_ssl_context(False, default=ssl.create_default_context) is None
     True
-    >>> resolve_ssl_context(True).check_hostname
+    >>> resolve_ssl_context(True, default=ssl.create_default_context).check_hostname
     True
     """
     if ssl is None:
@@ -269,7 +276,7 @@ def resolve_ssl_context(
     if not secure:
         raise LocalProtocolError("TLS was requested but the base URL is ws://; use wss://")
     if ssl is True:
-        return _ssl.create_default_context()
+        return default()
     return ssl
 
 
@@ -335,7 +342,10 @@ class RealtimeConnection:
         max_message_size: int = DEFAULT_MAX_MESSAGE_SIZE,
         max_rejection_body: int = DEFAULT_MAX_REJECTION_BODY,
         on_message: Callable[[str, str], None] | None = None,
+        ping_interval: float | None = None,
+        ping_timeout: float | None = None,
     ) -> None:
+        self._init_keepalive(ping_interval, ping_timeout)
         self._api_key = Secret(api_key)
         if not self._api_key.reveal():
             raise LocalProtocolError("api_key must not be empty")
@@ -386,6 +396,9 @@ class RealtimeConnection:
         # post-handshake ``Connection`` (what ``WSConnection`` delegates to after the
         # handshake): one wrapper call and one generator level less per frame.
         self._frames: _WSFrames | None = None
+        # True while wsproto stands idle at a frame boundary after the handshake: whole
+        # text frames are then parsed by ``_frames`` (see ``_receive_fast``).
+        self._fast = False
         self._state = ConnectionState.CONNECTING
         self._initiated = False
         self._outgoing = bytearray()
@@ -538,18 +551,25 @@ class RealtimeConnection:
         """
         if self._state is not ConnectionState.OPEN:
             self._require_open("send an event")
-        text = encode_client_event(event).decode("utf-8")  # wsproto frames text from str
+        payload = encode_client_event(event)
         frames = self._frames
         assert frames is not None  # OPEN
-        data = frames.send(TextMessage(data=text))
+        if frames.state is _WSState.OPEN:
+            data = masked_text_frame(payload)
+        else:  # unreachable while we are OPEN; wsproto raises its own refusal
+            data = frames.send(TextMessage(data=payload.decode("utf-8")))
         if self._on_message is not None:
-            self._on_message("client", text)
+            self._on_message("client", payload.decode("utf-8"))
         return data
 
     def send_raw(self, text: str) -> bytes:
         """Frame ``text`` as one message without validating it (for advanced users)."""
         self._require_open("send a message")
-        data = self._ws_send(TextMessage(data=text))
+        frames = self._frames
+        if frames is not None and frames.state is _WSState.OPEN:
+            data = masked_text_frame(text.encode("utf-8"))
+        else:
+            data = self._ws_send(TextMessage(data=text))
         if self._on_message is not None:
             self._on_message("client", text)
         return data
@@ -595,6 +615,10 @@ class RealtimeConnection:
             return
         if not data:
             data = None
+        elif self._fast:
+            data = self._receive_fast(data)
+            if not data:
+                return
         if data is None and self._state in (ConnectionState.OPEN, ConnectionState.CLOSING):
             self._finish(
                 ConnectionClosed(
@@ -642,6 +666,8 @@ class RealtimeConnection:
                 self._pending.append(text)
             else:
                 handle(ev)
+        if self._frames is not None:
+            self._fast = self._terminal is None and frames_idle(self._frames)
         if data is None and self._terminal is None:
             if self._state is ConnectionState.CONNECTING and self._reject_status:
                 self._finish_rejection()
@@ -649,6 +675,36 @@ class RealtimeConnection:
                 self._finish(
                     ConnectionClosed(1006, "connection lost during the handshake", clean=False)
                 )
+
+    def _receive_fast(self, data: bytes | bytearray) -> bytes:
+        """Take the whole text frames at the front of ``data``; return what wsproto must see.
+
+        Runs only while wsproto is idle at a frame boundary, so skipping it for whole text
+        frames leaves its state exactly as if it had parsed them. The first byte that is
+        not part of such a frame (a control frame, a fragment, a frame cut by the read,
+        anything odd) hands everything from there on to wsproto, in order.
+        """
+        pos, size, limit = 0, len(data), self.max_message_size
+        hook, pending = self._on_message, self._pending
+        try:
+            while pos < size:
+                text, end = text_frame_at(data, pos, limit)
+                if text is None:
+                    break
+                pos = end
+                if hook is not None:
+                    hook("server", text)
+                pending.append(text)
+        except BaseException:
+            # A hook raised: the bytes not yet parsed wait in wsproto for the next call.
+            if pos < size and self._frames is not None:
+                self._fast = False
+                self._frames.receive_data(bytes(data[pos:]))
+            raise
+        if pos == size:
+            return b""
+        self._fast = False
+        return bytes(data[pos:])
 
     def _wsproto_failed(self, exc: Exception, eof: bool) -> None:
         detail = self.redactor.text(str(exc)[:1000])[:200]
@@ -726,7 +782,7 @@ class RealtimeConnection:
             if self._state is ConnectionState.OPEN:
                 self._outgoing += self._ws_send(Pong(payload=ev.payload))
         elif isinstance(ev, Pong):
-            pass
+            self._keepalive_pong(ev.payload)
         elif isinstance(ev, CloseConnection):
             self._handle_close(ev)
         elif isinstance(ev, AcceptConnection):
@@ -809,6 +865,80 @@ class RealtimeConnection:
         out = RemoteProtocolError(clean)
         out.__cause__ = None
         return out
+
+    # -- keepalive (time is passed in) ---------------------------------------------------
+
+    def _init_keepalive(self, interval: float | None, timeout: float | None) -> None:
+        for name, value in (("ping_interval", interval), ("ping_timeout", timeout)):
+            if value is not None and not (value > 0 and math.isfinite(value)):
+                raise LocalProtocolError(f"{name} must be a positive number of seconds or None")
+        self.ping_interval = interval
+        self.ping_timeout = timeout
+        self._ka_next: float | None = None  # when handle_timer has work next
+        self._ka_sent = 0.0
+        self._ka_payload: bytes | None = None  # the ping whose pong we wait for
+        self._ka_count = 0
+        #: pongs to our keepalive pings so far (a timer waiting on the pong deadline
+        #: watches it to re-arm for the next ping)
+        self.keepalive_pongs = 0
+
+    def next_deadline(self) -> float | None:
+        """When :meth:`handle_timer` must next be called (``-inf``: now); None: never.
+
+        With ``ping_interval`` set, an open connection pings every ``ping_interval``
+        seconds and wants the pong within ``ping_timeout``: a silent peer, a half-open
+        TCP connection or a message trickled too slowly to let the pong through ends
+        the connection with 1011 ``ConnectionClosedError`` saying so.
+        """
+        if self.ping_interval is None or self._state is not ConnectionState.OPEN:
+            return None
+        return -math.inf if self._ka_next is None else self._ka_next
+
+    def handle_timer(self, now: float) -> None:
+        """The clock reached :meth:`next_deadline`: send a ping, or fail the connection.
+
+        Then send :meth:`data_to_send` (a ping, or the close frame) and, if the
+        connection ended, stop reading (:meth:`next_event` gives the close).
+
+        >>> conn = RealtimeConnection(api_key="sk-test", model="m", ping_interval=20)
+        >>> conn.next_deadline() is None  # not open yet
+        True
+        """
+        if self.next_deadline() is None:
+            return
+        interval = self.ping_interval
+        assert interval is not None
+        if self._ka_next is None:
+            self._ka_next = now + interval
+            return
+        if now < self._ka_next:
+            return
+        if self._ka_payload is not None:
+            waited = now - self._ka_sent
+            reason = "keepalive ping timeout"
+            self._outgoing += self._ws_send(CloseConnection(code=1011, reason=reason))
+            self._finish(
+                ConnectionClosed(
+                    1011, f"{reason}: no pong within {waited:.3g} s", clean=False
+                )
+            )
+            return
+        self._ka_count += 1
+        payload = b"oairt-keepalive-%d" % self._ka_count
+        self._outgoing += self._ws_send(Ping(payload=payload))
+        self._ka_sent = now
+        if self.ping_timeout is None:
+            self._ka_next = now + interval
+        else:
+            self._ka_payload = payload
+            self._ka_next = now + self.ping_timeout
+
+    def _keepalive_pong(self, payload: bytes | bytearray) -> None:
+        if self._ka_payload is not None and bytes(payload) == self._ka_payload:
+            assert self.ping_interval is not None
+            self._ka_payload = None
+            self._ka_next = self._ka_sent + self.ping_interval
+            self.keepalive_pongs += 1
 
     def next_event(self) -> ServerEvent | ConnectionEvent | NeedData:
         """The next event, or :data:`NEED_DATA`.

@@ -11,8 +11,8 @@ bounded channel and a send lock, and handles cancellation:
   which exception to raise when, and the bookkeeping of an aborted connection.
 * :func:`connect_error`: a DNS, TCP or TLS failure as :class:`ConnectError`.
 * :class:`RestDriver`: the REST request/response cycle (keep-alive reuse, the one
-  safe resend, error mapping), and :class:`RestClientBase`, the REST calls
-  themselves on top of an adapter's ``request()``.
+  safe resend, error mapping)
+  (the REST calls themselves are ``oairt_core._async.rest``).
 
 The reader loop of an adapter, in full::
 
@@ -27,7 +27,9 @@ The reader loop of an adapter, in full::
         else:
             await channel.send(step)             # or driver.discard_events()
 
->>> plan = plan_connection({"model": "gpt-realtime"}, {"OPENAI_API_KEY": "sk-test-1234567890"})
+>>> import ssl
+>>> env = {"OPENAI_API_KEY": "sk-test-1234567890"}
+>>> plan = plan_connection({"model": "gpt-realtime"}, env, default_ssl=ssl.create_default_context)
 >>> plan.driver.core.url
 'wss://api.openai.com/v1/realtime?model=gpt-realtime'
 >>> plan.host, plan.port, plan.ssl_context is not None
@@ -36,19 +38,16 @@ The reader loop of an adapter, in full::
 
 from __future__ import annotations
 
-import os
 import socket
 import ssl as _ssl
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
-from types import TracebackType
 from typing import Any, Literal, TypedDict, TypeVar
 
 from .connection import (
     DEFAULT_MAX_MESSAGE_SIZE,
     Connected,
     ConnectionClosed,
-    ConnectionState,
     HandshakeRejected,
     IncomingEvent,
     NeedData,
@@ -58,6 +57,7 @@ from .connection import (
 from .errors import (
     ConnectError,
     ConnectionClosedError,
+    LocalProtocolError,
     OairtError,
     RemoteProtocolError,
     RequestOutcomeUnknown,
@@ -66,29 +66,21 @@ from .errors import (
 from .events import ClientEvent
 from .redact import Redactor, Secret
 from .rest import (
-    DEFAULT_MAX_RESPONSE_SIZE,
     PROBE_CONNECTION,
-    CallAnswer,
-    ClientSecret,
-    ExpiresAfter,
-    PreparedRequest,
     ProbeConnection,
-    RealtimeRest,
     RestConfig,
     RestConnection,
     RestRequest,
     RestResponse,
-    SessionLike,
 )
 from .settings import resolve_api_key, resolve_base_url
 
 __all__ = [
-    "AsyncConnectionBase",
     "ConnectOptions",
     "ConnectionDriver",
     "ConnectionPlan",
+    "DEFAULT_MAX_BUFFERED_BYTES",
     "OpenConnection",
-    "RestClientBase",
     "RestDriver",
     "connect_error",
     "plan_connection",
@@ -101,7 +93,7 @@ T = TypeVar("T")
 
 
 class ConnectOptions(TypedDict, total=False):
-    """The keyword options of ``oairt_anyio.connect`` / ``oairt_trio.open_realtime`` & co.
+    """The keyword options of ``open_realtime`` / ``connect_realtime`` in both adapters.
 
     ``api_key`` (default ``$OPENAI_API_KEY``) and ``base_url`` (default
     ``$OAIRT_BASE_URL``, else the public API); ``model`` / ``call_id`` / ``intent`` pick
@@ -110,7 +102,11 @@ class ConnectOptions(TypedDict, total=False):
     only for ``ws://``; ``connect_timeout`` bounds DNS + TCP + TLS + upgrade;
     ``close_timeout`` bounds the wait for the server's close reply; ``write_timeout``
     bounds one socket write (a peer that stopped reading); ``max_buffered_events``
-    bounds the event buffer; ``on_message(direction, text)`` sees every text message.
+    bounds the event buffer and ``max_buffered_bytes`` its size (see
+    :data:`DEFAULT_MAX_BUFFERED_BYTES`); ``on_message(direction, text)`` sees every text
+    message. ``ping_interval`` / ``ping_timeout`` (20 s / 20 s, None disables) keep the
+    connection alive and detect a dead peer. The entry points add ``reconnect``, a
+    :class:`~oairt_core.reconnect.ReconnectPolicy` (None: no reconnection).
     """
 
     api_key: str | Secret | None
@@ -132,10 +128,28 @@ class ConnectOptions(TypedDict, total=False):
     close_timeout: float
     write_timeout: float | None
     max_buffered_events: int
+    max_buffered_bytes: int | None
+    ping_interval: float | None
+    ping_timeout: float | None
 
 
 _ADAPTER_OPTIONS = {"ssl", "connect_timeout", "close_timeout", "write_timeout"}
-_ADAPTER_OPTIONS |= {"max_buffered_events"}
+_ADAPTER_OPTIONS |= {"max_buffered_events", "max_buffered_bytes"}
+
+# As the ``websockets`` library: a ping every 20 s, the pong due within 20 s.
+DEFAULT_PING_INTERVAL = 20.0
+DEFAULT_PING_TIMEOUT = 20.0
+
+# 16 MiB of buffered server events (counted as the bytes read off the socket). The
+# largest real GA messages are a ``session.created``/``updated`` echoing long
+# instructions and a full tool list, and a ``response.done`` carrying a long
+# transcript: a few MiB at the very most, while audio deltas are tens of KiB. 16 MiB
+# holds the default 256 events of any real session, so an app that keeps reading
+# never waits on it, and it bounds a hostile server that sends 32 MB transcript
+# deltas to one buffered event (plus the one being read, capped by
+# ``max_message_size``). One event is always admitted, whatever its size: nothing
+# is dropped. ``None`` switches the byte budget off.
+DEFAULT_MAX_BUFFERED_BYTES = 16 * 1024 * 1024
 _ALL_OPTIONS = frozenset(ConnectOptions.__annotations__)
 
 
@@ -151,6 +165,7 @@ class ConnectionPlan:
     close_timeout: float
     write_timeout: float | None
     max_buffered_events: int
+    max_buffered_bytes: int | None = None
 
     def timeout_error(self) -> RequestTimeout:
         """The error for a connect that took longer than ``connect_timeout``."""
@@ -164,30 +179,39 @@ class ConnectionPlan:
 
 
 def plan_connection(
-    options: Mapping[str, Any], environ: Mapping[str, str] | None = None
+    options: Mapping[str, Any],
+    environ: Mapping[str, str],
+    *,
+    default_ssl: Callable[[], _ssl.SSLContext],
 ) -> ConnectionPlan:
     """Apply the defaults to ``options`` (see :class:`ConnectOptions`) and build the driver.
 
-    ``environ`` defaults to ``os.environ``; unknown options raise :class:`TypeError`.
+    ``environ`` is the environment to take ``$OPENAI_API_KEY`` / ``$OAIRT_BASE_URL``
+    from and ``default_ssl`` makes the TLS context for ``wss://`` when ``ssl`` is not
+    given: the adapter passes ``os.environ`` and the system's context, the core never
+    reads either itself. Unknown options raise :class:`TypeError`.
     """
     unknown = set(options) - _ALL_OPTIONS
     if unknown:
         raise TypeError(f"unexpected keyword argument(s): {', '.join(sorted(unknown))}")
-    env = os.environ if environ is None else environ
+    env = environ
     core_kwargs = {k: v for k, v in options.items() if k not in _ADAPTER_OPTIONS}
     core_kwargs["api_key"] = resolve_api_key(options.get("api_key"), env)
     core_kwargs["base_url"] = resolve_base_url(options.get("base_url"), env, scheme="ws")
     core_kwargs.setdefault("max_message_size", DEFAULT_MAX_MESSAGE_SIZE)
+    core_kwargs.setdefault("ping_interval", DEFAULT_PING_INTERVAL)
+    core_kwargs.setdefault("ping_timeout", DEFAULT_PING_TIMEOUT)
     core = RealtimeConnection(**core_kwargs)
     return ConnectionPlan(
         driver=ConnectionDriver(core),
         host=core.host,
         port=core.port,
-        ssl_context=resolve_ssl_context(core.secure, options.get("ssl")),
+        ssl_context=resolve_ssl_context(core.secure, options.get("ssl"), default=default_ssl),
         connect_timeout=options.get("connect_timeout", 30.0),
         close_timeout=options.get("close_timeout", 2.0),
         write_timeout=options.get("write_timeout", 30.0),
         max_buffered_events=options.get("max_buffered_events", 256),
+        max_buffered_bytes=options.get("max_buffered_bytes", DEFAULT_MAX_BUFFERED_BYTES),
     )
 
 
@@ -372,6 +396,16 @@ class ConnectionDriver:
         if self.abort_reason is not None:
             raise ConnectionClosedError(1006, self.abort_reason)
 
+    def _ended_unread(self, error: LocalProtocolError) -> OairtError:
+        # The close may already be in the core, read together with the upgrade response
+        # (or in a read the reader is still working through): the caller gets the close's
+        # code, not a LocalProtocolError about the core's state. Checked only once the
+        # core refused, so the sending fast path pays nothing.
+        ended = self.core.closed
+        if ended is not None:
+            return ConnectionClosedError(ended.code, ended.reason)
+        return error
+
     def check_writable(self, transport_closed: bool) -> None:
         """Before a write (frames, pongs, close replies): raise if the transport is gone."""
         if self.abort_reason is not None:
@@ -382,15 +416,24 @@ class ConnectionDriver:
     def frame_event(self, event: ClientEvent) -> bytes:
         """Validate and frame a client event (raises before anything is written)."""
         self.check_sendable()
-        return self.core.send(event)
+        try:
+            return self.core.send(event)
+        except LocalProtocolError as exc:
+            raise self._ended_unread(exc) from None
 
     def frame_raw(self, text: str) -> bytes:
         self.check_sendable()
-        return self.core.send_raw(text)
+        try:
+            return self.core.send_raw(text)
+        except LocalProtocolError as exc:
+            raise self._ended_unread(exc) from None
 
     def frame_ping(self, payload: bytes) -> bytes:
         self.check_sendable()
-        return self.core.ping(payload)
+        try:
+            return self.core.ping(payload)
+        except LocalProtocolError as exc:
+            raise self._ended_unread(exc) from None
 
     def frame_close(self, code: int, reason: str) -> bytes:
         """The close frame to write, or b"" when there is nothing left to close."""
@@ -407,84 +450,6 @@ class ConnectionDriver:
         if self.abort_reason is None:
             self.abort_reason = _WRITE_FAILURES[kind]
         return ConnectionClosedError(1006, self.abort_reason)
-
-
-class AsyncConnectionBase:
-    """What ``AnyioConnection`` and ``TrioConnection`` share above their I/O.
-
-    An adapter sets ``self._driver`` and implements :meth:`_send` (send lock, write),
-    :meth:`next_event` and :meth:`close`.
-    """
-
-    _driver: ConnectionDriver
-
-    @property
-    def core(self) -> RealtimeConnection:
-        """The sans-IO connection underneath (read its state; do not drive it)."""
-        return self._driver.core
-
-    @property
-    def state(self) -> ConnectionState:
-        return self._driver.core.state
-
-    @property
-    def is_sideband(self) -> bool:
-        return self._driver.core.is_sideband
-
-    @property
-    def subprotocol(self) -> str | None:
-        return self._driver.core.subprotocol
-
-    @property
-    def response_headers(self) -> list[tuple[str, str]]:
-        """The server's 101 response headers, redacted."""
-        return self._driver.core.response_headers
-
-    @property
-    def closed(self) -> ConnectionClosed | None:
-        """How the connection ended, once it has."""
-        return self._driver.closed
-
-    def __repr__(self) -> str:
-        return f"{type(self).__name__}({self._driver.core!r})"
-
-    async def _send(self, frame: Callable[[], bytes]) -> None:  # pragma: no cover
-        raise NotImplementedError
-
-    async def send(self, event: ClientEvent) -> None:
-        """Validate, encode and send one client event (whole frame or nothing)."""
-        await self._send(lambda: self._driver.frame_event(event))
-
-    async def send_raw(self, text: str) -> None:
-        """Send ``text`` as one message, unvalidated."""
-        await self._send(lambda: self._driver.frame_raw(text))
-
-    async def ping(self, payload: bytes = b"") -> None:
-        """Send a ping (keepalive); the pong is absorbed by the core."""
-        await self._send(lambda: self._driver.frame_ping(payload))
-
-    async def next_event(self) -> IncomingEvent:  # pragma: no cover
-        raise NotImplementedError
-
-    def __aiter__(self: T) -> T:
-        return self
-
-    async def __anext__(self) -> IncomingEvent:
-        # A plain iterator rather than an async generator: breaking out of ``async for``
-        # leaves nothing suspended to finalise.
-        try:
-            return await self.next_event()
-        except OairtError:
-            if self._driver.iteration_ends_quietly:
-                raise StopAsyncIteration from None
-            raise
-
-    async def close(self, code: int = 1000, reason: str = "") -> None:  # pragma: no cover
-        raise NotImplementedError
-
-    async def aclose(self) -> None:
-        """``close(1000)``, for ``contextlib.aclosing`` and friends."""
-        await self.close()
 
 
 # --------------------------------------------------------------------------- REST
@@ -604,99 +569,3 @@ class RestDriver:
         return RequestTimeout(
             f"{request.method} {request.target} did not complete within {timeout} s"
         )
-
-
-class RestClientBase:
-    """The REST calls of ``oairt_anyio.RealtimeRestClient`` / ``oairt_trio.RealtimeRestClient``.
-
-    ``api_key`` defaults to ``$OPENAI_API_KEY``, ``base_url`` to ``$OAIRT_BASE_URL`` (in
-    its http flavour), else the public API. ``ssl`` is the TLS context for ``https``
-    (default: the system's, verification on); ``timeout`` bounds each call, connect
-    included. An adapter implements :meth:`request` and :meth:`aclose`.
-    """
-
-    def __init__(
-        self,
-        api_key: str | Secret | None = None,
-        *,
-        base_url: str | None = None,
-        organization: str | None = None,
-        project: str | None = None,
-        ssl: _ssl.SSLContext | None = None,
-        timeout: float = 60.0,
-        max_response_size: int = DEFAULT_MAX_RESPONSE_SIZE,
-        environ: Mapping[str, str] | None = None,
-    ) -> None:
-        env = os.environ if environ is None else environ
-        config = RestConfig(
-            resolve_api_key(api_key, env),
-            base_url=resolve_base_url(base_url, env, scheme="http"),
-            organization=organization,
-            project=project,
-        )
-        self.api = RealtimeRest(config)
-        self.timeout = timeout
-        self.max_response_size = max_response_size
-        self._ssl = ssl
-        self._driver = RestDriver(config, max_response_size=max_response_size)
-
-    @property
-    def connections_opened(self) -> int:
-        """How many transports were opened so far (keep-alive reuse keeps it low)."""
-        return self._driver.connections_opened
-
-    def ssl_context(self) -> _ssl.SSLContext:
-        return self._ssl if self._ssl is not None else _ssl.create_default_context()
-
-    def __repr__(self) -> str:
-        return f"{type(self).__name__}({self.api.config!r})"
-
-    async def __aenter__(self: T) -> T:
-        return self
-
-    async def __aexit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        await self.aclose()
-
-    async def aclose(self) -> None:  # pragma: no cover - every adapter overrides it
-        """Close the kept-alive connection (the client can still be used afterwards)."""
-        raise NotImplementedError
-
-    async def request(self, prepared: PreparedRequest[T]) -> T:  # pragma: no cover
-        """Send any prepared core request and parse its response."""
-        raise NotImplementedError
-
-    async def create_client_secret(
-        self,
-        *,
-        session: SessionLike | None = None,
-        expires_after: ExpiresAfter | int | None = None,
-    ) -> ClientSecret:
-        """``POST /realtime/client_secrets``: an ``ek_`` key for a browser or device."""
-        return await self.request(
-            self.api.create_client_secret(session=session, expires_after=expires_after)
-        )
-
-    async def create_call(self, sdp: str, *, session: SessionLike | None = None) -> CallAnswer:
-        """``POST /realtime/calls``: send a WebRTC offer, get the answer and the call_id."""
-        return await self.request(self.api.create_call(sdp, session=session))
-
-    async def accept_call(self, call_id: str, session: SessionLike) -> None:
-        """Accept an incoming SIP call with a ``type: "realtime"`` session config."""
-        await self.request(self.api.accept_call(call_id, session))
-
-    async def reject_call(self, call_id: str, status_code: int | None = None) -> None:
-        """Reject an incoming SIP call (SIP ``status_code``, default 603 on the server)."""
-        await self.request(self.api.reject_call(call_id, status_code))
-
-    async def refer_call(self, call_id: str, target_uri: str) -> None:
-        """Transfer a call to a ``tel:`` or ``sip:`` URI."""
-        await self.request(self.api.refer_call(call_id, target_uri))
-
-    async def hangup_call(self, call_id: str) -> None:
-        """End a SIP or WebRTC call."""
-        await self.request(self.api.hangup_call(call_id))

@@ -26,7 +26,7 @@ import msgspec
 
 from ._conversation import SessionMirror, merge_config, replayable
 from .errors import LocalProtocolError
-from .events import ClientEvent, ConversationItemCreateEvent, ErrorEvent, ServerEvent
+from .events import ClientEvent, ConversationItemCreateEvent, ResponseDoneEvent, ServerEvent
 
 __all__ = [
     "DEFAULT_RECOVERABLE_CODES",
@@ -75,9 +75,14 @@ class ReconnectPolicy:
     The delay before attempt ``n`` (1-based) is
     ``min(base_delay * 2**(n-1), max_delay)`` times a jitter factor drawn
     uniformly from ``jitter``. At most ``max_attempts`` attempts follow one
-    disconnection; the budget is refilled once the new connection delivers a
-    server event that is not ``error``. ``replay_items`` also re-creates the
-    conversation items the client knew of (see :class:`SessionMirror`).
+    disconnection; the budget is refilled only once a connection has proved
+    healthy: it completed a response (``response.done``) or stayed up for
+    ``healthy_after`` seconds. A server that accepts and then drops at once
+    (``session.created``, close 1011) therefore ends in :class:`ReconnectFailed`
+    after ``max_attempts`` attempts instead of being retried forever.
+    ``replay_items`` also re-creates the conversation items the client knew of
+    (see :class:`SessionMirror`); ``None`` (the default) means off for a plain
+    connection and on for a voice session.
 
     >>> ReconnectPolicy(max_attempts=2).should_reconnect(1012)
     True
@@ -90,9 +95,12 @@ class ReconnectPolicy:
     max_delay: float = 8.0
     jitter: tuple[float, float] = (0.75, 1.0)
     recoverable_codes: frozenset[int] = field(default=DEFAULT_RECOVERABLE_CODES)
-    replay_items: bool = False
+    replay_items: bool | None = None
+    healthy_after: float = 10.0
 
     def __post_init__(self) -> None:
+        if not (math.isfinite(self.healthy_after) and self.healthy_after >= 0):
+            raise ValueError("healthy_after must be a finite number >= 0")
         if self.max_attempts < 0:
             raise ValueError("max_attempts must be >= 0")
         if not (math.isfinite(self.base_delay) and self.base_delay >= 0):
@@ -139,6 +147,7 @@ class ReconnectPolicy:
             jitter=self.jitter,
             recoverable_codes=frozenset(codes),
             replay_items=self.replay_items,
+            healthy_after=self.healthy_after,
         )
 
 
@@ -259,19 +268,36 @@ class ReconnectState:
         self.last_close_code: int | None = None
         self.retry_at: float | None = None
         self._healthy = True
+        self._connected_at: float | None = None
         self.total_reconnects = 0
+        #: the ``replay_items`` in force (the policy's, or the caller's default for None)
+        self.replay_items = bool(self.policy.replay_items)
+
+    def default_replay(self, replay_items: bool) -> None:
+        """Use ``replay_items`` when the policy left it to the caller (``None``)."""
+        if self.policy.replay_items is None:
+            self.replay_items = replay_items
 
     # -- while connected ------------------------------------------------------------------
 
     def client_event(self, event: ClientEvent) -> None:
         self.mirror.client_event(event)
 
-    def server_event(self, event: ServerEvent) -> None:
+    def server_event(self, event: ServerEvent, *, now: float | None = None) -> None:
         self.mirror.server_event(event)
-        if not self._healthy and not isinstance(event, ErrorEvent):
-            # The SDK's rule: a non-error event proves the connection works; refill the budget.
-            self._healthy = True
-            self.attempt = 0
+        # Any event is not proof enough (a server may send session.created and drop):
+        # a completed response, or a connection that lasted, refills the budget.
+        healthy = isinstance(event, ResponseDoneEvent) or self._lasted(now)
+        if not self._healthy and healthy:
+            self._refill()
+
+    def _lasted(self, now: float | None) -> bool:
+        start = self._connected_at
+        return now is not None and start is not None and now - start >= self.policy.healthy_after
+
+    def _refill(self) -> None:
+        self._healthy = True
+        self.attempt = 0
 
     # -- transitions ----------------------------------------------------------------------
 
@@ -281,8 +307,10 @@ class ReconnectState:
         """The connection dropped (``close_code`` ``None``: no close frame at all)."""
         if self.phase is not ReconnectPhase.CONNECTED:
             raise LocalProtocolError(f"disconnected() while {self.phase.value}")
+        if not self._healthy and self._lasted(now):
+            self._refill()
         self.last_close_code = close_code
-        notices = self.mirror.lost(replay_items=self.policy.replay_items)
+        notices = self.mirror.lost(replay_items=self.replay_items)
         if not self.policy.should_reconnect(close_code):
             self.phase = ReconnectPhase.FAILED
             why = reason or f"close code {close_code} is not recoverable"
@@ -326,7 +354,7 @@ class ReconnectState:
         """An attempt succeeded: the client events to send first, and the notices."""
         if self.phase not in (ReconnectPhase.CONNECTING, ReconnectPhase.WAITING):
             raise LocalProtocolError(f"connected() while {self.phase.value}")
-        replay = self.policy.replay_items
+        replay = self.replay_items
         events = self.mirror.replay_events(replay_items=replay)
         replayed = sum(isinstance(e, ConversationItemCreateEvent) for e in events)
         self.mirror.new_connection(replay_items=replay)
@@ -335,8 +363,8 @@ class ReconnectState:
         self.phase = ReconnectPhase.CONNECTED
         self.retry_at = None
         self._healthy = False
+        self._connected_at = now
         self.total_reconnects += 1
-        del now
         return events, [Reconnected(attempt=self.attempt, replayed_items=replayed)]
 
     def delay_remaining(self, now: float) -> float:

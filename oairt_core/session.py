@@ -448,6 +448,7 @@ class VoiceSession:
         self.playback.reset()
         self._cancel_ids.clear()
         self.tools.connection_replaced()
+        self._input_bytes = 0  # the new server session's input buffer starts empty
 
     # ------------------------------------------------------------------ playback, barge-in
 

@@ -42,6 +42,7 @@ from typing import Any, TypeAlias, TypeVar
 import msgspec
 
 from .events import ResponseOutputAudioDeltaEvent
+from .reconnect import ReconnectNotice, ResponseLost
 from .voice_events import AudioDelta, AudioDone, Interrupted, ResponseDone, VoiceEvent
 
 __all__ = [
@@ -455,8 +456,13 @@ class TwilioBridge:
             self._out.events.append(CallStopped(msg.stop.call_sid))
         self.advance(now)
 
-    def receive_voice(self, event: VoiceEvent, now: float) -> None:
-        """One event of the voice session (the bridge needs audio and interruptions)."""
+    def receive_voice(self, event: VoiceEvent | ReconnectNotice, now: float) -> None:
+        """One event of the voice session (the bridge needs audio and interruptions).
+
+        With ``reconnect=``, a :class:`ResponseLost` (the Realtime connection dropped
+        mid-reply) ends that reply's audio where it stopped: the caller hears what was
+        already sent, the call goes on, and the new session's replies follow.
+        """
         self._now = now
         if isinstance(event, AudioDelta):
             self._on_audio(event)
@@ -466,7 +472,7 @@ class TwilioBridge:
             item = self._items.get(event.item_id)
             if item is not None:
                 item.complete = True
-        elif isinstance(event, ResponseDone):
+        elif isinstance(event, (ResponseDone, ResponseLost)):
             for item in self._queue:
                 if item.response_id == event.response_id:
                     item.complete = True

@@ -13,30 +13,16 @@ from typing import Any
 import anyio
 import pytest
 
-import oairt_anyio
-import oairt_trio
-from tests.wsserver import ServerConn, serve
+from tests.conftest import Adapter
+from tests.support.wsserver import ServerConn, serve
 
 pytestmark = pytest.mark.anyio
 
 KEY = "sk-test-close-timeout-000000"
-CASES = [("asyncio", "anyio"), ("trio", "anyio"), ("trio", "trio")]
-
-
-@pytest.fixture(params=CASES, ids=["-".join(c) for c in CASES])
-def case(request: pytest.FixtureRequest) -> tuple[str, str]:
-    loop, adapter = request.param
-    return str(loop), str(adapter)
-
-
 @pytest.fixture
-def anyio_backend(case: tuple[str, str]) -> str:
-    return case[0]
-
-
-@pytest.fixture
-def open_conn(case: tuple[str, str]) -> Callable[..., Any]:
-    return oairt_trio.open_realtime if case[1] == "trio" else oairt_anyio.connect
+def open_conn(adapter: Adapter) -> Callable[..., Any]:
+    opener: Callable[..., Any] = adapter.open_realtime
+    return opener
 
 
 async def test_close_without_a_reply_ends_after_close_timeout(

@@ -256,16 +256,16 @@ def test_sideband_flag() -> None:
 
 
 def test_resolve_ssl_context() -> None:
-    assert resolve_ssl_context(False, None) is None
-    assert resolve_ssl_context(False, False) is None
-    ctx = resolve_ssl_context(True, None)
+    assert resolve_ssl_context(False, None, default=ssl.create_default_context) is None
+    assert resolve_ssl_context(False, False, default=ssl.create_default_context) is None
+    ctx = resolve_ssl_context(True, None, default=ssl.create_default_context)
     assert ctx is not None and ctx.verify_mode is ssl.CERT_REQUIRED and ctx.check_hostname
     mine = ssl.create_default_context()
-    assert resolve_ssl_context(True, mine) is mine
+    assert resolve_ssl_context(True, mine, default=ssl.create_default_context) is mine
     with pytest.raises(LocalProtocolError):
-        resolve_ssl_context(True, False)
+        resolve_ssl_context(True, False, default=ssl.create_default_context)
     with pytest.raises(LocalProtocolError):
-        resolve_ssl_context(False, True)
+        resolve_ssl_context(False, True, default=ssl.create_default_context)
 
 
 # -- state machine -------------------------------------------------------------------

@@ -8,22 +8,20 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from contextlib import AbstractAsyncContextManager
-from typing import Any
 
 import anyio
 import pytest
 from anyio import wait_all_tasks_blocked
 
-import oairt_anyio
-import oairt_trio
+from oairt_core._async.voice import AsyncRealtimeConnection
 from oairt_core.errors import (
     ConnectError,
     ConnectionClosedError,
     LocalProtocolError,
 )
 from oairt_core.events import InputAudioBufferClearedEvent, InputAudioBufferClearEvent
-from oairt_core.protocols import AsyncRealtimeConnection
-from tests.wsserver import ServerConn, serve
+from tests.conftest import Adapter
+from tests.support.wsserver import ServerConn, serve
 
 pytestmark = pytest.mark.anyio
 
@@ -33,24 +31,10 @@ GUARD = 20  # seconds: only reached if the behaviour under test is broken
 Opener = Callable[..., AbstractAsyncContextManager[AsyncRealtimeConnection]]
 
 
-@pytest.fixture(
-    params=[("asyncio", "anyio"), ("trio", "anyio"), ("trio", "trio")],
-    ids=["anyio-asyncio", "anyio-trio", "trio"],
-)
-def case(request: pytest.FixtureRequest) -> tuple[str, str]:
-    backend, adapter = request.param
-    return str(backend), str(adapter)
-
-
 @pytest.fixture
-def anyio_backend(case: tuple[str, str]) -> str:
-    return case[0]
-
-
-@pytest.fixture
-def open_conn(case: tuple[str, str]) -> Opener:
-    opener: Any = oairt_trio.open_realtime if case[1] == "trio" else oairt_anyio.connect
-    return opener  # type: ignore[no-any-return]
+def open_conn(adapter: Adapter) -> Opener:
+    opener: Opener = adapter.open_realtime
+    return opener
 
 
 def cleared(n: int) -> dict[str, str]:
@@ -127,7 +111,7 @@ async def test_refused_connection_is_a_connect_error(open_conn: Opener) -> None:
 
 
 async def test_untrusted_certificate_is_a_connect_error(open_conn: Opener) -> None:
-    from tests.certs import tls_material
+    from tests.support.certs import tls_material
 
     async def handler(conn: ServerConn) -> None:
         await conn.accept()

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import socket
 import ssl
+from typing import Any
 
 import pytest
 from wsproto import ConnectionType, WSConnection
@@ -12,6 +13,7 @@ from wsproto.events import AcceptConnection, Request, TextMessage
 from oairt_core.connection import NEED_DATA, ConnectionClosed
 from oairt_core.driver import (
     ConnectionDriver,
+    ConnectionPlan,
     OpenConnection,
     RestDriver,
     connect_error,
@@ -37,6 +39,13 @@ from oairt_core.rest import (
 
 KEY = "sk-test-DRIVER-abcdefghijklmnop"
 ENV = {"OPENAI_API_KEY": KEY}
+
+
+def plan_connection_(options: dict[str, Any], environ: dict[str, str]) -> ConnectionPlan:
+    """``plan_connection`` with the system's TLS context as the adapters pass it."""
+    return plan_connection(options, environ, default_ssl=ssl.create_default_context)
+
+
 CLEARED = '{"type":"input_audio_buffer.cleared","event_id":"e1"}'
 
 
@@ -44,7 +53,7 @@ CLEARED = '{"type":"input_audio_buffer.cleared","event_id":"e1"}'
 
 
 def test_plan_defaults_from_the_environment() -> None:
-    plan = plan_connection(
+    plan = plan_connection_(
         {"model": "gpt-realtime"}, {**ENV, "OAIRT_BASE_URL": "http://127.0.0.1:9/v1"}
     )
     assert plan.driver.core.url == "ws://127.0.0.1:9/v1/realtime?model=gpt-realtime"
@@ -55,7 +64,7 @@ def test_plan_defaults_from_the_environment() -> None:
 
 
 def test_plan_explicit_options_win() -> None:
-    plan = plan_connection(
+    plan = plan_connection_(
         {
             "api_key": "sk-test-explicit-1234567",
             "model": "m",
@@ -73,15 +82,15 @@ def test_plan_explicit_options_win() -> None:
 
 def test_plan_refuses_missing_key_and_unknown_options() -> None:
     with pytest.raises(LocalProtocolError, match="OPENAI_API_KEY"):
-        plan_connection({"model": "m"}, {})
+        plan_connection_({"model": "m"}, {})
     with pytest.raises(TypeError, match="modle"):
-        plan_connection({"modle": "m"}, ENV)
+        plan_connection_({"modle": "m"}, ENV)
     with pytest.raises(LocalProtocolError):
-        plan_connection({"model": "m", "ssl": False}, ENV)  # wss:// without TLS
+        plan_connection_({"model": "m", "ssl": False}, ENV)  # wss:// without TLS
 
 
 def test_plan_timeout_error_names_the_endpoint() -> None:
-    plan = plan_connection({"model": "m", "connect_timeout": 3.0}, ENV)
+    plan = plan_connection_({"model": "m", "connect_timeout": 3.0}, ENV)
     error = plan.timeout_error()
     assert isinstance(error, TimeoutError)
     assert "api.openai.com:443" in str(error) and "3.0 s" in str(error)
@@ -137,7 +146,7 @@ def test_connect_error_finds_the_cause_inside_an_exception_group() -> None:
 
 
 def opened(**options: object) -> tuple[ConnectionDriver, WSConnection]:
-    driver = plan_connection({"model": "m", **options}, ENV).driver
+    driver = plan_connection_({"model": "m", **options}, ENV).driver
     server = WSConnection(ConnectionType.SERVER)
     server.receive_data(driver.initiate())
     assert isinstance(next(server.events()), Request)
@@ -148,7 +157,7 @@ def opened(**options: object) -> tuple[ConnectionDriver, WSConnection]:
 
 
 def test_handshake_rejection_raises_the_handshake_error() -> None:
-    driver = plan_connection({"model": "m"}, ENV).driver
+    driver = plan_connection_({"model": "m"}, ENV).driver
     driver.initiate()
     driver.receive_data(b"HTTP/1.1 401 Unauthorized\r\ncontent-length: 0\r\n\r\n")
     with pytest.raises(Exception, match="401"):

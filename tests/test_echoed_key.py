@@ -20,15 +20,13 @@ import pytest
 import trio
 
 import oairt_anyio
-import oairt_anyio.rest
 import oairt_trio
-import oairt_trio.rest
 from oairt_core.connection import RealtimeConnection
 from oairt_core.errors import APIError, ConnectionClosedError, HandshakeError, RemoteProtocolError
 from oairt_core.redact import REDACTED, Redactor, Secret, redact_server_text
 from oairt_core.rest import RealtimeRest, RestConfig, RestConnection, RestResponse
-from tests.restserver import serve_rest
-from tests.wsserver import ServerConn, serve
+from tests.support.restserver import serve_rest
+from tests.support.wsserver import ServerConn, serve
 
 KEY = "abc123-custom-gateway-token-Q9x7Zk2L"
 ENCODINGS = {
@@ -110,7 +108,7 @@ async def test_a_close_reason_echoing_the_key_is_redacted(reason: str) -> None:
     with anyio.fail_after(10):
         async with serve(_closer(reason)) as server:
             with pytest.raises(ConnectionClosedError) as info:
-                async with oairt_anyio.connect(
+                async with oairt_anyio.open_realtime(
                     api_key=KEY, model="gpt-realtime", base_url=server.url
                 ) as conn:
                     async for _ in conn:
@@ -159,7 +157,7 @@ async def test_a_rejected_handshake_echoing_the_key_anywhere_is_redacted() -> No
     with anyio.fail_after(10):
         async with serve(handler) as server:
             with pytest.raises(HandshakeError) as info:
-                async with oairt_anyio.connect(
+                async with oairt_anyio.open_realtime(
                     api_key=KEY, model="gpt-realtime", base_url=server.url
                 ):
                     pass
@@ -241,14 +239,14 @@ async def _rest_errors(make: Any) -> list[BaseException]:
 
 @pytest.mark.anyio
 async def test_the_anyio_rest_client_redacts_the_key_a_server_echoes() -> None:
-    errors = await _rest_errors(oairt_anyio.rest.RealtimeRestClient)
+    errors = await _rest_errors(oairt_anyio.RealtimeRestClient)
     assert [type(e) for e in errors] == [APIError, RemoteProtocolError]
     for exc in errors:
         assert_clean(exception_text(exc))
 
 
 def test_the_trio_rest_client_redacts_the_key_a_server_echoes() -> None:
-    errors = trio.run(_rest_errors, oairt_trio.rest.RealtimeRestClient)
+    errors = trio.run(_rest_errors, oairt_trio.RealtimeRestClient)
     assert [type(e) for e in errors] == [APIError, RemoteProtocolError]
     for exc in errors:
         assert_clean(exception_text(exc))

@@ -12,7 +12,7 @@ import pytest
 
 from oairt_core.errors import ConnectionClosedError, HandshakeError
 from oairt_core.events import ResponseCreateEvent
-from tests.wsserver import ServerConn, serve_in_thread
+from tests.support.wsserver import ServerConn, serve_in_thread
 
 ROOT = Path(__file__).resolve().parent.parent
 EXAMPLES = ROOT / "docs" / "examples"

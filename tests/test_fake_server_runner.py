@@ -14,7 +14,7 @@ import numpy as np
 import pytest
 
 import oairt_anyio
-from oairt_anyio.rest import RealtimeRestClient
+from oairt_anyio import RealtimeRestClient
 from oairt_anyio.testing import run_fake_server
 from oairt_core.audio import silence, synth_speech
 from oairt_core.errors import ConnectionClosedError, HandshakeError
@@ -45,7 +45,7 @@ async def collect_until(conn: Any, last: str) -> list[Any]:
 
 async def close_code_during_a_response(server: Any) -> int | None:
     """Connect, ask for a response, and return the close code the connection ends with."""
-    async with oairt_anyio.connect(
+    async with oairt_anyio.open_realtime(
         api_key=server.api_key, model="gpt-realtime", base_url=server.url
     ) as conn:
         await collect_until(conn, "session.created")
@@ -64,7 +64,7 @@ async def test_voice_turn_with_oairt_adapter() -> None:
     )
     rec = Recorder(clock=anyio.current_time)
     async with run_fake_server(script=Script(say("Hello from loopback."))) as server:
-        async with oairt_anyio.connect(
+        async with oairt_anyio.open_realtime(
             api_key=server.api_key,
             model="gpt-realtime",
             base_url=server.url,
@@ -93,7 +93,7 @@ async def test_barge_in_sees_a_partial_response() -> None:
     script = Script(say("A long reply that goes on", duration_ms=5000))
     async with (
         run_fake_server(script=script, pacing="realtime") as server,
-        oairt_anyio.connect(
+        oairt_anyio.open_realtime(
             api_key=server.api_key, model="gpt-realtime", base_url=server.url
         ) as conn,
     ):
@@ -116,7 +116,7 @@ async def test_handshake_error_and_fault_close() -> None:
         api_keys={"sk-test"}, faults=Faults(close_after="response.created", close_code=1011)
     ) as server:
         with pytest.raises(HandshakeError) as info:
-            async with oairt_anyio.connect(
+            async with oairt_anyio.open_realtime(
                 api_key="sk-wrong-123456789", model="gpt-realtime", base_url=server.url
             ):
                 pass
@@ -140,7 +140,7 @@ async def test_rest_and_websocket_share_the_port() -> None:
             assert rest.connections_opened == 1  # keep-alive
         secret = s1.value.reveal() if hasattr(s1.value, "reveal") else str(s1.value)
         assert secret.startswith("ek_") and s1.value != s2.value
-        async with oairt_anyio.connect(
+        async with oairt_anyio.open_realtime(
             api_key=secret, model="gpt-realtime", base_url=server.url
         ) as conn:
             events = await collect_until(conn, "session.created")
@@ -163,7 +163,7 @@ async def test_sip_sideband_over_loopback_starts_from_the_accepted_session() -> 
                     audio=AudioConfig(output=AudioOutputConfig(voice="cedar")),
                 ),
             )
-        async with oairt_anyio.connect(
+        async with oairt_anyio.open_realtime(
             api_key=server.api_key, call_id=call_id, base_url=server.url
         ) as conn:
             created = (await collect_until(conn, "session.created"))[-1]
@@ -210,7 +210,7 @@ def test_cli_entry_prints_the_url_and_serves() -> None:
         assert port > 0
 
         async def probe() -> str:
-            async with oairt_anyio.connect(
+            async with oairt_anyio.open_realtime(
                 api_key="sk-anything", model="gpt-realtime", base_url=line.split()[-1]
             ) as conn:
                 return name((await collect_until(conn, "session.created"))[0])
@@ -233,7 +233,7 @@ async def test_serve_forever_and_any_key_mode() -> None:
     async with anyio.create_task_group() as tg:
         server = await tg.start(functools.partial(serve_forever, "127.0.0.1", 0, api_keys=None))
         assert server.port > 0
-        async with oairt_anyio.connect(
+        async with oairt_anyio.open_realtime(
             api_key="sk-whatever", model="gpt-realtime", base_url=server.url
         ) as conn:
             assert name((await collect_until(conn, "session.created"))[0]) == "session.created"
@@ -253,7 +253,7 @@ async def test_wait_for_events_and_rules() -> None:
     async with run_fake_server(script=script) as server:
 
         async def app() -> None:
-            async with oairt_anyio.connect(
+            async with oairt_anyio.open_realtime(
                 api_key=server.api_key, model="gpt-realtime", base_url=server.url
             ) as conn:
                 await collect_until(conn, "session.created")
@@ -301,7 +301,7 @@ async def test_default_runner_follows_the_one_key_rule() -> None:
         assert server.api_key == FAKE_API_KEY
         for key in ("sk-anything-at-all", FAKE_API_KEY):
             assert accepts_api_key(key, None)
-            async with oairt_anyio.connect(
+            async with oairt_anyio.open_realtime(
                 api_key=key, model="gpt-realtime", base_url=server.url
             ) as conn:
                 assert name((await collect_until(conn, "session.created"))[0]) == "session.created"
@@ -309,7 +309,7 @@ async def test_default_runner_follows_the_one_key_rule() -> None:
         assert server.api_key == "sk-only-this-one"
         assert not accepts_api_key(FAKE_API_KEY, ["sk-only-this-one"])
         with pytest.raises(HandshakeError) as info:
-            async with oairt_anyio.connect(
+            async with oairt_anyio.open_realtime(
                 api_key=FAKE_API_KEY, model="gpt-realtime", base_url=server.url
             ):
                 pass
@@ -344,7 +344,7 @@ async def test_wait_for_client_event_with_a_predicate_and_an_index() -> None:
     async with run_fake_server(script=script) as server:
 
         async def app() -> None:
-            async with oairt_anyio.connect(
+            async with oairt_anyio.open_realtime(
                 api_key=server.api_key, model="gpt-realtime", base_url=server.url
             ) as conn:
                 await collect_until(conn, "session.created")

@@ -17,6 +17,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from fuzz.corpus import SERVER_EVENT_SEEDS, mutate_bytes
+from fuzz.wsdiff import compare
 from oairt_core.connection import (
     NEED_DATA,
     Connected,
@@ -145,6 +146,23 @@ def test_mutated_frame_streams(
     conn = RealtimeConnection(api_key=KEY, model="gpt-realtime")
     head = handshake(conn)
     run(conn, split(head + mutate_bytes(b"".join(frames), ops), cuts))
+
+
+@settings(slow, max_examples=200)
+@given(
+    frames=st.lists(seed_frames | odd_frames, min_size=1, max_size=8),
+    ops=st.lists(
+        st.tuples(st.integers(0, 5), st.integers(0, 1 << 16), st.integers(0, 255)), max_size=4
+    ),
+    cuts=cuts,
+    limit=st.sampled_from([100, 1 << 20]),
+)
+def test_fast_path_and_wsproto_agree_on_hostile_streams(
+    frames: list[bytes], ops: list[tuple[int, int, int]], cuts: list[int], limit: int
+) -> None:
+    # The frame fast path (oairt_core._frames) must be invisible: same events, same errors,
+    # same recorded messages, same replies as wsproto alone, however the bytes are cut.
+    compare(split(mutate_bytes(b"".join(frames), ops), cuts), limit=limit)
 
 
 @settings(slow, max_examples=150)

@@ -168,13 +168,13 @@ def test_oairt_anyio_names_without_anyio_name_the_extra() -> None:
     code = _blocker("anyio") + (
         "import oairt_anyio\n"
         "try:\n"
-        "    from oairt_anyio import connect\n"
+        "    from oairt_anyio import open_realtime\n"
         "except ImportError as exc:\n"
         "    print(exc)\n"
     )
     out = _run(code)
     assert out.returncode == 0, out.stderr
-    assert out.stdout.strip() == "oairt_anyio.connect needs anyio: pip install 'oairt[anyio]'"
+    assert out.stdout.strip() == "oairt_anyio.open_realtime needs anyio: pip install 'oairt[anyio]'"
 
 
 def test_import_oairt_trio_without_trio_names_the_extra() -> None:
@@ -213,7 +213,7 @@ async def test_user(realtime_server, anyio_backend):
     realtime_server.script.say("hi")
     assert realtime_server.http_url.startswith("http://127.0.0.1:")
     assert realtime_server.connections == []
-    async with oairt_anyio.connect(
+    async with oairt_anyio.open_realtime(
         api_key=realtime_server.api_key, model="gpt-realtime", base_url=realtime_server.url
     ) as conn:
         async for event in conn:

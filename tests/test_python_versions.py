@@ -16,19 +16,23 @@ import pytest
 import oairt_anyio
 import oairt_trio
 from oairt_core.driver import plan_connection
-from tests.certs import tls_material
+from tests.support.certs import tls_material
 
 
 def _default_contexts() -> dict[str, ssl.SSLContext]:
     """Every TLS context the library builds when the user passes none."""
-    ws = plan_connection(
-        {"api_key": "sk-test", "base_url": "wss://example.invalid/v1", "model": "gpt-realtime"}, {}
-    )
-    assert ws.ssl_context is not None
+    from oairt_anyio._backend import BACKEND as ANYIO_BACKEND
+    from oairt_trio._backend import BACKEND as TRIO_BACKEND
+
+    options = {"api_key": "sk-test", "base_url": "wss://example.invalid/v1", "model": "m"}
+    ws = plan_connection(options, {}, default_ssl=ANYIO_BACKEND.default_ssl_context)
+    ws_trio = plan_connection(options, {}, default_ssl=TRIO_BACKEND.default_ssl_context)
+    assert ws.ssl_context is not None and ws_trio.ssl_context is not None
     rest_anyio = oairt_anyio.RealtimeRestClient("sk-test", base_url="https://example.invalid/v1")
     rest_trio = oairt_trio.RealtimeRestClient("sk-test", base_url="https://example.invalid/v1")
     return {
-        "websocket": ws.ssl_context,
+        "websocket-anyio": ws.ssl_context,
+        "websocket-trio": ws_trio.ssl_context,
         "rest-anyio": rest_anyio.ssl_context(),
         "rest-trio": rest_trio.ssl_context(),
     }

@@ -393,9 +393,49 @@ def test_full_cycle_reapplies_config_and_reports_losses() -> None:
     ]
     assert notices == [Reconnected(attempt=1, replayed_items=1)]
     # After the replay is acknowledged, the item is known again, nothing else in flight.
-    state.server_event(added(MessageItem.user_text("hello", id="u1")))
+    state.server_event(added(MessageItem.user_text("hello", id="u1")), now=100.6)
     assert state.mirror.lost(replay_items=True) == []
-    assert state.attempt == 0  # a non-error event refilled the budget
+    # Issue 13.4: an event is no proof of health (a server may accept and drop) ...
+    assert state.attempt == 1
+    # ... a completed response is.
+    state.server_event(ResponseDoneEvent(event_id="d", response=RealtimeResponse(id="r2")))
+    assert state.attempt == 0
+
+
+def test_budget_refills_after_a_connection_lasted_healthy_after_seconds() -> None:
+    state = ReconnectState(ReconnectPolicy(healthy_after=10.0), rng=lambda: 1.0)
+    state.disconnected(1006, now=0.0)
+    state.attempt_started()
+    state.connected(now=1.0)
+    state.server_event(added(MessageItem.user_text("x", id="u1")), now=5.0)
+    assert state.attempt == 1  # up 4 s: not yet proven
+    state.server_event(added(MessageItem.user_text("y", id="u2")), now=11.0)
+    assert state.attempt == 0  # up 10 s: healthy
+    # A drop after a long quiet connection counts as healthy too (time passed in).
+    state.disconnected(1006, now=12.0)
+    state.attempt_started()
+    state.connected(now=13.0)
+    notices = state.disconnected(1006, now=30.0)
+    assert [type(n).__name__ for n in notices][-1] == "Reconnecting"
+    assert state.attempt == 1
+
+
+def test_accept_then_drop_storm_spends_the_budget() -> None:
+    """Each attempt connects, gets session.created and drops: ReconnectFailed after
+    max_attempts, never an endless loop."""
+    state = ReconnectState(ReconnectPolicy(max_attempts=3), rng=lambda: 1.0)
+    now = 0.0
+    notices = state.disconnected(1011, now=now)
+    attempts = 0
+    while not isinstance(notices[-1], ReconnectFailed):
+        attempts += 1
+        assert attempts <= 3
+        state.attempt_started()
+        state.connected(now=now)
+        state.server_event(SessionCreatedEvent(event_id="s", session=RealtimeSessionConfig()))
+        now += 0.5
+        notices = state.disconnected(1011, now=now)
+    assert attempts == 3 and notices[-1].attempts == 3
 
 
 def test_gives_up_after_max_attempts_and_on_fatal_errors() -> None:

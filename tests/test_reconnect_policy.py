@@ -9,14 +9,23 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from oairt_core.reconnect import DEFAULT_RECOVERABLE_CODES, ReconnectPolicy
+from oairt_core.reconnect import DEFAULT_RECOVERABLE_CODES, ReconnectPolicy, ReconnectState
 
 
 def test_defaults_match_the_sdk() -> None:
     p = ReconnectPolicy()
     assert (p.max_attempts, p.base_delay, p.max_delay, p.jitter) == (5, 0.5, 8.0, (0.75, 1.0))
     assert p.recoverable_codes == {1001, 1005, 1006, 1011, 1012, 1013, 1015}
-    assert p.replay_items is False
+    # None: off for a plain connection, on for a voice session (which opts in).
+    assert p.replay_items is None and p.healthy_after == 10.0
+    state = ReconnectState(p)
+    assert state.replay_items is False
+    state.default_replay(True)
+    assert state.replay_items is True
+    assert ReconnectState(ReconnectPolicy(replay_items=False)).replay_items is False
+    explicit = ReconnectState(ReconnectPolicy(replay_items=False))
+    explicit.default_replay(True)  # an explicit choice wins over the voice default
+    assert explicit.replay_items is False
 
 
 @pytest.mark.parametrize("code", sorted(DEFAULT_RECOVERABLE_CODES))

@@ -265,7 +265,7 @@ async def test_record_with_the_adapter_then_replay_as_the_server() -> None:
     async def client(url: str, key: str, recorder: Recorder | None) -> list[str]:
         seen: list[str] = []
         audio = voice_turn()
-        async with oairt_anyio.connect(
+        async with oairt_anyio.open_realtime(
             api_key=key,
             model="gpt-realtime",
             base_url=url,

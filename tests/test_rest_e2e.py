@@ -15,8 +15,6 @@ import anyio
 import pytest
 
 import oairt_anyio
-import oairt_anyio.rest
-import oairt_trio.rest
 from oairt_anyio.testing import run_fake_server
 from oairt_core.errors import APIError, HandshakeError
 from oairt_core.events import ResponseCreateEvent, ResponseDoneEvent, SessionCreatedEvent
@@ -24,6 +22,7 @@ from oairt_core.models import FunctionCallItem, FunctionTool, RealtimeSessionCon
 from oairt_core.testing.rest_fake import FakeCallState, FakeRestApi
 from oairt_core.testing.script import Script, call_function
 from oairt_core.webhooks import RealtimeCallIncomingWebhookEvent, unwrap_webhook
+from tests.conftest import Adapter
 
 pytestmark = pytest.mark.anyio
 
@@ -37,29 +36,11 @@ OFFER = (
 
 # (event loop, client): the anyio client on both backends, the trio client on trio. One
 # parametrisation drives both fixtures, so no combination is generated only to be skipped.
-CASES = [
-    ("asyncio", "anyio"),
-    ("trio", "anyio"),
-    ("trio", "trio"),
-]
-
-
-@pytest.fixture(params=CASES, ids=["anyio-asyncio", "anyio-trio", "trio"])
-def case(request: pytest.FixtureRequest) -> tuple[str, str]:
-    backend, client = request.param
-    return str(backend), str(client)
 
 
 @pytest.fixture
-def anyio_backend(case: tuple[str, str]) -> str:
-    return case[0]
-
-
-@pytest.fixture
-def client_cls(case: tuple[str, str]) -> Any:
-    if case[1] == "trio":
-        return oairt_trio.rest.RealtimeRestClient
-    return oairt_anyio.rest.RealtimeRestClient
+def client_cls(adapter: Adapter) -> Any:
+    return adapter.RealtimeRestClient
 
 
 async def test_webrtc_flow_against_the_fake_server(client_cls: Any) -> None:
@@ -103,7 +84,7 @@ async def test_sip_flow_with_sideband_tool_call(client_cls: Any) -> None:
                 ),
             )
             # 3. The sideband WebSocket: same call, controlled from the server side.
-            async with oairt_anyio.connect(
+            async with oairt_anyio.open_realtime(
                 api_key=KEY, call_id=call_id, base_url=server.url
             ) as conn:
                 transfer_to = None
@@ -127,9 +108,8 @@ async def test_sip_flow_with_sideband_tool_call(client_cls: Any) -> None:
         assert not fake.is_active_call(call_id)
 
 
-async def test_sideband_is_refused_for_unknown_or_unaccepted_calls(case: tuple[str, str]) -> None:
-    # The WebSocket adapter of the case: oairt_anyio on either loop, oairt_trio on trio.
-    open_ws: Any = oairt_trio.open_realtime if case[1] == "trio" else oairt_anyio.connect
+async def test_sideband_is_refused_for_unknown_or_unaccepted_calls(adapter: Adapter) -> None:
+    open_ws: Any = adapter.open_realtime
     fake = FakeRestApi({KEY})
     async with run_fake_server(api_keys=[KEY], rest=fake) as server:
         pending, _, _ = fake.simulate_incoming_sip_call()

@@ -23,8 +23,7 @@ import pytest
 from anyio.from_thread import start_blocking_portal
 
 import oairt_anyio
-from oairt_anyio.resilient import connect_resilient
-from oairt_anyio.rest import RealtimeRestClient
+from oairt_anyio import RealtimeRestClient
 from oairt_anyio.testing import FakeServer, run_fake_server
 from oairt_core.connection import (
     DEFAULT_MAX_MESSAGE_SIZE,
@@ -40,6 +39,7 @@ from oairt_core.errors import (
 )
 from oairt_core.events import ConversationItemCreateEvent, ResponseCreateEvent, ResponseDoneEvent
 from oairt_core.models import MessageItem, RealtimeSessionConfig
+from oairt_core.reconnect import ReconnectPolicy
 from oairt_core.redact import Secret
 from oairt_core.rest import (
     DEFAULT_MAX_RESPONSE_SIZE,
@@ -111,7 +111,7 @@ async def test_full_session_leaks_nothing(caplog: pytest.LogCaptureFixture, tmp_
                 texts += [repr(rest), repr(secret), str(secret)]
             assert minted.startswith("ek_")
             for key in (KEY, minted):
-                async with oairt_anyio.connect(
+                async with oairt_anyio.open_realtime(
                     api_key=key, model="gpt-realtime", base_url=server.url
                 ) as conn:
                     texts.append(repr(conn))
@@ -121,15 +121,15 @@ async def test_full_session_leaks_nothing(caplog: pytest.LogCaptureFixture, tmp_
                         texts.append(repr(ev))
                         if isinstance(ev, ResponseDoneEvent):
                             break
-            async with connect_resilient(
-                api_key=KEY, model="gpt-realtime", base_url=server.url
+            async with oairt_anyio.open_realtime(
+                api_key=KEY, model="gpt-realtime", base_url=server.url, reconnect=ReconnectPolicy()
             ) as rconn:
                 texts.append(repr(rconn))
-                texts.append(repr(rconn.state.mirror.session))
+                texts.append(repr(rconn.reconnect_state.mirror.session))
             # Errors: a wrong key (the server's message echoes it), a REST error.
             wrong = KEY.replace("SECRETKEY", "WRONGKEY0")
             with pytest.raises(HandshakeError) as hs:
-                async with oairt_anyio.connect(
+                async with oairt_anyio.open_realtime(
                     api_key=wrong, model="gpt-realtime", base_url=server.url
                 ):
                     pass
@@ -170,7 +170,7 @@ def test_error_bodies_that_echo_a_key_are_redacted() -> None:
 
 @pytest.mark.anyio
 async def test_handshake_rejection_echoing_the_key_is_redacted() -> None:
-    from tests.wsserver import ServerConn, serve
+    from tests.support.wsserver import ServerConn, serve
 
     async def handler(conn: ServerConn) -> None:
         await conn.reject(
@@ -182,7 +182,7 @@ async def test_handshake_rejection_echoing_the_key_is_redacted() -> None:
     with anyio.fail_after(10):
         async with serve(handler) as server:
             with pytest.raises(HandshakeError) as info:
-                async with oairt_anyio.connect(
+                async with oairt_anyio.open_realtime(
                     api_key=KEY, model="gpt-realtime", base_url=server.url
                 ):
                     pass
@@ -251,12 +251,15 @@ def test_cli_json_output_never_contains_the_key(tmp_path: Path) -> None:
 def test_tls_verification_is_on_by_default() -> None:
     conn = RealtimeConnection(api_key=KEY, model="gpt-realtime")
     assert conn.secure
-    ctx = resolve_ssl_context(conn.secure)
+    ctx = resolve_ssl_context(conn.secure, default=ssl.create_default_context)
     assert ctx is not None
     assert ctx.verify_mode is ssl.CERT_REQUIRED and ctx.check_hostname
-    assert resolve_ssl_context(True, True).verify_mode is ssl.CERT_REQUIRED  # type: ignore[union-attr]
+    strict = resolve_ssl_context(True, True, default=ssl.create_default_context)
+    assert strict is not None and strict.verify_mode is ssl.CERT_REQUIRED
     with pytest.raises(LocalProtocolError):
-        resolve_ssl_context(True, False)  # no silent downgrade of wss://
+        resolve_ssl_context(
+            True, False, default=ssl.create_default_context
+        )  # no silent downgrade of wss://
     # A plain-HTTP REST base URL is explicit; the default is https.
     assert RestConfig(KEY).tls
 
@@ -354,7 +357,7 @@ def test_incoming_sizes_are_capped_by_default() -> None:
 @pytest.mark.anyio
 async def test_oversized_server_message_ends_the_connection_typed() -> None:
     from oairt_core.errors import MessageTooBig
-    from tests.wsserver import ServerConn, serve
+    from tests.support.wsserver import ServerConn, serve
 
     async def handler(conn: ServerConn) -> None:
         await conn.accept()
@@ -363,7 +366,7 @@ async def test_oversized_server_message_ends_the_connection_typed() -> None:
 
     with anyio.fail_after(10):
         async with serve(handler) as server:
-            async with oairt_anyio.connect(
+            async with oairt_anyio.open_realtime(
                 api_key=KEY, model="gpt-realtime", base_url=server.url, max_message_size=100_000
             ) as conn:
                 with pytest.raises(MessageTooBig):
@@ -390,13 +393,13 @@ async def _rest_tls_round(client_cls: Any, ssl_context: ssl.SSLContext | None, u
 
 @pytest.mark.anyio
 async def test_rest_tls_trusted_ca_works(anyio_backend: str) -> None:
-    from oairt_anyio.rest import RealtimeRestClient as AnyioRest
-    from tests.certs import tls_material
-    from tests.faultproxy import run_fault_proxy
+    from oairt_anyio import RealtimeRestClient as AnyioRest
+    from tests.support.certs import tls_material
+    from tests.support.faultproxy import run_fault_proxy
 
     clients: list[Any] = [AnyioRest]
     if anyio_backend == "trio":
-        from oairt_trio.rest import RealtimeRestClient as TrioRest
+        from oairt_trio import RealtimeRestClient as TrioRest
 
         clients.append(TrioRest)
     material = tls_material()
@@ -412,9 +415,9 @@ async def test_rest_tls_trusted_ca_works(anyio_backend: str) -> None:
 
 @pytest.mark.anyio
 async def test_rest_tls_untrusted_certificate_is_a_typed_error(anyio_backend: str) -> None:
-    from oairt_anyio.rest import RealtimeRestClient as AnyioRest
-    from tests.certs import tls_material
-    from tests.faultproxy import run_fault_proxy
+    from oairt_anyio import RealtimeRestClient as AnyioRest
+    from tests.support.certs import tls_material
+    from tests.support.faultproxy import run_fault_proxy
 
     material = tls_material()
     with anyio.fail_after(20):

@@ -87,7 +87,7 @@ def test_cap_must_be_positive() -> None:
 async def test_cap_over_sockets_reaches_the_client_as_error_then_close_1001() -> None:
     async with run_fake_server(max_session_seconds=0.3) as server:
         seen: list[Any] = []
-        async with oairt_anyio.connect(
+        async with oairt_anyio.open_realtime(
             api_key=server.api_key, model="gpt-realtime", base_url=server.url
         ) as conn:
             with anyio.fail_after(10), pytest.raises(ConnectionClosedError) as closed:
@@ -105,7 +105,7 @@ async def test_cap_over_sockets_reaches_the_client_as_error_then_close_1001() ->
 @pytest.mark.anyio
 @pytest.mark.realtime_server(max_session_seconds=0.3)
 async def test_cap_through_the_fixture_marker(realtime_server: Any) -> None:
-    async with oairt_anyio.connect(
+    async with oairt_anyio.open_realtime(
         api_key=realtime_server.api_key, model="gpt-realtime", base_url=realtime_server.url
     ) as conn:
         with anyio.fail_after(10), pytest.raises(ConnectionClosedError) as closed:

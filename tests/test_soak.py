@@ -101,7 +101,7 @@ async def session(
 ) -> None:
     rng = random.Random(index)
     manual = RealtimeSessionConfig(audio=AudioConfig(input=AudioInputConfig(turn_detection=None)))
-    async with oairt_anyio.connect(api_key=KEY, model="gpt-realtime", base_url=url) as conn:
+    async with oairt_anyio.open_realtime(api_key=KEY, model="gpt-realtime", base_url=url) as conn:
 
         def seen(ev: object) -> None:
             tally.event_count += 1
@@ -149,7 +149,7 @@ async def test_soak_hundreds_of_voice_sessions() -> None:
     tallies = [Tally() for _ in range(SESSIONS)]
     memory: dict[str, int] = {}
     root = Path(__file__).resolve().parent.parent
-    command = [sys.executable, "-m", "tests.soak_server", str(SESSIONS * 40)]
+    command = [sys.executable, "-m", "tests.support.soak_server", str(SESSIONS * 40)]
     with anyio.fail_after(SECONDS + 60):
         async with await anyio.open_process(command, cwd=root) as process:
             assert process.stdout is not None and process.stdin is not None

@@ -15,8 +15,6 @@ import msgspec
 import numpy as np
 import pytest
 
-import oairt_anyio.voice
-import oairt_trio.voice
 from oairt_anyio.testing import FakeServer, run_fake_server
 from oairt_core import audio
 from oairt_core.config import RealtimeBuilder
@@ -42,6 +40,7 @@ from oairt_core.voice_events import (
     TranscriptDone,
     VoiceEvent,
 )
+from tests.conftest import Adapter
 
 pytestmark = pytest.mark.anyio
 
@@ -49,28 +48,10 @@ KEY = "sk-test-voice-000000"
 Connect = Callable[..., Any]
 
 
-# (event loop, adapter): the anyio adapter on both backends, the trio adapter on trio
-# only. This module's anyio_backend follows the adapter, so nothing is collected
-# that would have to be skipped.
-ADAPTERS = [("asyncio", "anyio"), ("trio", "anyio"), ("trio", "trio")]
-
-
-@pytest.fixture(params=ADAPTERS, ids=["-".join(a) for a in ADAPTERS])
-def adapter(request: pytest.FixtureRequest) -> tuple[str, str]:
-    loop, name = request.param
-    return loop, name
-
-
 @pytest.fixture
-def anyio_backend(adapter: tuple[str, str]) -> str:
-    return adapter[0]
-
-
-@pytest.fixture
-def connect(adapter: tuple[str, str]) -> Connect:
-    if adapter[1] == "trio":
-        return oairt_trio.voice.connect_voice
-    return oairt_anyio.voice.connect_voice
+def connect(adapter: Adapter) -> Connect:
+    opener: Connect = adapter.open_voice
+    return opener
 
 
 def builder() -> RealtimeBuilder:
@@ -333,8 +314,14 @@ async def test_barge_in_mid_reply_truncates_at_played_position(
         events = await collect_until(
             session, all_of(is_raw("conversation.item.truncated"), done_with("cancelled"))
         )
+        await session.send_text("And now?")  # a later turn: no second Interrupted either
+        events += await collect_until(session, done_with("completed"))
+    # The manual barge-in is in the stream too, exactly once (issue 12, item 4).
+    assert [e for e in events if isinstance(e, Interrupted)] == [interrupted]
     # Nothing of the cancelled reply after the barge-in reached the app, and no error.
-    assert not any(isinstance(e, (AudioDelta, Error)) for e in events)
+    cut = events.index(interrupted)
+    assert not any(isinstance(e, AudioDelta) and e.item_id == item_id for e in events[cut:])
+    assert not any(isinstance(e, Error) for e in events)
     assert item_audio_ms(server, item_id) == 180
     (cancel,) = received(server, "response.cancel")
     assert cancel["response_id"] == interrupted.response_id
@@ -356,6 +343,9 @@ async def test_auto_barge_in_when_the_user_speaks(
         assert isinstance(events[-1], Interrupted)
         assert events[-1].reason == "speech_started" and events[-1].audio_end_ms == 50
         events += await collect_until(session, is_raw("conversation.item.truncated"))
+        await session.send_text("And now?")  # a later turn: no second Interrupted either
+        events += await collect_until(session, done_with("completed"))
+    assert len([e for e in events if isinstance(e, Interrupted)]) == 1  # exactly one
     assert any(isinstance(e, SpeechStarted) for e in events)
     assert not any(isinstance(e, Error) for e in events)  # the server cancelled first: no error
     assert item_audio_ms(server, chunk.item_id) == 50
@@ -394,7 +384,7 @@ async def test_barge_in_drops_audio_already_queued_for_the_app(
         with anyio.fail_after(10):
             while session.core.active_response_id is not None:
                 await anyio.sleep(0)
-        assert session._rx.statistics().current_buffer_used > 2
+        assert len(session._buffer) > 2
         session.mark_played(first.item_id, 20)
         interrupted = await session.barge_in()
         assert interrupted is not None and not interrupted.cancelled
@@ -839,3 +829,22 @@ async def test_no_key_anywhere_fails_before_connecting(
     with pytest.raises(LocalProtocolError, match="OPENAI_API_KEY"):
         async with connect(voice="marin", base_url="ws://127.0.0.1:9/v1"):
             pass  # pragma: no cover
+
+
+async def test_connect_voice_runs_in_a_group_of_your_own(
+    adapter: Adapter, fake: tuple[FakeServer, Script]
+) -> None:
+    """``connect_voice(task_group_or_nursery, config)``: the same session, its tasks in
+    the caller's group; ``aclose()`` ends it and leaves the group free to finish."""
+    server, script = fake
+    script.say("Hello from a group.")
+    async with adapter.open_group() as group:
+        session = await adapter.connect_voice(
+            group, builder().push_to_talk().build(), base_url=server.url
+        )
+        await session.send_text("hi")
+        events = await collect_until(session, done_with("completed"))
+        await session.aclose()
+        assert await session.next_voice_event() is None
+    said = [e.text for e in events if isinstance(e, TranscriptDone)]
+    assert said == ["Hello from a group."]

@@ -17,29 +17,14 @@ import anyio
 import msgspec
 import pytest
 
-import oairt_anyio.voice
-import oairt_trio.voice
 from oairt_core.codec import decode_client_event
 from oairt_core.config import RealtimeBuilder
 from oairt_core.validation import validate_client_event
 from oairt_core.voice_events import ProtocolViolation, ResponseStarted, VoiceEvent
-
-from .wsserver import ServerConn, serve
+from tests.conftest import Adapter
+from tests.support.wsserver import ServerConn, serve
 
 pytestmark = pytest.mark.anyio
-
-ADAPTERS = [("asyncio", "anyio"), ("trio", "anyio"), ("trio", "trio")]
-
-
-@pytest.fixture(params=ADAPTERS, ids=["-".join(a) for a in ADAPTERS])
-def adapter(request: pytest.FixtureRequest) -> tuple[str, str]:
-    loop, name = request.param
-    return loop, name
-
-
-@pytest.fixture
-def anyio_backend(adapter: tuple[str, str]) -> str:
-    return adapter[0]
 
 
 class SumArgs(msgspec.Struct):
@@ -79,7 +64,7 @@ def _events() -> list[dict[str, Any]]:
     ]
 
 
-async def test_echoed_server_values_become_protocol_violations(adapter: tuple[str, str]) -> None:
+async def test_echoed_server_values_become_protocol_violations(adapter: Adapter) -> None:
     received: list[str] = []
 
     async def handler(conn: ServerConn) -> None:
@@ -90,14 +75,9 @@ async def test_echoed_server_values_become_protocol_violations(adapter: tuple[st
             if isinstance(msg, str):
                 received.append(msg)
 
-    connect = (
-        oairt_trio.voice.connect_voice
-        if adapter[1] == "trio"
-        else (oairt_anyio.voice.connect_voice)
-    )
     config = RealtimeBuilder().api_key("sk-test-hostile-0000").tool(add).build()
     seen: list[VoiceEvent] = []
-    async with serve(handler) as server, connect(config, base_url=server.url) as session:
+    async with serve(handler) as server, adapter.open_voice(config, base_url=server.url) as session:
         with anyio.fail_after(10):
             while True:
                 event = await session.next_voice_event()

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import ssl
 
 from oairt_core.connection import (
     Connected,
@@ -21,7 +22,7 @@ async def run_asyncio(
 ) -> list[str]:
     """Send ``first`` once connected; return the server event types until response.done."""
     conn = RealtimeConnection(api_key=api_key, model=model, base_url=base_url)
-    context = resolve_ssl_context(conn.secure)
+    context = resolve_ssl_context(conn.secure, default=ssl.create_default_context)
     reader, writer = await asyncio.open_connection(
         conn.host, conn.port, ssl=context, server_hostname=conn.host if context else None
     )

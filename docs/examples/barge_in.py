@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import anyio
 
-from oairt_anyio.voice import RealtimeSession, connect_voice
+from oairt_anyio import RealtimeSession, open_voice
 from oairt_core.session import Interrupted, Realtime
 from oairt_core.testing import Script
 from oairt_core.testing.script import say
@@ -23,7 +23,7 @@ async def demo(session: RealtimeSession) -> Interrupted | None:
 
 async def main(base_url: str | None, api_key: str) -> Interrupted | None:
     config = Realtime.builder().api_key(api_key).voice_session().push_to_talk().build()
-    async with connect_voice(config, base_url=base_url) as session:
+    async with open_voice(config, base_url=base_url) as session:
         await session.send_text("Tell me a long story.")
         played_ms = 0.0
         while played_ms < 300:  # "play" 300 ms of the reply

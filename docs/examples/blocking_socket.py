@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import socket
+import ssl
 
 from oairt_core.connection import (
     Connected,
@@ -20,7 +21,9 @@ def run_blocking(
 ) -> list[str]:
     """Send ``first`` once connected; return the server event types until response.done."""
     conn = RealtimeConnection(api_key=api_key, model=model, base_url=base_url)
-    context = resolve_ssl_context(conn.secure)  # verified TLS for wss://, None for ws://
+    context = resolve_ssl_context(
+        conn.secure, default=ssl.create_default_context
+    )  # verified TLS for wss://, None for ws://
     sock = socket.create_connection((conn.host, conn.port), timeout=30)
     if context is not None:
         sock = context.wrap_socket(sock, server_hostname=conn.host)

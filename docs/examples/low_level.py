@@ -14,7 +14,7 @@ from oairt_core.models import RealtimeSessionConfig
 async def main(base_url: str | None, api_key: str) -> list[str]:
     where: dict[str, Any] = {} if base_url is None else {"base_url": base_url}
     seen: list[str] = []
-    async with oairt_anyio.connect(api_key=api_key, model="gpt-realtime", **where) as conn:
+    async with oairt_anyio.open_realtime(api_key=api_key, model="gpt-realtime", **where) as conn:
         session = RealtimeSessionConfig(
             output_modalities=["audio"],
             instructions="You are a helpful assistant.",

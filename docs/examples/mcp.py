@@ -25,7 +25,7 @@ async def main(base_url: str | None, api_key: str) -> list[str]:
     session = RealtimeSessionConfig(tools=[mcp], tool_choice="auto")
     where: dict[str, Any] = {} if base_url is None else {"base_url": base_url}
     seen: list[str] = []
-    async with oairt_anyio.connect(api_key=api_key, model="gpt-realtime", **where) as conn:
+    async with oairt_anyio.open_realtime(api_key=api_key, model="gpt-realtime", **where) as conn:
         await conn.send(SessionUpdateEvent(session=session))
         async for event in conn:
             seen.append(type(event).__name__)

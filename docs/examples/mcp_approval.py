@@ -13,7 +13,7 @@ from typing import Any
 import anyio
 
 import oairt_anyio
-from oairt_anyio.voice import connect_voice
+from oairt_anyio import open_voice
 from oairt_core.events import (
     ConversationItemCreateEvent,
     ResponseCreateEvent,
@@ -44,7 +44,7 @@ async def main(base_url: str | None, api_key: str) -> list[str]:
         .build()
     )
     log: list[str] = []
-    async with connect_voice(config, base_url=base_url) as session:
+    async with open_voice(config, base_url=base_url) as session:
         await session.send_text("What's the forecast for Paris?")
         async for event in session:
             if isinstance(event, McpApprovalRequest):
@@ -62,7 +62,7 @@ async def low_level(base_url: str | None, api_key: str) -> list[str]:
     """Low level: approve with an ``mcp_approval_response`` item, then ask to continue."""
     where: dict[str, Any] = {} if base_url is None else {"base_url": base_url}
     seen: list[str] = []
-    async with oairt_anyio.connect(api_key=api_key, model="gpt-realtime", **where) as conn:
+    async with oairt_anyio.open_realtime(api_key=api_key, model="gpt-realtime", **where) as conn:
         await conn.send(ResponseCreateEvent())
         async for event in conn:
             seen.append(type(event).__name__)

@@ -9,7 +9,7 @@ from __future__ import annotations
 import anyio
 import numpy as np
 
-from oairt_anyio.voice import Realtime
+from oairt_anyio import Realtime
 from oairt_core import audio
 from oairt_core.session import AudioDelta, ResponseDone, TranscriptDone
 from oairt_core.testing import Script

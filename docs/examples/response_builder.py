@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import anyio
 
-from oairt_anyio.voice import RealtimeSession, connect_voice
+from oairt_anyio import RealtimeSession, open_voice
 from oairt_core.session import Realtime, ResponseBuilder
 from oairt_core.testing import Script
 
@@ -21,7 +21,7 @@ async def demo(session: RealtimeSession) -> None:
 
 async def main(base_url: str | None, api_key: str) -> str:
     config = Realtime.builder().api_key(api_key).voice_session().push_to_talk().build()
-    async with connect_voice(config, base_url=base_url) as session:
+    async with open_voice(config, base_url=base_url) as session:
         await demo(session)
         # Out of band: outside the conversation, told apart by metadata.
         await (

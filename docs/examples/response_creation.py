@@ -19,7 +19,7 @@ async def main(base_url: str | None, api_key: str) -> str:
     )
     where: dict[str, Any] = {} if base_url is None else {"base_url": base_url}
     text = ""
-    async with oairt_anyio.connect(api_key=api_key, model="gpt-realtime", **where) as conn:
+    async with oairt_anyio.open_realtime(api_key=api_key, model="gpt-realtime", **where) as conn:
         await conn.send(ResponseCreateEvent(response=response))
         async for event in conn:
             if isinstance(event, ResponseOutputTextDoneEvent):

@@ -5,7 +5,7 @@ from __future__ import annotations
 import anyio
 import numpy as np
 
-from oairt_anyio.voice import RealtimeSession, connect_voice
+from oairt_anyio import RealtimeSession, open_voice
 from oairt_core import audio
 from oairt_core.session import Realtime, TranscriptDone
 from oairt_core.testing import Script
@@ -19,7 +19,7 @@ async def demo(session: RealtimeSession) -> None:
 async def main(base_url: str | None, api_key: str) -> str:
     # Push-to-talk: no VAD; the app decides when the user's turn ends.
     config = Realtime.builder().api_key(api_key).voice_session().push_to_talk().build()
-    async with connect_voice(config, base_url=base_url) as session:
+    async with open_voice(config, base_url=base_url) as session:
         await demo(session)
         await session.send_pcm16(audio.synth_speech(400).astype(np.float32) / 32768)
         await session.send_pcm16(audio.pcm16_to_bytes(audio.silence(100)))

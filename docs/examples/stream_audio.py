@@ -8,7 +8,7 @@ import anyio
 import numpy as np
 import numpy.typing as npt
 
-from oairt_anyio.voice import RealtimeSession, connect_voice
+from oairt_anyio import RealtimeSession, open_voice
 from oairt_core import audio
 from oairt_core.session import Realtime, SpeechStopped
 from oairt_core.testing import Script
@@ -34,7 +34,7 @@ async def microphone() -> AsyncIterator[npt.NDArray[np.int16]]:
 
 async def main(base_url: str | None, api_key: str) -> int:
     config = Realtime.builder().api_key(api_key).voice_session().vad_server_default().build()
-    async with connect_voice(config, base_url=base_url) as session:
+    async with open_voice(config, base_url=base_url) as session:
         await demo(session)
         await session.stream_audio_pcm16(microphone())
         async for event in session:

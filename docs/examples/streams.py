@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import anyio
 
-from oairt_anyio.voice import RealtimeSession, connect_voice
+from oairt_anyio import RealtimeSession, open_voice
 from oairt_core.session import Realtime
 from oairt_core.testing import Script
 
@@ -22,7 +22,7 @@ async def demo(session: RealtimeSession) -> tuple[int, str]:
 
 async def main(base_url: str | None, api_key: str) -> tuple[int, str]:
     config = Realtime.builder().api_key(api_key).voice_session().push_to_talk().build()
-    async with connect_voice(config, base_url=base_url) as session:
+    async with open_voice(config, base_url=base_url) as session:
         await session.send_text("Say hello.")
         return await demo(session)
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 import anyio
 import msgspec
 
-from oairt_anyio.voice import connect_voice
+from oairt_anyio import open_voice
 from oairt_core.session import Realtime, ToolResult, TranscriptDone
 from oairt_core.testing import Script
 from oairt_core.testing.script import call_function
@@ -41,7 +41,7 @@ async def main(base_url: str | None, api_key: str) -> list[str]:
         .build()
     )
     log: list[str] = []
-    async with connect_voice(config, base_url=base_url) as session:
+    async with open_voice(config, base_url=base_url) as session:
         await session.send_text("What is 2 + 3? Use the sum tool.")
         async for event in session:
             if isinstance(event, ToolResult):

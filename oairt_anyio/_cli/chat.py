@@ -14,6 +14,7 @@ from typing import Any
 import anyio
 
 from . import CliError, Output, resolve_api_key, resolve_base_url
+from ._loop import run as run_loop
 
 __all__ = ["run_chat"]
 
@@ -25,7 +26,7 @@ def run_chat(args: argparse.Namespace, out: Output) -> int:
     key = resolve_api_key(args, url)
     if key is None:
         raise CliError("no API key: set OPENAI_API_KEY or pass --api-key")
-    return anyio.run(_chat, args, out, url, key)
+    return run_loop(_chat, args, out, url, key)
 
 
 async def _read_line() -> str:
@@ -47,7 +48,7 @@ async def _chat(args: argparse.Namespace, out: Output, url: str, key: Any) -> in
 
     interactive = sys.stdin.isatty()
     out.status(f"connecting to {url} (model {args.model}) ...")
-    async with oairt_anyio.connect(api_key=key, model=args.model, base_url=url) as conn:
+    async with oairt_anyio.open_realtime(api_key=key, model=args.model, base_url=url) as conn:
         session = RealtimeSessionConfig(
             output_modalities=["text"],
             instructions=args.instructions if args.instructions else msgspec.UNSET,

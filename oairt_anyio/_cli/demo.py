@@ -28,6 +28,7 @@ import msgspec
 import numpy as np
 
 from . import CliError, Output, resolve_api_key, resolve_base_url
+from ._loop import run as run_loop
 from .util import read_wav_pcm16, write_wav_pcm16
 
 __all__ = ["WeatherArgs", "get_weather", "run_demo"]
@@ -143,7 +144,7 @@ def run_demo(args: argparse.Namespace, out: Output) -> int:
     question = read_wav_pcm16(args.input) if args.input else None
     if question is not None and len(question) < RATE * 2 // 5:  # 200 ms
         raise CliError(f"{args.input}: too short to be speech")
-    return anyio.run(_demo, args, out, live, question)
+    return run_loop(_demo, args, out, live, question)
 
 
 async def _demo(args: argparse.Namespace, out: Output, live: bool, question: bytes | None) -> int:
@@ -184,7 +185,7 @@ async def _exchange(
     *,
     live: bool,
 ) -> None:
-    from oairt_anyio.voice import connect_voice
+    from oairt_anyio import open_voice
     from oairt_core.config import RealtimeBuilder
     from oairt_core.voice_events import (
         AudioDelta,
@@ -228,7 +229,7 @@ async def _exchange(
     partial: dict[str, str] = {}  # assistant transcript so far, per item
 
     with anyio.fail_after(TIME_LIMIT_S):
-        async with connect_voice(config, base_url=url) as session, anyio.create_task_group() as tg:
+        async with open_voice(config, base_url=url) as session, anyio.create_task_group() as tg:
 
             async def microphone(pcm: np.ndarray[Any, np.dtype[np.int16]], key: str) -> None:
                 """Stream like a microphone: 20 ms every 20 ms, on an absolute schedule."""

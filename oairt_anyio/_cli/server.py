@@ -15,6 +15,7 @@ from typing import Any
 import anyio
 
 from . import EXIT_INTERRUPTED, CliError, Output
+from ._loop import run as run_loop
 
 __all__ = ["run_fake_server_command"]
 
@@ -30,7 +31,7 @@ def run_fake_server_command(args: argparse.Namespace, out: Output) -> int:
             script = Script.from_file(args.script)
         except ScriptError as exc:
             raise CliError(f"bad --script {exc}") from None
-    return anyio.run(_serve, args, out, script)
+    return run_loop(_serve, args, out, script)
 
 
 async def _serve(args: argparse.Namespace, out: Output, script: Any) -> int:

@@ -15,6 +15,8 @@ from typing import Any
 
 import anyio
 
+from ._loop import run as run_loop
+
 __all__ = ["add_twilio_bridge_parser", "load_tools", "run_twilio_bridge_command"]
 
 
@@ -113,7 +115,7 @@ def run_twilio_bridge_command(args: argparse.Namespace, out: Any) -> int:
         options["api_key"] = args.api_key
     if args.model:
         options["model"] = args.model
-    return anyio.run(_serve, args, out, options)
+    return run_loop(_serve, args, out, options)
 
 
 async def _serve(args: argparse.Namespace, out: Any, options: dict[str, Any]) -> int:

@@ -17,6 +17,7 @@ import anyio
 import numpy as np
 
 from . import CliError, Output, resolve_api_key, resolve_base_url
+from ._loop import run as run_loop
 from .util import read_wav_pcm16, write_wav_pcm16
 
 __all__ = ["run_voice"]
@@ -53,7 +54,7 @@ def run_voice(args: argparse.Namespace, out: Output) -> int:
         question = read_wav_pcm16(args.input)
     if len(question) < RATE // 10 * 2:  # 100 ms
         raise CliError("the question is too short to be speech")
-    reply = anyio.run(_turn, args, out, url, key, question)
+    reply = run_loop(_turn, args, out, url, key, question)
     if args.output:
         write_wav_pcm16(args.output, reply)
         out.event(
@@ -87,7 +88,7 @@ def _record(sd: Any, out: Output) -> bytes:
 async def _turn(
     args: argparse.Namespace, out: Output, url: str, key: Any, question: bytes
 ) -> bytes:
-    from oairt_anyio.voice import connect_voice
+    from oairt_anyio import open_voice
     from oairt_core.config import RealtimeBuilder
     from oairt_core.voice_events import (
         AudioDelta,
@@ -109,7 +110,7 @@ async def _turn(
         builder = builder.voice(args.voice)
     pcm: list[np.ndarray[Any, np.dtype[np.int16]]] = []
     out.status(f"connecting to {url} (model {args.model}) ...")
-    async with connect_voice(builder.build(), base_url=url) as session:
+    async with open_voice(builder.build(), base_url=url) as session:
         sent_at = time.monotonic()
         await session.send_pcm16(question)
         await session.commit()

@@ -136,7 +136,7 @@ class Recorder:
         self.frames: list[RecordedFrame] = []
 
     def on_message(self, direction: str, text: str) -> None:
-        """Adapter hook, e.g. ``oairt_anyio.connect(on_message=Recorder(clock=...).on_message)``.
+        """Adapter hook: ``open_realtime(on_message=Recorder(clock=...).on_message)``.
 
         Needs the ``clock`` given at construction (the adapter's monotonic clock).
         """

@@ -1,4 +1,5 @@
-"""connect_resilient end to end: the fake server behind a faulty proxy, asyncio and trio.
+"""open_realtime(reconnect=...) end to end: the fake server behind a faulty proxy, on
+anyio-asyncio, anyio-trio and native trio.
 
 The proxy drops the first connection in the middle of a response (close 1012, close
 1011, or a TCP reset = 1006); the wrapper reports what was lost, reconnects, re-applies
@@ -14,7 +15,7 @@ import anyio
 import msgspec
 import pytest
 
-from oairt_anyio.resilient import ResilientEvent, connect_resilient
+from oairt_anyio import ReconnectingEvent
 from oairt_anyio.testing import run_fake_server
 from oairt_core.errors import ConnectionClosedError, HandshakeError
 from oairt_core.events import (
@@ -39,7 +40,8 @@ from oairt_core.reconnect import (
     ResponseLost,
 )
 from oairt_core.testing import Script, say
-from tests.faultproxy import (
+from tests.conftest import Adapter
+from tests.support.faultproxy import (
     Close,
     ConnectionPlan,
     FaultAction,
@@ -67,7 +69,9 @@ def at_first(event_type: str, action: FaultAction) -> ConnectionPlan:
     return ConnectionPlan(on_server_frame=hook)
 
 
-async def until(conn: object, pred: Callable[[ResilientEvent], bool], seen: list[ResilientEvent]):
+async def until(
+    conn: object, pred: Callable[[ReconnectingEvent], bool], seen: list[ReconnectingEvent]
+):
     async for ev in conn:  # type: ignore[attr-defined]
         seen.append(ev)
         if pred(ev):
@@ -80,7 +84,9 @@ async def until(conn: object, pred: Callable[[ResilientEvent], bool], seen: list
     [(Close(1012, "restart"), 1012), (Close(1011), 1011), (Reset(), 1006)],
     ids=["1012", "1011", "reset-1006"],
 )
-async def test_drop_mid_response_reconnects_and_reapplies(action: FaultAction, code: int) -> None:
+async def test_drop_mid_response_reconnects_and_reapplies(
+    adapter: Adapter, action: FaultAction, code: int
+) -> None:
     census = TaskCensus()
     script = Script(say("The first answer is long enough to be cut."), say("Second answer."))
     with anyio.fail_after(20):
@@ -88,9 +94,9 @@ async def test_drop_mid_response_reconnects_and_reapplies(action: FaultAction, c
             plans = [at_first("response.output_audio.delta", action)]
             async with run_fault_proxy(("127.0.0.1", server.port), plans=plans) as proxy:
                 url = f"ws://127.0.0.1:{proxy.port}/v1"
-                seen: list[ResilientEvent] = []
-                async with connect_resilient(
-                    api_key=KEY, model="gpt-realtime", base_url=url, policy=FAST
+                seen: list[ReconnectingEvent] = []
+                async with adapter.open_realtime(
+                    api_key=KEY, model="gpt-realtime", base_url=url, reconnect=FAST
                 ) as conn:
                     config = RealtimeSessionConfig(
                         instructions="Be brief.", output_modalities=["audio"]
@@ -138,7 +144,7 @@ async def test_drop_mid_response_reconnects_and_reapplies(action: FaultAction, c
     assert census.leaked() == []
 
 
-async def test_replay_items_recreates_the_conversation() -> None:
+async def test_replay_items_recreates_the_conversation(adapter: Adapter) -> None:
     census = TaskCensus()
     policy = ReconnectPolicy(base_delay=0.001, max_delay=0.002, replay_items=True)
     with anyio.fail_after(20):
@@ -148,9 +154,9 @@ async def test_replay_items_recreates_the_conversation() -> None:
             plans = [at_first("response.output_audio.delta", Close(1012))]
             async with run_fault_proxy(("127.0.0.1", server.port), plans=plans) as proxy:
                 url = f"ws://127.0.0.1:{proxy.port}/v1"
-                seen: list[ResilientEvent] = []
-                async with connect_resilient(
-                    api_key=KEY, model="gpt-realtime", base_url=url, policy=policy
+                seen: list[ReconnectingEvent] = []
+                async with adapter.open_realtime(
+                    api_key=KEY, model="gpt-realtime", base_url=url, reconnect=policy
                 ) as conn:
                     item = MessageItem.user_text("remember me", id="item_user_1")
                     await conn.send(ConversationItemCreateEvent(item=item))
@@ -170,7 +176,7 @@ async def test_replay_items_recreates_the_conversation() -> None:
     assert census.leaked() == []
 
 
-async def test_gives_up_after_the_budget_and_raises() -> None:
+async def test_gives_up_after_the_budget_and_raises(adapter: Adapter) -> None:
     census = TaskCensus()
     policy = ReconnectPolicy(max_attempts=3, base_delay=0.001, max_delay=0.002)
     with anyio.fail_after(20):
@@ -180,9 +186,9 @@ async def test_gives_up_after_the_budget_and_raises() -> None:
             ] * 5
             async with run_fault_proxy(("127.0.0.1", server.port), plans=plans) as proxy:
                 url = f"ws://127.0.0.1:{proxy.port}/v1"
-                seen: list[ResilientEvent] = []
-                async with connect_resilient(
-                    api_key=KEY, model="gpt-realtime", base_url=url, policy=policy
+                seen: list[ReconnectingEvent] = []
+                async with adapter.open_realtime(
+                    api_key=KEY, model="gpt-realtime", base_url=url, reconnect=policy
                 ) as conn:
                     await conn.send(ResponseCreateEvent())
                     with pytest.raises(ConnectionClosedError) as info:
@@ -206,15 +212,15 @@ async def test_gives_up_after_the_budget_and_raises() -> None:
 
 
 @pytest.mark.parametrize("status", [401, 403, 404])
-async def test_refused_reconnect_is_final(status: int) -> None:
+async def test_refused_reconnect_is_final(adapter: Adapter, status: int) -> None:
     with anyio.fail_after(20):
         async with run_fake_server(script=Script(say("x")), api_keys={KEY}) as server:
             plans = [at_first("response.created", Reset()), ConnectionPlan(reply_status=status)]
             async with run_fault_proxy(("127.0.0.1", server.port), plans=plans) as proxy:
                 url = f"ws://127.0.0.1:{proxy.port}/v1"
-                seen: list[ResilientEvent] = []
-                async with connect_resilient(
-                    api_key=KEY, model="gpt-realtime", base_url=url, policy=FAST
+                seen: list[ReconnectingEvent] = []
+                async with adapter.open_realtime(
+                    api_key=KEY, model="gpt-realtime", base_url=url, reconnect=FAST
                 ) as conn:
                     await conn.send(ResponseCreateEvent())
                     with pytest.raises(ConnectionClosedError):
@@ -227,15 +233,15 @@ async def test_refused_reconnect_is_final(status: int) -> None:
                 assert proxy.connections == 2
 
 
-async def test_unrecoverable_close_code_is_not_retried() -> None:
+async def test_unrecoverable_close_code_is_not_retried(adapter: Adapter) -> None:
     with anyio.fail_after(20):
         async with run_fake_server(script=Script(say("x")), api_keys={KEY}) as server:
             plans = [at_first("response.created", Close(1008, "policy"))]
             async with run_fault_proxy(("127.0.0.1", server.port), plans=plans) as proxy:
                 url = f"ws://127.0.0.1:{proxy.port}/v1"
-                seen: list[ResilientEvent] = []
-                async with connect_resilient(
-                    api_key=KEY, model="gpt-realtime", base_url=url, policy=FAST
+                seen: list[ReconnectingEvent] = []
+                async with adapter.open_realtime(
+                    api_key=KEY, model="gpt-realtime", base_url=url, reconnect=FAST
                 ) as conn:
                     await conn.send(ResponseCreateEvent())
                     with pytest.raises(ConnectionClosedError) as info:
@@ -246,7 +252,7 @@ async def test_unrecoverable_close_code_is_not_retried() -> None:
                 assert proxy.connections == 1
 
 
-async def test_first_connection_failure_raises_like_connect() -> None:
+async def test_first_connection_failure_raises_like_connect(adapter: Adapter) -> None:
     census = TaskCensus()
     with anyio.fail_after(20):
         async with run_fake_server(api_keys={KEY}) as server:
@@ -254,14 +260,16 @@ async def test_first_connection_failure_raises_like_connect() -> None:
             async with run_fault_proxy(("127.0.0.1", server.port), plans=plans) as proxy:
                 url = f"ws://127.0.0.1:{proxy.port}/v1"
                 with pytest.raises(HandshakeError) as info:
-                    async with connect_resilient(api_key=KEY, model="gpt-realtime", base_url=url):
+                    async with adapter.open_realtime(
+                        api_key=KEY, model="gpt-realtime", base_url=url, reconnect=ReconnectPolicy()
+                    ):
                         pass
                 assert info.value.status_code == 401
                 assert KEY not in str(info.value)
     assert census.leaked() == []
 
 
-async def test_close_during_backoff_returns_promptly() -> None:
+async def test_close_during_backoff_returns_promptly(adapter: Adapter) -> None:
     census = TaskCensus()
     slow = ReconnectPolicy(base_delay=60.0, max_delay=60.0)
     with anyio.fail_after(20):
@@ -269,9 +277,9 @@ async def test_close_during_backoff_returns_promptly() -> None:
             plans = [at_first("response.created", Close(1012))]
             async with run_fault_proxy(("127.0.0.1", server.port), plans=plans) as proxy:
                 url = f"ws://127.0.0.1:{proxy.port}/v1"
-                seen: list[ResilientEvent] = []
-                async with connect_resilient(
-                    api_key=KEY, model="gpt-realtime", base_url=url, policy=slow
+                seen: list[ReconnectingEvent] = []
+                async with adapter.open_realtime(
+                    api_key=KEY, model="gpt-realtime", base_url=url, reconnect=slow
                 ) as conn:
                     await conn.send(ResponseCreateEvent())
                     await until(conn, lambda e: isinstance(e, Reconnecting), seen)
@@ -280,7 +288,7 @@ async def test_close_during_backoff_returns_promptly() -> None:
     assert census.leaked() == []
 
 
-async def test_unacknowledged_audio_is_reported_lost() -> None:
+async def test_unacknowledged_audio_is_reported_lost(adapter: Adapter) -> None:
     census = TaskCensus()
     manual = RealtimeSessionConfig(audio=AudioConfig(input=AudioInputConfig(turn_detection=None)))
     with anyio.fail_after(20):
@@ -288,9 +296,9 @@ async def test_unacknowledged_audio_is_reported_lost() -> None:
             plans = [at_first("conversation.item.added", Reset())]
             async with run_fault_proxy(("127.0.0.1", server.port), plans=plans) as proxy:
                 url = f"ws://127.0.0.1:{proxy.port}/v1"
-                seen: list[ResilientEvent] = []
-                async with connect_resilient(
-                    api_key=KEY, model="gpt-realtime", base_url=url, policy=FAST
+                seen: list[ReconnectingEvent] = []
+                async with adapter.open_realtime(
+                    api_key=KEY, model="gpt-realtime", base_url=url, reconnect=FAST
                 ) as conn:
                     await conn.send(SessionUpdateEvent(session=manual))
                     await until(conn, lambda e: isinstance(e, SessionUpdatedEvent), seen)
@@ -304,28 +312,53 @@ async def test_unacknowledged_audio_is_reported_lost() -> None:
                     # the notice is how the application learns it must re-send.
                     updated = await until(conn, lambda e: isinstance(e, SessionUpdatedEvent), seen)
                     assert isinstance(updated, SessionUpdatedEvent)
-                    assert conn.state.mirror.unacknowledged_audio_bytes == 0
+                    assert conn.reconnect_state.mirror.unacknowledged_audio_bytes == 0
                 sent = [json.loads(p)["type"] for p in proxy.records[1].sent_text]
                 assert "input_audio_buffer.append" not in sent
                 assert sent[0] == "session.update"
     assert census.leaked() == []
 
 
-async def test_budget_refills_after_each_healthy_reconnect() -> None:
+def at_nth(event_type: str, n: int, action: FaultAction) -> ConnectionPlan:
+    """Replace the ``n``-th (1-based) server frame of ``event_type`` with ``action``."""
+    count = 0
+
+    def hook(_i: int, _op: int, payload: bytes) -> FaultAction | None:
+        nonlocal count
+        try:
+            kind = json.loads(payload).get("type")
+        except ValueError:
+            return None
+        if kind != event_type:
+            return None
+        count += 1
+        return action if count == n else None
+
+    return ConnectionPlan(on_server_frame=hook)
+
+
+async def test_budget_refills_after_each_healthy_reconnect(adapter: Adapter) -> None:
+    """A connection that completed a response proved healthy: the budget refills."""
     census = TaskCensus()
     policy = ReconnectPolicy(max_attempts=1, base_delay=0.001, max_delay=0.002)
-    script = Script(say("a"), say("b"), say("c"))
+    script = Script(say("a"), say("b"), say("c"), say("d"), say("e"))
     with anyio.fail_after(20):
         async with run_fake_server(script=script, api_keys={KEY}) as server:
-            drop = at_first("response.created", Close(1012))
-            plans = [drop, drop, ConnectionPlan()]
+            # Each connection completes one response, then drops at the next one.
+            plans = [
+                at_nth("response.created", 2, Close(1012)),
+                at_nth("response.created", 2, Close(1012)),
+                ConnectionPlan(),
+            ]
             async with run_fault_proxy(("127.0.0.1", server.port), plans=plans) as proxy:
                 url = f"ws://127.0.0.1:{proxy.port}/v1"
-                seen: list[ResilientEvent] = []
-                async with connect_resilient(
-                    api_key=KEY, model="gpt-realtime", base_url=url, policy=policy
+                seen: list[ReconnectingEvent] = []
+                async with adapter.open_realtime(
+                    api_key=KEY, model="gpt-realtime", base_url=url, reconnect=policy
                 ) as conn:
                     for _ in range(2):
+                        await conn.send(ResponseCreateEvent())
+                        await until(conn, lambda e: isinstance(e, ResponseDoneEvent), seen)
                         await conn.send(ResponseCreateEvent())
                         again = await until(conn, lambda e: isinstance(e, Reconnected), seen)
                         assert again == Reconnected(attempt=1)
@@ -334,16 +367,54 @@ async def test_budget_refills_after_each_healthy_reconnect() -> None:
                     assert isinstance(done, ResponseDoneEvent)
                     assert conn.connections == 3
                 assert [type(e).__name__ for e in seen].count("ResponseLost") == 2
+                assert not any(isinstance(e, ReconnectFailed) for e in seen)
                 assert proxy.connections == 3
     assert census.leaked() == []
 
 
-async def test_stalled_peer_write_timeout_then_reconnect() -> None:
+async def test_accept_then_drop_storm_ends_in_reconnect_failed(adapter: Adapter) -> None:
+    """Issue 13.4: a server that sends session.created and closes 1011 at once is not
+    retried forever: session.created is no proof of health, so the budget is spent."""
+    census = TaskCensus()
+    policy = ReconnectPolicy(max_attempts=3, base_delay=0.001, max_delay=0.002)
+    with anyio.fail_after(20):
+        async with run_fake_server(api_keys={KEY}) as server:
+            first = at_nth("response.created", 1, Close(1011, "overloaded"))
+            storm = [at_nth("session.updated", 1, Close(1011, "overloaded")) for _ in range(10)]
+            plans = [first, *storm]
+            async with run_fault_proxy(("127.0.0.1", server.port), plans=plans) as proxy:
+                url = f"ws://127.0.0.1:{proxy.port}/v1"
+                seen: list[ReconnectingEvent] = []
+                async with adapter.open_realtime(
+                    api_key=KEY, model="gpt-realtime", base_url=url, reconnect=policy
+                ) as conn:
+                    await conn.send(SessionUpdateEvent(session=RealtimeSessionConfig()))
+                    await conn.send(ResponseCreateEvent())
+                    with pytest.raises(ConnectionClosedError) as info:
+                        async for ev in conn:
+                            seen.append(ev)
+                    assert info.value.code == 1011
+                reconnected = [e for e in seen if isinstance(e, Reconnected)]
+                failed = [e for e in seen if isinstance(e, ReconnectFailed)]
+                # Every reconnection was accepted (session.created arrived) and dropped.
+                assert len(reconnected) == 3
+                assert sum(isinstance(e, SessionCreatedEvent) for e in seen) == 4
+                assert failed == [
+                    ReconnectFailed(attempts=3, close_code=1011, reason=failed[0].reason)
+                ]
+                assert proxy.connections == 4
+    assert census.leaked() == []
+
+
+async def test_stalled_peer_write_timeout_then_reconnect(adapter: Adapter) -> None:
     """A server that stops reading: the write times out, the wrapper reconnects and the
     blocked send completes on the new connection; the audio the dead one swallowed is
     reported lost."""
     census = TaskCensus()
-    chunk = InputAudioBufferAppendEvent(audio=b"\x00" * (256 * 1024))
+    # Small enough that the first appends fit in the kernel's buffers on every adapter
+    # (trio writes straight to the socket; asyncio buffers in the transport first), so
+    # some audio is surely swallowed by the dead connection before a write stalls.
+    chunk = InputAudioBufferAppendEvent(audio=b"\x00" * (16 * 1024))
     with anyio.fail_after(20):
         async with run_fake_server(api_keys={KEY}) as server:
             plans = [ConnectionPlan(stop_reading_client=True)]
@@ -351,10 +422,14 @@ async def test_stalled_peer_write_timeout_then_reconnect() -> None:
                 ("127.0.0.1", server.port), plans=plans, rcvbuf=64 * 1024
             ) as proxy:
                 url = f"ws://127.0.0.1:{proxy.port}/v1"
-                seen: list[ResilientEvent] = []
+                seen: list[ReconnectingEvent] = []
                 sends = 0
-                async with connect_resilient(
-                    api_key=KEY, model="gpt-realtime", base_url=url, policy=FAST, write_timeout=0.3
+                async with adapter.open_realtime(
+                    api_key=KEY,
+                    model="gpt-realtime",
+                    base_url=url,
+                    reconnect=FAST,
+                    write_timeout=0.3,
                 ) as conn:
 
                     async def reader() -> None:
@@ -376,5 +451,29 @@ async def test_stalled_peer_write_timeout_then_reconnect() -> None:
                 assert reconnecting[0].close_code == 1006  # the adapter aborted the socket
                 on_new = [json.loads(p)["type"] for p in proxy.records[1].sent_text]
                 assert on_new.count("input_audio_buffer.append") >= 1
-                assert sends < 400
+                assert sends < 6400  # backpressure: far less than 140 MB was accepted
+    assert census.leaked() == []
+
+
+async def test_connect_realtime_reconnects_in_your_group(adapter: Adapter) -> None:
+    census = TaskCensus()
+    script = Script(say("The first answer is long enough to be cut."), say("Second."))
+    with anyio.fail_after(20):
+        async with run_fake_server(script=script, api_keys={KEY}) as server:
+            plans = [at_first("response.output_audio.delta", Close(1012))]
+            async with run_fault_proxy(("127.0.0.1", server.port), plans=plans) as proxy:
+                url = f"ws://127.0.0.1:{proxy.port}/v1"
+                seen: list[ReconnectingEvent] = []
+                async with adapter.open_group() as group:
+                    conn = await adapter.connect_realtime(
+                        group, api_key=KEY, model="gpt-realtime", base_url=url, reconnect=FAST
+                    )
+                    await conn.send(ResponseCreateEvent())
+                    await until(conn, lambda e: isinstance(e, Reconnected), seen)
+                    await conn.send(ResponseCreateEvent())
+                    done = await until(conn, lambda e: isinstance(e, ResponseDoneEvent), seen)
+                    assert isinstance(done, ResponseDoneEvent)
+                    assert conn.connections == 2
+                    await conn.close()
+                assert proxy.connections == 2
     assert census.leaked() == []

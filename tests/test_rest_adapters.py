@@ -1,6 +1,7 @@
-"""oairt_anyio.rest over loopback against FakeRestApi, on asyncio and trio.
+"""``RealtimeRestClient`` over loopback against FakeRestApi, on every adapter.
 
-tests/test_trio_rest.py re-runs every test here with the oairt_trio client.
+Each test runs on anyio-asyncio, anyio-trio and native trio (the ``adapter`` fixture
+behind ``make_client``).
 """
 
 from __future__ import annotations
@@ -13,7 +14,6 @@ from typing import Any, Protocol
 import anyio
 import pytest
 
-import oairt_anyio.rest
 from oairt_core.errors import (
     APIError,
     ConnectError,
@@ -27,7 +27,8 @@ from oairt_core.models import AudioConfig, AudioOutputConfig, RealtimeSessionCon
 from oairt_core.rest import ClientSecret, PreparedRequest, RestRequest, parse_empty_response
 from oairt_core.testing.rest_fake import FakeCallState, FakeRestApi
 from oairt_core.webhooks import RealtimeCallIncomingWebhookEvent, unwrap_webhook
-from tests.restserver import make_test_tls_contexts, serve_rest
+from tests.conftest import Adapter
+from tests.support.restserver import make_test_tls_contexts, serve_rest
 
 KEY = "sk-test-adapter-SECRET-1234"
 OFFER = (
@@ -60,8 +61,16 @@ MakeClient = Callable[..., Client]
 
 
 @pytest.fixture
-def make_client() -> MakeClient:
-    return oairt_anyio.rest.RealtimeRestClient  # type: ignore[return-value]
+def make_client(adapter: Adapter) -> MakeClient:
+    client: MakeClient = adapter.RealtimeRestClient
+    return client
+
+
+def test_the_adapter_client_is_the_one_under_test(
+    adapter: Adapter, make_client: MakeClient
+) -> None:
+    assert make_client is adapter.module.RealtimeRestClient
+    assert make_client.__module__ == adapter.module.__name__
 
 
 @pytest.fixture

@@ -248,7 +248,7 @@ async def serve(
 ) -> AsyncIterator[WSServer]:
     """Run the server on 127.0.0.1 (random port) for the duration of the block.
 
-    With ``ssl_context`` (e.g. ``tests.certs.tls_material().server_context()``) it speaks
+    With ``ssl_context`` (e.g. ``tests.support.certs.tls_material().server_context()``) it speaks
     TLS and ``server.url`` is ``wss://localhost:PORT/v1``.
     """
     tcp = await anyio.create_tcp_listener(local_host="127.0.0.1", local_port=0)

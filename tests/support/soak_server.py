@@ -6,7 +6,7 @@ stdio: it prints ``{"port": N}``; when a line arrives on stdin it prints one JSO
 line with, per connection, the sha256 and size of the input audio it received, of
 the output audio it sent, and of the ``type|event_id`` sequence it sent, then exits.
 
-    python -m tests.soak_server
+    python -m tests.support.soak_server
 """
 
 from __future__ import annotations

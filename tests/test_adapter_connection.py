@@ -1,12 +1,10 @@
-"""oairt_anyio.connect against the loopback wsproto server, on asyncio and trio.
+"""``open_realtime`` / ``connect_realtime`` against the loopback wsproto server.
 
-Every test taking ``open_conn`` also runs against ``oairt_trio.open_realtime`` (on trio)
-from tests/test_trio_connection.py, which overrides that fixture.
+Every test runs on anyio-asyncio, anyio-trio and native trio (the ``adapter`` fixture).
 """
 
 from __future__ import annotations
 
-import functools
 import json
 from collections.abc import Callable
 from contextlib import AbstractAsyncContextManager
@@ -15,7 +13,7 @@ from typing import Any
 import anyio
 import pytest
 
-import oairt_anyio
+from oairt_core._async.voice import AsyncRealtimeConnection
 from oairt_core.connection import MalformedServerEvent
 from oairt_core.errors import (
     ConnectionClosedError,
@@ -26,8 +24,8 @@ from oairt_core.errors import (
     RequestTimeout,
 )
 from oairt_core.events import InputAudioBufferClearedEvent, InputAudioBufferClearEvent
-from oairt_core.protocols import AsyncRealtimeConnection
-from tests.wsserver import ServerConn, frame, serve
+from tests.conftest import Adapter
+from tests.support.wsserver import ServerConn, frame, serve
 
 pytestmark = pytest.mark.anyio
 
@@ -35,11 +33,13 @@ Opener = Callable[..., AbstractAsyncContextManager[AsyncRealtimeConnection]]
 
 
 @pytest.fixture
-def open_conn() -> Opener:
-    return oairt_anyio.connect
+def open_conn(adapter: Adapter) -> Opener:
+    opener: Opener = adapter.open_realtime
+    return opener
 
 
 KEY = "sk-test-SECRET-abcdefghijklmnop"
+GUARD = 20  # seconds: only reached if the behaviour under test is broken
 
 
 def cleared(n: int) -> dict[str, str]:
@@ -326,25 +326,21 @@ async def test_send_after_close_is_a_local_error(open_conn: Opener) -> None:
             await c.send(InputAudioBufferClearEvent())
 
 
-async def test_start_connection_in_own_task_group() -> None:
+async def test_connect_realtime_in_own_task_group(adapter: Adapter) -> None:
     async def handler(conn: ServerConn) -> None:
         await conn.accept()
         await conn.send_event(cleared(3))
         await conn.wait_closed()
 
-    async with serve(handler) as server, anyio.create_task_group() as tg:
-        conn = await oairt_anyio.start_connection(
+    async with serve(handler) as server, adapter.open_group() as tg:
+        conn = await adapter.connect_realtime(
             tg, api_key=KEY, call_id="rtc_abc123", base_url=server.url
         )
         assert conn.is_sideband
         ev = await conn.next_event()
         assert isinstance(ev, InputAudioBufferClearedEvent)
         await conn.close()
-        conn2 = await tg.start(
-            functools.partial(
-                oairt_anyio.serve_connection, api_key=KEY, model="m", base_url=server.url
-            )
-        )
+        conn2 = await adapter.connect_realtime(tg, api_key=KEY, model="m", base_url=server.url)
         await conn2.close()
     assert server.requests[0].target == "/v1/realtime?call_id=rtc_abc123"
 
@@ -402,9 +398,9 @@ async def test_backpressure_blocks_reader_and_drops_nothing(open_conn: Opener) -
         open_conn(api_key=KEY, model="m", base_url=server.url, max_buffered_events=2) as c,
     ):
         await anyio.wait_all_tasks_blocked()
-        channel: Any = c._rx  # type: ignore[attr-defined]  # both adapters' channels
-        stats = channel.statistics()
-        assert stats.current_buffer_used == 2 and stats.tasks_waiting_send == 1
+        buffer: Any = c._buffer  # type: ignore[attr-defined]
+        # Two events buffered, the reader blocked putting the third (not reading TCP).
+        assert len(buffer) == 2 and buffer._writable is not None
         assert c.closed is None  # the close frame is still unread in the socket
         events = [ev async for ev in c]
     ids = [e.event_id for e in events if isinstance(e, InputAudioBufferClearedEvent)]
@@ -463,7 +459,7 @@ async def test_cancelled_block_closes_and_leaves_no_task(open_conn: Opener) -> N
 
 
 async def test_tls_with_verification(open_conn: Opener) -> None:
-    from tests.certs import tls_material
+    from tests.support.certs import tls_material
 
     material = tls_material()
 
@@ -503,13 +499,13 @@ async def test_write_timeout_aborts_a_stuck_write(open_conn: Opener) -> None:
         stop.set()
 
 
-async def test_start_connection_raises_handshake_error_from_start() -> None:
+async def test_connect_realtime_raises_handshake_error(adapter: Adapter) -> None:
     async def handler(conn: ServerConn) -> None:
         await conn.reject(403, {"error": {"message": "no access", "type": "permission_error"}})
 
-    async with serve(handler) as server, anyio.create_task_group() as tg:
+    async with serve(handler) as server, adapter.open_group() as tg:
         with pytest.raises(HandshakeError) as info:
-            await oairt_anyio.start_connection(tg, api_key=KEY, model="m", base_url=server.url)
+            await adapter.connect_realtime(tg, api_key=KEY, model="m", base_url=server.url)
     assert info.value.status_code == 403 and info.value.error_type == "permission_error"
 
 
@@ -565,3 +561,65 @@ async def test_concurrent_readers_waiting_on_an_empty_buffer_share_every_event(
     assert len(set(both)) == 20
     for part in seen:  # each reader sees its share in arrival order
         assert part == sorted(part, key=lambda s: int(s.split("_")[1]))
+
+
+async def test_connect_realtime_in_nursery_and_client_close(adapter: Adapter) -> None:
+    codes: list[int | None] = []
+
+    async def handler(conn: ServerConn) -> None:
+        await conn.accept()
+        await conn.send_event(cleared(2))
+        codes.append(await conn.wait_closed())
+
+    async with serve(handler) as server, adapter.open_group() as nursery:
+        conn = await adapter.connect_realtime(
+            nursery, api_key=KEY, intent="transcription", base_url=server.url
+        )
+        assert isinstance(await conn.next_event(), InputAudioBufferClearedEvent)
+        await conn.close()
+        assert conn.closed is not None and conn.closed.normal
+    assert codes == [1000]
+    assert server.requests[0].target == "/v1/realtime?intent=transcription"
+
+
+async def test_byte_budget_bounds_buffered_events_and_drops_nothing(open_conn: Opener) -> None:
+    """Issue 13.3: an app that reads nothing while the server sends big messages holds at
+    most the byte budget (plus the one event always admitted), with backpressure to
+    TCP; every event still arrives, in order."""
+    big = "x" * (3 * 1024 * 1024)
+    budget = 8 * 1024 * 1024
+
+    async def handler(conn: ServerConn) -> None:
+        await conn.accept()
+        for i in range(10):
+            await conn.send_event({"type": "input_audio_buffer.cleared", "event_id": f"{i}{big}"})
+        await conn.close(1000)
+
+    async with (
+        serve(handler) as server,
+        open_conn(api_key=KEY, model="m", base_url=server.url, max_buffered_bytes=budget) as c,
+    ):
+        buffer: Any = c._buffer  # type: ignore[attr-defined]
+        with anyio.fail_after(GUARD):
+            while buffer._writable is None:  # until the reader blocks on a full buffer
+                await anyio.sleep(0.01)
+        # Blocked on the byte budget, far below the 256-event count bound.
+        assert 1 <= len(buffer) < 10
+        assert buffer.buffered_bytes <= budget + len(big) + 1024
+        events = [ev async for ev in c]
+    ids = [str(e.event_id) for e in events if isinstance(e, InputAudioBufferClearedEvent)]
+    assert ids == [f"{i}{big}" for i in range(10)]
+
+
+async def test_default_byte_budget_is_documented_value(open_conn: Opener) -> None:
+    from oairt_core.driver import DEFAULT_MAX_BUFFERED_BYTES
+
+    async def handler(conn: ServerConn) -> None:
+        await conn.accept()
+        await conn.wait_closed()
+
+    async with (
+        serve(handler) as server,
+        open_conn(api_key=KEY, model="m", base_url=server.url) as c,
+    ):
+        assert c._buffer._max_bytes == DEFAULT_MAX_BUFFERED_BYTES == 16 * 1024 * 1024  # type: ignore[attr-defined]

@@ -1,64 +1,60 @@
-"""The reconnecting connection both adapters share, over a handful of I/O hooks.
+"""A Realtime connection that reconnects, written once over a :class:`~._backend.Backend`.
 
-:class:`ResilientDriver` holds the whole sequencing of a resilient connection:
-sending through a reconnection, pumping each connection's events in order, the
-notices about a connection's end, the backoff-and-retry loop and the shutdown.
-It makes no decision: which close codes to recover from, the backoff, what to
-re-send and what to report lost all come from the sans-IO
-:class:`~oairt_core.reconnect.ReconnectState`. It does no I/O and imports no
-event loop: ``oairt_anyio.resilient`` and ``oairt_trio.resilient`` subclass it
-and supply the primitives (events, cancel scopes, sleeping, their channel's
-exception types, which ``connect`` to call in which task group or nursery).
-:func:`resilient_block` is their context manager's body, given the task group.
+``open_realtime(..., reconnect=ReconnectPolicy(...))`` yields one. All decisions
+(which close codes to recover from, the backoff, the retry budget, what to re-send,
+what to report lost) come from the sans-IO :class:`~oairt_core.reconnect.ReconnectState`;
+this module only sequences them.
 
-The sync helpers are plain functions:
+How it behaves:
+
+* Events come out in order: every server event that arrived on a connection, then
+  the notices about its end (:class:`ResponseLost`, :class:`InputAudioLost`,
+  :class:`ItemsLost`), :class:`Reconnecting` per attempt, :class:`Reconnected`,
+  then the new connection's events (``session.created`` first).
+* Each reconnection is a **new session**: the merged ``session.update`` the client
+  sent is re-applied (and, with ``replay_items``, the replayable conversation items
+  are re-created) before any of your own events go out.
+* :meth:`ReconnectingConnection.send` waits while reconnecting and sends on the new
+  connection; an event whose write failed because the connection dropped is sent
+  again on the new one. It raises :class:`ConnectionClosedError` once reconnection
+  has given up.
+* When it gives up (:class:`ReconnectFailed`: the retry budget is spent, a close code
+  that is not recoverable, a refused handshake such as 401), iteration yields the
+  notice and then raises :class:`ConnectionClosedError` with the last close code.
+* Everything runs in the block's task group: leaving the block leaves no task behind.
 
 >>> from oairt_core.events import ResponseCreateEvent
 >>> event, stamp = stamp_event(ResponseCreateEvent(), 0)
 >>> event.event_id, stamp
 ('oairt_rc_1', 1)
->>> is_tls_verification(ValueError("no"))
-False
 """
 
 from __future__ import annotations
 
 import ssl as _ssl
-from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine
-from contextlib import AbstractAsyncContextManager, asynccontextmanager
-from typing import Any, ClassVar, Generic, Protocol, TypeAlias, TypeVar
+from collections.abc import Awaitable, Callable
+from typing import TypeAlias, TypeVar
 
 import msgspec
 
-from .connection import ConnectionClosed, IncomingEvent, MalformedServerEvent
-from .driver import AsyncConnectionBase
-from .errors import ConnectionClosedError, HandshakeError, OairtError
-from .events import (
+from ..connection import ConnectionClosed, ConnectionState, IncomingEvent, MalformedServerEvent
+from ..errors import ConnectionClosedError, HandshakeError, OairtError
+from ..events import (
     ClientEvent,
     ConversationItemCreateEvent,
     InputAudioBufferClearEvent,
     InputAudioBufferCommitEvent,
     ResponseCreateEvent,
 )
-from .reconnect import (
-    RandomSource,
-    ReconnectFailed,
-    ReconnectNotice,
-    ReconnectPhase,
-    ReconnectPolicy,
-    ReconnectState,
-)
+from ..reconnect import ReconnectFailed, ReconnectNotice, ReconnectPhase, ReconnectState
+from ._backend import Backend, Event
+from ._sync import Buffer, BufferClosed
+from .connection import AsyncConnection
 
-__all__ = [
-    "ResilientDriver",
-    "ResilientEvent",
-    "is_tls_verification",
-    "resilient_block",
-    "stamp_event",
-]
+__all__ = ["ReconnectingConnection", "ReconnectingEvent", "is_tls_verification", "stamp_event"]
 
-ResilientEvent: TypeAlias = IncomingEvent | ReconnectNotice
-"""What a resilient connection yields: server events, malformed ones, and notices."""
+ReconnectingEvent: TypeAlias = IncomingEvent | ReconnectNotice
+"""What a reconnecting connection yields: server events, malformed ones, and notices."""
 
 # Client events whose failure the server reports by echoing event_id: stamping one lets
 # the mirror match the error to the request (so a refused request is not reported lost).
@@ -68,6 +64,8 @@ _STAMPED = (
     ResponseCreateEvent,
     ConversationItemCreateEvent,
 )
+
+R = TypeVar("R", bound="ReconnectingConnection")
 
 
 def stamp_event(event: ClientEvent, stamp: int) -> tuple[ClientEvent, int]:
@@ -79,7 +77,11 @@ def stamp_event(event: ClientEvent, stamp: int) -> tuple[ClientEvent, int]:
 
 
 def is_tls_verification(exc: BaseException) -> bool:
-    """Whether ``exc`` comes from a failed certificate check (never worth retrying)."""
+    """Whether ``exc`` comes from a failed certificate check (never worth retrying).
+
+    >>> is_tls_verification(ValueError("no"))
+    False
+    """
     seen: BaseException | None = exc
     while seen is not None:
         if isinstance(seen, _ssl.SSLCertVerificationError):
@@ -88,93 +90,65 @@ def is_tls_verification(exc: BaseException) -> bool:
     return False
 
 
-class EventLike(Protocol):
-    """What the driver needs of an anyio or trio event."""
-
-    def set(self) -> None: ...
-    async def wait(self) -> Any: ...
-
-
-class CancelScopeLike(Protocol):
-    """What the driver needs of an anyio or trio cancel scope."""
-
-    def __enter__(self) -> Any: ...
-    def __exit__(self, exc_type: Any, exc: Any, tb: Any, /) -> Any: ...
-    def cancel(self) -> None: ...
-
-
-class SendChannel(Protocol):
-    async def send(self, value: ResilientEvent, /) -> None: ...
-    def close(self) -> None: ...
-
-
-class ReceiveChannel(Protocol):
-    async def receive(self) -> ResilientEvent: ...
-    def close(self) -> None: ...
-
-
-C = TypeVar("C", bound=AsyncConnectionBase)
-D = TypeVar("D", bound="ResilientDriver[Any]")
-
-
-class ResilientDriver(Generic[C]):
-    """A Realtime connection that reconnects; the adapters' resilient classes subclass it."""
-
-    # The adapter's channel exceptions: the buffer ended / was closed under us.
-    _END: ClassVar[tuple[type[BaseException], ...]] = ()
-    _GONE: ClassVar[tuple[type[BaseException], ...]] = ()
+class ReconnectingConnection:
+    """A Realtime connection that reconnects (see the module docstring)."""
 
     def __init__(
         self,
+        backend: Backend,
         state: ReconnectState,
-        first: C,
-        connect_kwargs: dict[str, Any],
+        first: AsyncConnection,
+        open_next: Callable[[], Awaitable[AsyncConnection]],
         *,
-        channel: tuple[SendChannel, ReceiveChannel],
-        clock: Callable[[], float],
+        max_buffered_events: int,
     ) -> None:
+        self._backend = backend
         self._state = state
-        self._kwargs = connect_kwargs
-        self._clock = clock
-        self._current: C | None = first
-        self._changed = self._new_event()
+        self._open_next = open_next
+        self._current: AsyncConnection | None = first
+        self._changed: Event = backend.event()
         self._final: OairtError | None = None
         self._closing = False
         self._stamp = 0
-        self._tx, self._rx = channel
-        self._done = self._new_event()
-        self._scope = self._cancel_scope()
+        self._buffer: Buffer[ReconnectingEvent] = Buffer(backend, max_buffered_events)
+        self._done = backend.event()
+        self._scope = backend.cancel_scope()
         self.connections = 1
-
-    # ------------------------------------------------------------ the adapter's hooks
-
-    def _new_event(self) -> EventLike:
-        raise NotImplementedError
-
-    def _cancel_scope(self, *, shield: bool = False) -> CancelScopeLike:
-        raise NotImplementedError
-
-    def _move_on_after(self, seconds: float) -> CancelScopeLike:
-        raise NotImplementedError
-
-    async def _sleep(self, seconds: float) -> None:
-        raise NotImplementedError
-
-    async def _open(self) -> C:
-        """A new connection, from the adapter's ``connect`` in its task group."""
-        raise NotImplementedError
 
     # ------------------------------------------------------------ state
 
     @property
-    def state(self) -> ReconnectState:
+    def reconnect_state(self) -> ReconnectState:
         """The sans-IO reconnection state (phase, attempt, the session mirror)."""
         return self._state
 
     @property
-    def connection(self) -> C | None:
+    def connection(self) -> AsyncConnection | None:
         """The current underlying connection (None while reconnecting)."""
         return self._current
+
+    @property
+    def is_sideband(self) -> bool:
+        return self._current.is_sideband if self._current is not None else False
+
+    @property
+    def state(self) -> ConnectionState:
+        conn = self._current
+        if conn is not None:
+            return conn.state
+        return (
+            ConnectionState.CLOSED if self._final or self._closing else ConnectionState.CONNECTING
+        )
+
+    @property
+    def closed(self) -> ConnectionClosed | None:
+        """How the session ended for good (None while it lives or reconnects)."""
+        if not self._done.is_set():
+            return None
+        if self._final is not None:
+            code = getattr(self._final, "code", 1006)
+            return ConnectionClosed(code, str(self._final), clean=False)
+        return ConnectionClosed(1000, "connection closed", initiated_locally=self._closing)
 
     def __repr__(self) -> str:
         return (
@@ -207,25 +181,37 @@ class ResilientDriver(Generic[C]):
             self._state.client_event(event)
             return
 
+    async def send_raw(self, text: str) -> None:
+        """Send ``text`` on the current connection (not tracked, not re-sent)."""
+        while True:
+            conn = self._current
+            if self._final is not None:
+                raise self._final
+            if self._closing:
+                raise ConnectionClosedError(1000, "connection closed by the client")
+            if conn is None:
+                await self._changed.wait()
+                continue
+            await conn.send_raw(text)
+            return
+
     # ------------------------------------------------------------ receiving
 
-    async def next_event(self) -> ResilientEvent:
+    async def next_event(self) -> ReconnectingEvent:
         """The next event or notice; raises once the connection is over for good."""
         try:
-            return await self._rx.receive()
-        except self._END:
+            return await self._buffer.get()
+        except BufferClosed:
             pass
         await self._done.wait()
         if self._final is not None:
             raise self._final
         raise ConnectionClosedError(1000, "connection closed")
 
-    def __aiter__(self: D) -> D:
+    def __aiter__(self: R) -> R:
         return self
 
-    async def __anext__(self) -> ResilientEvent:
-        # A plain iterator, not an async generator: breaking out of ``async for`` leaves
-        # nothing suspended to finalise.
+    async def __anext__(self) -> ReconnectingEvent:
         try:
             return await self.next_event()
         except ConnectionClosedError:
@@ -235,19 +221,19 @@ class ResilientDriver(Generic[C]):
 
     # ------------------------------------------------------------ the supervisor
 
-    def _switch(self, conn: C | None) -> None:
+    def _switch(self, conn: AsyncConnection | None) -> None:
         self._current = conn
-        changed, self._changed = self._changed, self._new_event()
+        changed, self._changed = self._changed, self._backend.event()
         changed.set()
 
-    async def _emit(self, item: ResilientEvent) -> bool:
+    async def _emit(self, item: ReconnectingEvent) -> bool:
         try:
-            await self._tx.send(item)
+            await self._buffer.put(item)
             return True
-        except self._GONE:
+        except BufferClosed:
             return False
 
-    async def _pump(self, conn: C) -> ConnectionClosed | None:
+    async def _pump(self, conn: AsyncConnection) -> ConnectionClosed | None:
         """Forward one connection's events until it ends; how it ended."""
         while True:
             try:
@@ -255,7 +241,7 @@ class ResilientDriver(Generic[C]):
             except OairtError:
                 return conn.closed
             if not isinstance(event, MalformedServerEvent):
-                self._state.server_event(event)
+                self._state.server_event(event, now=self._backend.current_time())
             if not await self._emit(event):
                 return None
 
@@ -264,7 +250,7 @@ class ResilientDriver(Generic[C]):
             with self._scope:
                 await self._run()
         finally:
-            self._tx.close()
+            self._buffer.close()
             self._switch(None)
             self._done.set()
 
@@ -279,7 +265,8 @@ class ResilientDriver(Generic[C]):
             await conn.close()  # already over: this only releases its buffer (idempotent)
             if closed.initiated_locally and closed.error is None:
                 return
-            notices = state.disconnected(closed.code, now=self._clock(), reason=closed.reason)
+            now = self._backend.current_time()
+            notices = state.disconnected(closed.code, now=now, reason=closed.reason)
             if closed.clean and closed.code == 1000 and closed.error is None:
                 # A normal close by the server: report what was lost, then end quietly.
                 for notice in notices[:-1]:
@@ -293,24 +280,25 @@ class ResilientDriver(Generic[C]):
                 return
             conn = await self._reconnect(closed)
 
-    async def _reconnect(self, closed: ConnectionClosed) -> C | None:
+    async def _reconnect(self, closed: ConnectionClosed) -> AsyncConnection | None:
         state = self._state
+        clock = self._backend.current_time
         while state.phase is ReconnectPhase.WAITING:
-            await self._sleep(state.delay_remaining(self._clock()))
+            await self._backend.sleep(state.delay_remaining(clock()))
             state.attempt_started()
             try:
-                conn = await self._open()
+                conn = await self._open_next()
             except HandshakeError as exc:
                 notice = state.attempt_failed(
-                    now=self._clock(), status_code=exc.status_code, reason=str(exc)
+                    now=clock(), status_code=exc.status_code, reason=str(exc)
                 )
             except OairtError as exc:
                 notice = state.attempt_failed(
-                    now=self._clock(), retryable=not is_tls_verification(exc), reason=str(exc)
+                    now=clock(), retryable=not is_tls_verification(exc), reason=str(exc)
                 )
             else:
                 self.connections += 1
-                events, notices = state.connected(now=self._clock())
+                events, notices = state.connected(now=clock())
                 try:
                     for event in events:
                         await conn.send(event)
@@ -333,7 +321,7 @@ class ResilientDriver(Generic[C]):
     async def close(self, code: int = 1000, reason: str = "") -> None:
         """Close for good (no reconnection): the current connection, then the supervisor."""
         self._closing = True
-        self._rx.close()
+        self._buffer.abandon()
         conn = self._current
         if conn is not None:
             await conn.close(code, reason)
@@ -346,64 +334,7 @@ class ResilientDriver(Generic[C]):
 
     async def _shutdown(self) -> None:
         """Close, shielded, and give the supervisor a moment to finish."""
-        with self._cancel_scope(shield=True):
+        with self._backend.cancel_scope(shield=True):
             await self.close()
-            with self._move_on_after(5):
+            with self._backend.move_on_after(5):
                 await self._done.wait()
-
-
-class TaskGroupLike(Protocol):
-    """What :func:`resilient_block` needs of an anyio task group or a trio nursery."""
-
-    def start_soon(
-        self, fn: Callable[..., Coroutine[Any, Any, Any]], /, *args: Any, name: object = None
-    ) -> Any: ...
-    @property
-    def cancel_scope(self) -> Any: ...
-
-
-G = TypeVar("G", bound=TaskGroupLike)
-
-
-@asynccontextmanager
-async def resilient_block(
-    group: AbstractAsyncContextManager[G],
-    cls: Callable[..., D],
-    connect: Callable[..., Awaitable[AsyncConnectionBase]],
-    *,
-    policy: ReconnectPolicy | None,
-    rng: RandomSource | None,
-    clock: Callable[[], float],
-    max_buffered_events: int,
-    connect_kwargs: dict[str, Any],
-) -> AsyncIterator[D]:
-    """The adapters' ``connect_resilient`` / ``open_resilient`` over their task group.
-
-    The first connection is ``await connect(group, **kwargs)``; its failure raises as
-    is. It is wrapped in ``cls(state, group, first, kwargs, max_buffered_events=...,
-    clock=...)`` whose supervisor runs in ``group``; leaving the block closes
-    everything and leaves no task behind.
-    """
-    state = ReconnectState(policy or ReconnectPolicy(), rng=rng)
-    kwargs = dict(connect_kwargs, max_buffered_events=max_buffered_events)
-    error: BaseException | None = None
-    async with group as tg:
-        try:
-            first = await connect(tg, **kwargs)
-        except Exception as exc:
-            # Raised outside the task group so it is not wrapped in an ExceptionGroup.
-            error = exc
-        else:
-            conn = cls(
-                state, tg, first, kwargs, max_buffered_events=max_buffered_events, clock=clock
-            )
-            tg.start_soon(conn._supervise)
-            try:
-                yield conn
-            except Exception as exc:
-                error = exc
-            finally:
-                await conn._shutdown()
-                tg.cancel_scope.cancel()
-    if error is not None:
-        raise error

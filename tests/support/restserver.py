@@ -147,7 +147,7 @@ def make_test_tls_contexts() -> tuple[ssl.SSLContext, ssl.SSLContext]:
     The certificates come from trustme (tests/certs.py), which makes them valid under
     Python 3.13's strict X.509 checks (Authority/Subject Key Identifiers, key usages).
     """
-    from tests.certs import tls_material
+    from tests.support.certs import tls_material
 
     material = tls_material()
     return material.server_context(), material.client_context()

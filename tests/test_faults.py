@@ -1,4 +1,4 @@
-"""Faults against oairt_anyio.connect (asyncio and trio): each ends typed, nothing hangs or leaks.
+"""Faults against open_realtime on every adapter: each ends typed, nothing hangs or leaks.
 
 Every test runs under ``anyio.fail_after`` (no hung task), checks with
 :class:`TaskCensus` that no task outlives the block (structured concurrency), and,
@@ -16,8 +16,8 @@ import anyio
 import msgspec
 import pytest
 
-import oairt_anyio
 from oairt_anyio.testing import run_fake_server
+from oairt_core._async.voice import AsyncRealtimeConnection
 from oairt_core.connection import MalformedServerEvent
 from oairt_core.errors import (
     ConnectError,
@@ -46,8 +46,9 @@ from oairt_core.events import (
 )
 from oairt_core.models import MessageItem, RealtimeSessionConfig
 from oairt_core.testing import Faults, Script, fail, say
-from tests.certs import tls_material
-from tests.faultproxy import (
+from tests.conftest import Adapter
+from tests.support.certs import tls_material
+from tests.support.faultproxy import (
     Close,
     ConnectionPlan,
     Cut,
@@ -56,7 +57,7 @@ from tests.faultproxy import (
     TaskCensus,
     run_fault_proxy,
 )
-from tests.wsserver import ServerConn, serve
+from tests.support.wsserver import ServerConn, serve
 
 pytestmark = pytest.mark.anyio
 
@@ -69,7 +70,7 @@ def wire(event: object) -> dict[str, Any]:
     return result
 
 
-async def drain(conn: oairt_anyio.AnyioConnection) -> tuple[list[Any], BaseException | None]:
+async def drain(conn: AsyncRealtimeConnection) -> tuple[list[Any], BaseException | None]:
     events: list[Any] = []
     try:
         async for ev in conn:
@@ -105,7 +106,9 @@ def at_first(event_type: str, action: FaultAction) -> ConnectionPlan:
     ],
     ids=["rst-mid-frame", "rst-between-frames", "fin-no-close", "1011", "1012", "1013"],
 )
-async def test_drop_in_the_middle_of_a_response(action: FaultAction, code: int) -> None:
+async def test_drop_in_the_middle_of_a_response(
+    adapter: Adapter, action: FaultAction, code: int
+) -> None:
     census = TaskCensus()
     with anyio.fail_after(GUARD):
         script = Script(say("A reply long enough to carry several audio deltas."))
@@ -113,7 +116,7 @@ async def test_drop_in_the_middle_of_a_response(action: FaultAction, code: int) 
             plan = at_first("response.output_audio.delta", action)
             async with run_fault_proxy(("127.0.0.1", server.port), plans=[plan]) as proxy:
                 url = f"ws://127.0.0.1:{proxy.port}/v1"
-                async with oairt_anyio.connect(
+                async with adapter.open_realtime(
                     api_key=KEY, model="gpt-realtime", base_url=url
                 ) as c:
                     await c.send(ResponseCreateEvent())
@@ -138,7 +141,7 @@ def wire_of(d: dict[str, Any]) -> dict[str, Any]:
     return wire(decode_server_event(json.dumps(d)))
 
 
-async def test_peer_that_stops_reading_blocks_writes_then_times_out() -> None:
+async def test_peer_that_stops_reading_blocks_writes_then_times_out(adapter: Adapter) -> None:
     census = TaskCensus()
     chunk = InputAudioBufferAppendEvent(audio=b"\x00" * (256 * 1024))  # ~350 KB on the wire
     frame = len(msgspec.json.encode(chunk))
@@ -150,7 +153,7 @@ async def test_peer_that_stops_reading_blocks_writes_then_times_out() -> None:
             ) as proxy:
                 url = f"ws://127.0.0.1:{proxy.port}/v1"
                 accepted = 0
-                async with oairt_anyio.connect(
+                async with adapter.open_realtime(
                     api_key=KEY, model="gpt-realtime", base_url=url, write_timeout=0.5
                 ) as c:
                     with pytest.raises(ConnectionClosedError) as info:
@@ -166,7 +169,7 @@ async def test_peer_that_stops_reading_blocks_writes_then_times_out() -> None:
     assert census.leaked() == []
 
 
-async def test_peer_that_never_answers_the_handshake() -> None:
+async def test_peer_that_never_answers_the_handshake(adapter: Adapter) -> None:
     census = TaskCensus()
     with anyio.fail_after(GUARD):
         async with run_fake_server(api_keys={KEY}) as server:
@@ -174,7 +177,7 @@ async def test_peer_that_never_answers_the_handshake() -> None:
             async with run_fault_proxy(("127.0.0.1", server.port), plans=plans) as proxy:
                 url = f"ws://127.0.0.1:{proxy.port}/v1"
                 with pytest.raises(RequestTimeout) as info:
-                    async with oairt_anyio.connect(
+                    async with adapter.open_realtime(
                         api_key=KEY, model="gpt-realtime", base_url=url, connect_timeout=0.3
                     ):
                         pass
@@ -182,7 +185,7 @@ async def test_peer_that_never_answers_the_handshake() -> None:
     assert census.leaked() == []
 
 
-async def test_peer_that_closes_during_the_handshake() -> None:
+async def test_peer_that_closes_during_the_handshake(adapter: Adapter) -> None:
     census = TaskCensus()
     with anyio.fail_after(GUARD):
         async with run_fake_server(api_keys={KEY}) as server:
@@ -190,17 +193,19 @@ async def test_peer_that_closes_during_the_handshake() -> None:
             async with run_fault_proxy(("127.0.0.1", server.port), plans=plans) as proxy:
                 url = f"ws://127.0.0.1:{proxy.port}/v1"
                 with pytest.raises(ConnectionClosedError) as info:
-                    async with oairt_anyio.connect(api_key=KEY, model="gpt-realtime", base_url=url):
+                    async with adapter.open_realtime(
+                        api_key=KEY, model="gpt-realtime", base_url=url
+                    ):
                         pass
                 assert info.value.code == 1006
     assert census.leaked() == []
 
 
-async def test_dns_failure_is_typed() -> None:
+async def test_dns_failure_is_typed(adapter: Adapter) -> None:
     census = TaskCensus()
     with anyio.fail_after(GUARD):
         with pytest.raises(OairtError) as info:
-            async with oairt_anyio.connect(
+            async with adapter.open_realtime(
                 api_key=KEY, model="gpt-realtime", base_url="ws://nonexistent.invalid/v1"
             ):
                 pass
@@ -210,13 +215,13 @@ async def test_dns_failure_is_typed() -> None:
     assert census.leaked() == []
 
 
-async def test_connection_refused_is_typed() -> None:
+async def test_connection_refused_is_typed(adapter: Adapter) -> None:
     # A port nobody listens on: bind, note the port, close.
     listener = await anyio.create_tcp_listener(local_host="127.0.0.1", local_port=0)
     port = listener.extra(anyio.abc.SocketAttribute.local_port)
     await listener.aclose()
     with anyio.fail_after(GUARD), pytest.raises(ConnectError) as info:
-        async with oairt_anyio.connect(
+        async with adapter.open_realtime(
             api_key=KEY, model="gpt-realtime", base_url=f"ws://127.0.0.1:{port}/v1"
         ):
             pass
@@ -226,7 +231,9 @@ async def test_connection_refused_is_typed() -> None:
 # ----------------------------------------------------------------------------- TLS
 
 
-async def test_untrusted_certificate_is_refused_by_default_and_trusted_ca_works() -> None:
+async def test_untrusted_certificate_is_refused_by_default_and_trusted_ca_works(
+    adapter: Adapter,
+) -> None:
     census = TaskCensus()
     material = tls_material()
     with anyio.fail_after(GUARD):
@@ -237,7 +244,7 @@ async def test_untrusted_certificate_is_refused_by_default_and_trusted_ca_works(
             url = f"wss://localhost:{proxy.port}/v1"
             # Default: system trust store, verification on -> refused, typed.
             with pytest.raises(OairtError) as info:
-                async with oairt_anyio.connect(api_key=KEY, model="gpt-realtime", base_url=url):
+                async with adapter.open_realtime(api_key=KEY, model="gpt-realtime", base_url=url):
                     pass
             assert isinstance(info.value, ConnectError)
             cause = info.value.__cause__
@@ -245,12 +252,12 @@ async def test_untrusted_certificate_is_refused_by_default_and_trusted_ca_works(
             assert KEY not in str(info.value)
             # ssl=True means the same verified default.
             with pytest.raises(ConnectionClosedError):
-                async with oairt_anyio.connect(
+                async with adapter.open_realtime(
                     api_key=KEY, model="gpt-realtime", base_url=url, ssl=True
                 ):
                     pass
             # A context that trusts the test CA: the session works over TLS.
-            async with oairt_anyio.connect(
+            async with adapter.open_realtime(
                 api_key=KEY,
                 model="gpt-realtime",
                 base_url=url,
@@ -260,14 +267,14 @@ async def test_untrusted_certificate_is_refused_by_default_and_trusted_ca_works(
                 assert isinstance(first, SessionCreatedEvent)
             # ws:// with ssl=False is the only way to turn TLS off; wss + False refused.
             with pytest.raises(OairtError):
-                async with oairt_anyio.connect(
+                async with adapter.open_realtime(
                     api_key=KEY, model="gpt-realtime", base_url=url, ssl=False
                 ):
                     pass
     assert census.leaked() == []
 
 
-async def test_certificate_for_another_host_is_refused() -> None:
+async def test_certificate_for_another_host_is_refused(adapter: Adapter) -> None:
     import trustme
 
     ca = trustme.CA()
@@ -283,7 +290,7 @@ async def test_certificate_for_another_host_is_refused() -> None:
         ):
             url = f"wss://localhost:{proxy.port}/v1"
             with pytest.raises(ConnectError) as info:
-                async with oairt_anyio.connect(
+                async with adapter.open_realtime(
                     api_key=KEY, model="gpt-realtime", base_url=url, ssl=client_ctx
                 ):
                     pass
@@ -294,12 +301,14 @@ async def test_certificate_for_another_host_is_refused() -> None:
 
 
 @pytest.mark.parametrize("code", [1011, 1012, 1013])
-async def test_fake_server_close_codes(code: int) -> None:
+async def test_fake_server_close_codes(adapter: Adapter, code: int) -> None:
     census = TaskCensus()
     faults = Faults(close_after="response.created", close_code=code, close_reason="bye")
     with anyio.fail_after(GUARD):
         async with run_fake_server(script=Script(say("x")), api_keys={KEY}, faults=faults) as s:
-            async with oairt_anyio.connect(api_key=KEY, model="gpt-realtime", base_url=s.url) as c:
+            async with adapter.open_realtime(
+                api_key=KEY, model="gpt-realtime", base_url=s.url
+            ) as c:
                 await c.send(ResponseCreateEvent())
                 events, exc = await drain(c)
                 assert isinstance(exc, ConnectionClosedError)
@@ -309,13 +318,13 @@ async def test_fake_server_close_codes(code: int) -> None:
     assert census.leaked() == []
 
 
-async def test_failed_response_leaves_the_session_usable() -> None:
+async def test_failed_response_leaves_the_session_usable(adapter: Adapter) -> None:
     census = TaskCensus()
     script = Script(fail("The model fell over.", code="server_error"), say("Back again."))
     with anyio.fail_after(GUARD):
         async with (
             run_fake_server(script=script, api_keys={KEY}) as s,
-            oairt_anyio.connect(api_key=KEY, model="gpt-realtime", base_url=s.url) as c,
+            adapter.open_realtime(api_key=KEY, model="gpt-realtime", base_url=s.url) as c,
         ):
             dones: list[ResponseDoneEvent] = []
             await c.send(ResponseCreateEvent())
@@ -335,7 +344,7 @@ async def test_failed_response_leaves_the_session_usable() -> None:
     assert census.leaked() == []
 
 
-async def test_malformed_events_do_not_kill_a_healthy_session() -> None:
+async def test_malformed_events_do_not_kill_a_healthy_session(adapter: Adapter) -> None:
     census = TaskCensus()
     bad = [
         "{not json",
@@ -355,7 +364,7 @@ async def test_malformed_events_do_not_kill_a_healthy_session() -> None:
     with anyio.fail_after(GUARD):
         async with (
             serve(handler) as server,
-            oairt_anyio.connect(api_key=KEY, model="gpt-realtime", base_url=server.url) as c,
+            adapter.open_realtime(api_key=KEY, model="gpt-realtime", base_url=server.url) as c,
         ):
             events, exc = await drain(c)
     assert exc is None  # closed normally with 1000
@@ -372,7 +381,7 @@ async def test_malformed_events_do_not_kill_a_healthy_session() -> None:
     assert census.leaked() == []
 
 
-async def test_an_error_event_for_every_client_event_type() -> None:
+async def test_an_error_event_for_every_client_event_type(adapter: Adapter) -> None:
     """The server answers each of the 11 client event types with ``error``; the session lives."""
     census = TaskCensus()
     events_to_send: list[ClientEvent] = [
@@ -416,7 +425,7 @@ async def test_an_error_event_for_every_client_event_type() -> None:
     with anyio.fail_after(GUARD):
         async with (
             serve(handler) as server,
-            oairt_anyio.connect(api_key=KEY, model="gpt-realtime", base_url=server.url) as c,
+            adapter.open_realtime(api_key=KEY, model="gpt-realtime", base_url=server.url) as c,
         ):
             errors: list[ErrorEvent] = []
             for event in events_to_send:
@@ -432,24 +441,24 @@ async def test_an_error_event_for_every_client_event_type() -> None:
     assert census.leaked() == []
 
 
-async def test_handshake_rejection_is_typed_and_secret_free() -> None:
+async def test_handshake_rejection_is_typed_and_secret_free(adapter: Adapter) -> None:
     census = TaskCensus()
     with anyio.fail_after(GUARD):
         async with run_fake_server(api_keys={"sk-test-the-right-key-000"}) as s:
             with pytest.raises(HandshakeError) as info:
-                async with oairt_anyio.connect(api_key=KEY, model="gpt-realtime", base_url=s.url):
+                async with adapter.open_realtime(api_key=KEY, model="gpt-realtime", base_url=s.url):
                     pass
     assert info.value.status_code == 401
     assert KEY not in str(info.value) and KEY[-12:] not in str(info.value)
     assert census.leaked() == []
 
 
-async def test_cancelled_consumer_leaves_nothing_behind() -> None:
+async def test_cancelled_consumer_leaves_nothing_behind(adapter: Adapter) -> None:
     census = TaskCensus()
     with anyio.fail_after(GUARD):
         async with run_fake_server(script=Script(say("x" * 200)), api_keys={KEY}) as s:
             with anyio.move_on_after(0.05):
-                async with oairt_anyio.connect(
+                async with adapter.open_realtime(
                     api_key=KEY, model="gpt-realtime", base_url=s.url
                 ) as c:
                     await c.send(ResponseCreateEvent())
@@ -458,7 +467,7 @@ async def test_cancelled_consumer_leaves_nothing_behind() -> None:
     assert census.leaked() == []
 
 
-async def test_cancelling_a_blocked_send_is_prompt() -> None:
+async def test_cancelling_a_blocked_send_is_prompt(adapter: Adapter) -> None:
     chunk = InputAudioBufferAppendEvent(audio=b"\x00" * (256 * 1024))
     honoured = False
     async with run_fake_server(api_keys={KEY}) as server:
@@ -468,7 +477,7 @@ async def test_cancelling_a_blocked_send_is_prompt() -> None:
         ) as proxy:
             url = f"ws://127.0.0.1:{proxy.port}/v1"
             with anyio.move_on_after(1) as guard:  # the only way out if the cancel is ignored
-                async with oairt_anyio.connect(
+                async with adapter.open_realtime(
                     api_key=KEY, model="gpt-realtime", base_url=url, close_timeout=0.2
                 ) as c:
                     try:

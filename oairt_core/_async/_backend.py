@@ -1,0 +1,160 @@
+"""The one thing an event loop must supply to the async layer: :class:`Backend`.
+
+Everything async in oairt (the WebSocket connection, reconnection, the voice
+session, the REST client) is written once in :mod:`oairt_core._async` over this
+protocol, in the manner of httpcore's ``_async`` + backends. ``oairt_anyio`` and
+``oairt_trio`` each implement it in about a hundred lines; this module imports no
+event loop. anyio's and trio's own ``Event``, ``CancelScope`` and task group or
+nursery satisfy the small protocols below as they are, so the hot paths pay no
+wrapper.
+
+A backend also owns the two things the pure core must never do itself: reading
+the process environment (:attr:`Backend.environ`) and loading the system's CA
+store (:meth:`Backend.default_ssl_context`).
+
+>>> issubclass(TransportError, Exception)
+True
+"""
+
+from __future__ import annotations
+
+import select
+import ssl
+from collections.abc import Callable, Coroutine, Mapping
+from contextlib import AbstractAsyncContextManager
+from typing import Any, Protocol, TypeVar
+
+__all__ = [
+    "Backend",
+    "ByteStream",
+    "CancelScope",
+    "Event",
+    "TaskGroup",
+    "TransportError",
+    "idle_socket_dropped",
+]
+
+T = TypeVar("T")
+
+
+class TransportError(Exception):
+    """A write failed because the transport is gone (the backend maps its own errors here)."""
+
+
+class ByteStream(Protocol):
+    """A connected TCP (or TLS) byte stream."""
+
+    async def send_all(self, data: bytes) -> None:
+        """Write all of ``data``; raises :class:`TransportError` when the peer is gone."""
+        ...
+
+    async def receive_some(self, max_bytes: int) -> bytes:
+        """Up to ``max_bytes``; ``b""`` at end of stream or when the transport broke."""
+        ...
+
+    async def aclose_forcefully(self) -> None:
+        """Close at once, without waiting for the peer (never raises, never blocks)."""
+        ...
+
+    def idle_dropped(self) -> bool:
+        """Whether an idle kept-alive stream is unusable, checked without blocking.
+
+        Backends answer with :func:`idle_socket_dropped` on their raw socket (True when
+        they cannot reach one: a stream that cannot be checked is not reused).
+        """
+        ...
+
+
+def idle_socket_dropped(sock: Any) -> bool:
+    """Whether an idle socket (anything with ``fileno()``) has something to read, at once.
+
+    Nothing may arrive on an idle HTTP/1.1 connection, so readable means end of stream, a
+    reset, a TLS close_notify or stray bytes, and each rules the connection out (urllib3's
+    rule). A request written on such a connection could be read by the server and then
+    lost with the connection, so the REST driver asks before it writes, not after.
+    """
+    if sock is None:
+        return True
+    try:
+        fd = sock.fileno()
+        if fd < 0:
+            return True
+        if hasattr(select, "poll"):
+            poller = select.poll()
+            poller.register(fd, select.POLLIN)
+            return bool(poller.poll(0))
+        readable, _, _ = select.select([fd], [], [], 0)
+        return bool(readable)
+    except (OSError, ValueError):
+        return True
+
+
+class Event(Protocol):
+    def set(self) -> None: ...
+    def is_set(self) -> bool: ...
+    async def wait(self) -> Any: ...
+
+
+class CancelScope(Protocol):
+    """A cancel scope (``anyio.CancelScope`` / ``trio.CancelScope`` as they are)."""
+
+    def __enter__(self) -> Any: ...
+    def __exit__(self, exc_type: Any, exc: Any, tb: Any, /) -> Any: ...
+    def cancel(self) -> None: ...
+    @property
+    def cancel_called(self) -> bool: ...
+    @property
+    def cancelled_caught(self) -> bool: ...
+
+
+class TaskGroup(Protocol):
+    """An anyio task group or a trio nursery, as the user passes it."""
+
+    def start_soon(
+        self, fn: Callable[..., Coroutine[Any, Any, Any]], /, *args: Any, name: object = None
+    ) -> Any: ...
+    async def start(
+        self, fn: Callable[..., Coroutine[Any, Any, Any]], /, *args: Any, name: object = None
+    ) -> Any: ...
+    @property
+    def cancel_scope(self) -> Any: ...
+
+
+class Backend(Protocol):
+    """What the async layer needs of an event loop (see the module docstring).
+
+    Timeouts are ``move_on_after`` scopes (``None``: no limit) whose
+    ``cancelled_caught`` the layer checks; locks, bounded buffers and ``fail_after``
+    are written once in the layer over :class:`Event`.
+    """
+
+    #: the process environment (``OPENAI_API_KEY``, ``OAIRT_BASE_URL``)
+    environ: Mapping[str, str]
+
+    def default_ssl_context(self) -> ssl.SSLContext:
+        """The system's TLS context (certificate and hostname checks on)."""
+        ...
+
+    async def connect_tcp(
+        self, host: str, port: int, ssl_context: ssl.SSLContext | None
+    ) -> ByteStream:
+        """TCP, then TLS with SNI when a context is given (handshake done here).
+
+        A server dropping TCP without a TLS close_notify is not an error. Failures
+        raise :class:`~oairt_core.errors.ConnectError` (see ``connect_error``).
+        """
+        ...
+
+    def event(self) -> Event: ...
+    def cancel_scope(self, *, shield: bool = False) -> CancelScope: ...
+    def move_on_after(self, seconds: float | None, *, shield: bool = False) -> CancelScope: ...
+    async def sleep(self, seconds: float) -> None: ...
+    def current_time(self) -> float: ...
+    async def checkpoint(self) -> None: ...
+    async def checkpoint_if_cancelled(self) -> None: ...
+    def cancelled_exc_class(self) -> type[BaseException]: ...
+    async def run_sync(self, fn: Callable[[], T]) -> T:
+        """``fn()`` in a worker thread, abandoned (left running) if the caller is cancelled."""
+        ...
+
+    def task_group(self) -> AbstractAsyncContextManager[TaskGroup]: ...

@@ -1,0 +1,215 @@
+"""The public entry points, written once; each adapter binds them to its backend.
+
+``oairt_anyio`` and ``oairt_trio`` expose the same four functions (plus the REST
+client and the seed's builder), with the same names and signatures:
+
+* ``open_realtime(**options)``: ``async with`` a connection;
+* ``connect_realtime(task_group_or_nursery, **options)``: a connection whose tasks
+  run in your task group or nursery (close it with ``await conn.close()``);
+* ``open_voice(config=None, **options)``: ``async with`` a voice session;
+* ``connect_voice(task_group_or_nursery, config=None, **options)``: a voice session
+  running in your task group or nursery (end it with ``await session.aclose()``).
+
+``reconnect=ReconnectPolicy(...)`` on any of them gives a connection or session that
+reconnects (see :mod:`oairt_core._async.reconnect` and :mod:`oairt_core._async.voice`).
+Exceptions from the block and errors at any step of start-up come out unwrapped
+(never in an ExceptionGroup).
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Callable, Mapping
+from contextlib import asynccontextmanager
+from typing import Any, TypeVar
+
+from ..config import RealtimeBuilder, VoiceConfig
+from ..driver import plan_connection
+from ..reconnect import ReconnectPolicy, ReconnectState
+from ._backend import Backend, TaskGroup
+from .connection import AsyncConnection, open_connection, start
+from .reconnect import ReconnectingConnection
+from .voice import AsyncVoiceSession, prepare_connect
+
+__all__ = [
+    "VOICE_CONNECTION_OPTIONS",
+    "connect_realtime",
+    "connect_voice",
+    "open_realtime",
+    "open_voice",
+]
+
+C = TypeVar("C", bound=AsyncConnection)
+S = TypeVar("S", bound=AsyncVoiceSession)
+
+#: the connection options ``open_voice`` passes through (the rest are VoiceConfig fields)
+VOICE_CONNECTION_OPTIONS = frozenset(
+    {
+        "reconnect",
+        "ping_interval",
+        "ping_timeout",
+        "connect_timeout",
+        "close_timeout",
+        "write_timeout",
+        "max_buffered_events",
+        "max_buffered_bytes",
+        "on_message",
+        "user_agent",
+        "extra_headers",
+        "extra_query",
+    }
+)
+
+
+async def _connect(backend: Backend, cls: type[C], options: Mapping[str, Any]) -> C:
+    plan = plan_connection(options, backend.environ, default_ssl=backend.default_ssl_context)
+    return await open_connection(backend, plan, cls)
+
+
+def _reconnecting(
+    backend: Backend,
+    cls: type[C],
+    first: C,
+    options: dict[str, Any],
+    policy: ReconnectPolicy,
+    group: TaskGroup,
+) -> ReconnectingConnection:
+    async def open_next() -> AsyncConnection:
+        conn = await _connect(backend, cls, options)
+        start(conn, group)
+        return conn
+
+    state = ReconnectState(policy)
+    return ReconnectingConnection(
+        backend,
+        state,
+        first,
+        open_next,
+        max_buffered_events=options.get("max_buffered_events", 256),
+    )
+
+
+@asynccontextmanager
+async def open_realtime(
+    backend: Backend, cls: type[C], options: Mapping[str, Any]
+) -> AsyncIterator[C | ReconnectingConnection]:
+    """Open a connection (reconnecting with ``reconnect=``) for the block."""
+    opts = dict(options)
+    policy: ReconnectPolicy | None = opts.pop("reconnect", None)
+    conn = await _connect(backend, cls, opts)
+    body_error: Exception | None = None
+    try:
+        async with backend.task_group() as group:
+            start(conn, group)
+            target: C | ReconnectingConnection = conn
+            if policy is not None:
+                target = _reconnecting(backend, cls, conn, opts, policy, group)
+                group.start_soon(target._supervise)
+            try:
+                yield target
+            except Exception as exc:
+                # Kept out of the task group so it is not wrapped in an ExceptionGroup.
+                body_error = exc
+            finally:
+                with backend.cancel_scope(shield=True):
+                    if isinstance(target, ReconnectingConnection):
+                        await target._shutdown()
+                    else:
+                        await conn.close()
+                group.cancel_scope.cancel()
+    finally:
+        with backend.cancel_scope(shield=True):
+            await conn._abort()
+    if body_error is not None:
+        raise body_error
+
+
+async def connect_realtime(
+    backend: Backend, cls: type[C], group: TaskGroup, options: Mapping[str, Any]
+) -> C | ReconnectingConnection:
+    """Connect, then run the connection's tasks in ``group``; close with ``conn.close()``."""
+    opts = dict(options)
+    policy: ReconnectPolicy | None = opts.pop("reconnect", None)
+    conn = await _connect(backend, cls, opts)
+    start(conn, group)
+    if policy is None:
+        return conn
+    target = _reconnecting(backend, cls, conn, opts, policy, group)
+    group.start_soon(target._supervise)
+    return target
+
+
+def _split_voice_options(
+    backend: Backend,
+    config: VoiceConfig | RealtimeBuilder | None,
+    options: Mapping[str, Any],
+) -> tuple[VoiceConfig, dict[str, Any], int]:
+    fields = {k: v for k, v in options.items() if k not in _VOICE_KEYWORDS}
+    given = {k: v for k, v in options.items() if k in _VOICE_KEYWORDS}
+    event_buffer = given.pop("event_buffer", 256)
+    if event_buffer < 1:
+        raise ValueError("event_buffer must be at least 1")
+    cfg, kwargs = prepare_connect(
+        config,
+        fields,
+        base_url=given.pop("base_url", None),
+        ssl=given.pop("ssl", None),
+        call_id=given.pop("call_id", None),
+        environ=backend.environ,
+    )
+    kwargs.update(given)
+    return cfg, kwargs, event_buffer
+
+
+_VOICE_KEYWORDS = VOICE_CONNECTION_OPTIONS | {"base_url", "ssl", "call_id", "event_buffer"}
+
+
+@asynccontextmanager
+async def open_voice(
+    backend: Backend,
+    cls: type[C],
+    session_cls: Callable[..., S],
+    config: VoiceConfig | RealtimeBuilder | None,
+    options: Mapping[str, Any],
+) -> AsyncIterator[S]:
+    """Connect, apply the configuration, run the session for the block."""
+    from ..session import VoiceSession  # numpy-heavy: imported when a session is opened
+
+    cfg, kwargs, event_buffer = _split_voice_options(backend, config, options)
+    async with open_realtime(backend, cls, kwargs) as conn:
+        conversation = None
+        if isinstance(conn, ReconnectingConnection):
+            conn.reconnect_state.default_replay(True)
+            # One conversation tracker: what reconnection replays is what the session saw.
+            conversation = conn.reconnect_state.mirror
+        error: Exception | None = None
+        async with backend.task_group() as group:
+            core = VoiceSession(cfg, sideband=conn.is_sideband, conversation=conversation)
+            session = session_cls(backend, conn, core, group, event_buffer)
+            try:
+                await session._start()
+                yield session
+            except Exception as exc:  # kept out of the task group: no ExceptionGroup
+                error = exc
+            finally:
+                session._stop()
+        if error is not None:
+            raise error
+
+
+async def connect_voice(
+    backend: Backend,
+    cls: type[C],
+    session_cls: Callable[..., S],
+    group: TaskGroup,
+    config: VoiceConfig | RealtimeBuilder | None,
+    options: Mapping[str, Any],
+) -> S:
+    """A voice session whose tasks run in ``group``; end it with ``session.aclose()``."""
+
+    async def serve(*, task_status: Any) -> None:
+        async with open_voice(backend, cls, session_cls, config, options) as session:
+            task_status.started(session)
+            await session._ended.wait()
+
+    session: S = await group.start(serve)
+    return session

@@ -1,0 +1,141 @@
+"""The WebSocket fast path: the two frame shapes a live session is made of.
+
+After the handshake almost every frame is one of two shapes: a whole, unfragmented,
+unmasked text frame from the server (every audio delta) and a masked text frame from
+us (every audio append). wsproto handles both correctly but spends most of a frame's
+time in generic machinery (a generator per frame, a buffer with commit/rollback,
+per-byte masking in Python). This module parses and builds exactly those two shapes
+and nothing else; anything that does not fit (control frames, fragments, RSV bits,
+masked server frames, non-minimal lengths, oversize, invalid UTF-8, a frame cut by a
+read) is left to wsproto untouched, so the protocol decisions stay wsproto's.
+
+>>> frame = bytes([0x81, 5]) + b"hello"
+>>> text_frame_at(frame + frame, 7, 1024)
+('hello', 14)
+>>> text_frame_at(frame[:4], 0, 1024)   # cut by a read: wsproto's job
+(None, 0)
+>>> out = masked_text_frame(b"hello")
+>>> out[:2], len(out)                   # FIN + text, MASK bit + length, 4-byte key
+(b'\\x81\\x85', 11)
+>>> unmask(out[2:6], out[6:])
+b'hello'
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from typing import Any
+
+from wsproto.connection import Connection, ConnectionState
+
+__all__ = ["masked_text_frame", "frames_idle", "text_frame_at", "unmask"]
+
+# FIN=1, RSV1-3=0, opcode 1 (text): the only first byte the fast path accepts.
+_FIN_TEXT = 0x81
+
+
+def text_frame_at(
+    buf: bytes | bytearray, pos: int, limit: int
+) -> tuple[str, int] | tuple[None, int]:
+    """The whole server text frame starting at ``buf[pos]``: ``(text, end)``.
+
+    ``(None, 0)`` when the bytes there are anything else, or not all there yet: the
+    caller hands ``buf[pos:]`` to wsproto, which decides (and reports any violation
+    exactly as it always did). Accepted: FIN=1, RSV=0, opcode 1, no mask, the minimal
+    length form (7, 16 or 64 bits, top bit clear), ``length <= limit``, valid UTF-8.
+    """
+    n = len(buf)
+    if n - pos < 2 or buf[pos] != _FIN_TEXT:
+        return None, 0
+    length = buf[pos + 1]  # the MASK bit set makes this >= 128: refused below
+    if length < 126:
+        start = pos + 2
+    elif length == 126:
+        if n - pos < 4:
+            return None, 0
+        length = (buf[pos + 2] << 8) | buf[pos + 3]
+        if length < 126:  # non-minimal: wsproto fails it
+            return None, 0
+        start = pos + 4
+    elif length == 127:
+        if n - pos < 10:
+            return None, 0
+        length = int.from_bytes(buf[pos + 2 : pos + 10], "big")
+        if length < 65536 or length >> 63:  # non-minimal or top bit set: wsproto fails it
+            return None, 0
+        start = pos + 10
+    else:  # masked by the server: a protocol error wsproto reports
+        return None, 0
+    end = start + length
+    if length > limit or end > n:
+        return None, 0
+    try:
+        return buf[start:end].decode("utf-8"), end
+    except UnicodeDecodeError:  # wsproto reports it (1007)
+        return None, 0
+
+
+def masked_text_frame(payload: bytes) -> bytes:
+    """One whole client text frame for ``payload`` (UTF-8), masked as RFC 6455 5.3 asks.
+
+    A fresh 4-byte key from the OS's CSPRNG per frame (what wsproto does); the XOR runs
+    at C speed (one numpy operation, or one big-integer XOR when numpy is not loaded)
+    instead of a Python loop.
+    """
+    n = len(payload)
+    if n < 126:
+        header = bytes((_FIN_TEXT, 0x80 | n))
+    elif n < 65536:
+        header = bytes((_FIN_TEXT, 0xFE, n >> 8, n & 0xFF))
+    else:
+        header = bytes((_FIN_TEXT, 0xFF)) + n.to_bytes(8, "big")
+    key = os.urandom(4)
+    return b"".join((header, key, _xor(key, payload)))
+
+
+def unmask(key: bytes | bytearray, data: bytes | bytearray) -> bytes:
+    """``data`` XOR the repeated 4-byte ``key`` (masking and unmasking are the same)."""
+    return _xor(bytes(key), data)
+
+
+def _xor(key: bytes, data: bytes | bytearray) -> bytes:
+    n = len(data)
+    if n < 16:
+        return bytes(b ^ key[i & 3] for i, b in enumerate(data))
+    stream = key * ((n >> 2) + 1)
+    # numpy's XOR of two byte arrays is the fastest at audio sizes, but importing numpy
+    # costs more than a session's masking: use it only when the process already has it
+    # (any audio helper loads it), else one big-integer XOR.
+    np: Any = sys.modules.get("numpy")
+    if np is not None:
+        masked: bytes = (
+            np.frombuffer(data, np.uint8) ^ np.frombuffer(stream, np.uint8, n)
+        ).tobytes()
+        return masked
+    return (int.from_bytes(data, "little") ^ int.from_bytes(stream[:n], "little")).to_bytes(
+        n, "little"
+    )
+
+
+def frames_idle(conn: Connection) -> bool:
+    """True when wsproto stands at a frame boundary with nothing in progress.
+
+    Only then may frames bypass it: it holds no buffered bytes, no half-parsed frame,
+    no fragmented message, no queued event, and it uses no extension. Reads wsproto's
+    private state (pinned by tests against the installed version); if that state ever
+    moves, the answer is False and every frame simply goes through wsproto.
+    """
+    try:
+        proto: Any = conn._proto
+        decoder: Any = proto._frame_decoder
+        return (
+            not conn._events
+            and decoder.header is None
+            and not decoder.buffer.buffer
+            and proto._message_decoder.opcode is None
+            and not proto.extensions
+            and conn.state in (ConnectionState.OPEN, ConnectionState.LOCAL_CLOSING)
+        )
+    except AttributeError:
+        return False
