@@ -16,7 +16,9 @@ import anyio.abc
 import pytest
 from anyio import wait_all_tasks_blocked
 
+from oairt_anyio._backend import BACKEND
 from oairt_core._async._rollover import RolloverConnection
+from oairt_core._async._sync import Lock
 from oairt_core._rollover import Summarizer
 from oairt_core.codec import decode_server_event
 from oairt_core.config import VoiceConfig
@@ -86,25 +88,6 @@ EXPIRED = {
 }
 
 
-class Backend:
-    """The part of the async layer's backend the rollover connection uses, over anyio."""
-
-    def event(self) -> anyio.Event:
-        return anyio.Event()
-
-    def cancel_scope(self, *, shield: bool = False) -> anyio.CancelScope:
-        return anyio.CancelScope(shield=shield)
-
-    def move_on_after(self, seconds: float | None, *, shield: bool = False) -> anyio.CancelScope:
-        return anyio.move_on_after(seconds, shield=shield)
-
-    def current_time(self) -> float:
-        return anyio.current_time()
-
-    async def sleep(self, seconds: float) -> None:
-        await anyio.sleep(seconds)
-
-
 class ScriptedConnection:
     """A connection whose server events the test pushes, recording what was sent."""
 
@@ -162,8 +145,8 @@ class Rig:
         self.opened: list[ScriptedConnection] = []
         self.fail_opens = 0
         self.core = VoiceSession(VoiceConfig(instructions="Be brief.", turn_detection=None))
-        self.lock = anyio.Lock()
-        self.conn = RolloverConnection(Backend(), policy, self.first, self.open_next, tg)
+        self.lock = Lock(BACKEND)
+        self.conn = RolloverConnection(BACKEND, policy, self.first, self.open_next, tg)
         self.conn.attach(self.core, self.lock)
         self.delivered: list[Any] = []
         self.new_session: Callable[[ScriptedConnection], Awaitable[None]] | None = None

@@ -71,13 +71,8 @@ from ..voice_audio import bytes_per_ms
 
 if TYPE_CHECKING:
     from ..session import VoiceSession
-
-# The async layer's backend, task group, event, cancel scope and lock (oairt_core._async).
-Backend = Any
-CancelScope = Any
-Event = Any
-Lock = Any
-TaskGroup = Any
+    from ._backend import Backend, CancelScope, Event, TaskGroup
+    from ._sync import Lock
 
 __all__ = ["RolloverConnection"]
 

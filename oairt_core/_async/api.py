@@ -20,15 +20,20 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator, Callable, Mapping
 from contextlib import asynccontextmanager
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
+from .._rollover import RolloverPolicy
 from ..config import RealtimeBuilder, VoiceConfig
 from ..driver import plan_connection
 from ..reconnect import ReconnectPolicy, ReconnectState
 from ._backend import Backend, TaskGroup
+from ._rollover import RolloverConnection
 from .connection import AsyncConnection, open_connection, start
 from .reconnect import ReconnectingConnection
 from .voice import AsyncVoiceSession, prepare_connect
+
+if TYPE_CHECKING:
+    from ..session import VoiceSession
 
 __all__ = [
     "VOICE_CONNECTION_OPTIONS",
@@ -138,6 +143,48 @@ async def connect_realtime(
     return target
 
 
+def _rolling(
+    backend: Backend,
+    cls: type[C],
+    options: dict[str, Any],
+    policy: RolloverPolicy,
+    first: Any,
+    core: VoiceSession,
+    group: TaskGroup,
+) -> RolloverConnection:
+    """``first`` wrapped to move the call to a new session before the cap (``rollover=``)."""
+    opts = dict(options)
+    reconnect: ReconnectPolicy | None = opts.pop("reconnect", None)
+
+    async def open_next() -> AsyncConnection | ReconnectingConnection:
+        conn = await _connect(backend, cls, opts)
+        start(conn, group)
+        if reconnect is None:
+            return conn
+        # Each session reconnects on its own, sharing the call's conversation tracker.
+        state = ReconnectState(reconnect, mirror=core.conversation)
+        state.default_replay(True)
+        target = ReconnectingConnection(
+            backend,
+            state,
+            conn,
+            lambda: _connect_started(backend, cls, opts, group),
+            max_buffered_events=opts.get("max_buffered_events", 256),
+        )
+        group.start_soon(target._supervise)
+        return target
+
+    return RolloverConnection(backend, policy, first, open_next, group)
+
+
+async def _connect_started(
+    backend: Backend, cls: type[C], options: Mapping[str, Any], group: TaskGroup
+) -> C:
+    conn = await _connect(backend, cls, options)
+    start(conn, group)
+    return conn
+
+
 def _split_voice_options(
     backend: Backend,
     config: VoiceConfig | RealtimeBuilder | None,
@@ -160,7 +207,13 @@ def _split_voice_options(
     return cfg, kwargs, event_buffer
 
 
-_VOICE_KEYWORDS = VOICE_CONNECTION_OPTIONS | {"base_url", "ssl", "call_id", "event_buffer"}
+_VOICE_KEYWORDS = VOICE_CONNECTION_OPTIONS | {
+    "base_url",
+    "ssl",
+    "call_id",
+    "event_buffer",
+    "rollover",
+}
 
 
 @asynccontextmanager
@@ -175,6 +228,9 @@ async def open_voice(
     from ..session import VoiceSession  # numpy-heavy: imported when a session is opened
 
     cfg, kwargs, event_buffer = _split_voice_options(backend, config, options)
+    rollover: RolloverPolicy | None = kwargs.pop("rollover", None)
+    if rollover is not None and "call_id" in kwargs:
+        raise ValueError("rollover= needs a session of its own: a call_id session is the call's")
     async with open_realtime(backend, cls, kwargs) as conn:
         conversation = None
         if isinstance(conn, ReconnectingConnection):
@@ -184,13 +240,21 @@ async def open_voice(
         error: Exception | None = None
         async with backend.task_group() as group:
             core = VoiceSession(cfg, sideband=conn.is_sideband, conversation=conversation)
-            session = session_cls(backend, conn, core, group, event_buffer)
+            target: Any = conn
+            if rollover is not None:
+                target = _rolling(backend, cls, kwargs, rollover, conn, core, group)
+            session = session_cls(backend, target, core, group, event_buffer)
+            if isinstance(target, RolloverConnection):
+                target.attach(core, session._lock)
             try:
                 await session._start()
                 yield session
             except Exception as exc:  # kept out of the task group: no ExceptionGroup
                 error = exc
             finally:
+                if isinstance(target, RolloverConnection):
+                    with backend.cancel_scope(shield=True):
+                        await target.close()
                 session._stop()
         if error is not None:
             raise error
