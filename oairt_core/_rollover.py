@@ -543,6 +543,16 @@ summary_error=None)
         self.deadline = now + limit
         self.opens_at = self.deadline - min(self.policy.before, limit)
 
+    def reconnected(self, *, now: float) -> None:
+        """The connection dropped and a new server session replaced it (``reconnect=``).
+
+        Its cap counts from now, and its input audio from zero.
+        """
+        self.session_created(now=now)
+        self._requested.clear()
+        self._truncated.clear()
+        self.input.new_session()
+
     def watching(self, now: float) -> bool:
         """Whether the window for a quiet moment is open."""
         return self.opens_at is not None and now >= self.opens_at

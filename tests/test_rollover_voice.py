@@ -9,6 +9,7 @@ the tests wait for events (with a generous guard) and check what each session re
 from __future__ import annotations
 
 import base64
+import json
 from collections.abc import Callable
 from typing import Any
 
@@ -17,8 +18,15 @@ import msgspec
 import pytest
 
 from oairt_anyio.testing import FakeServer, run_fake_server
+from oairt_core._async.reconnect import ReconnectingConnection
 from oairt_core.config import RealtimeBuilder
-from oairt_core.reconnect import ItemsLost, ResponseLost, RolloverPolicy, SessionRolledOver
+from oairt_core.reconnect import (
+    Reconnected,
+    ReconnectPolicy,
+    ResponseLost,
+    RolloverPolicy,
+    SessionRolledOver,
+)
 from oairt_core.testing import Script
 from oairt_core.testing.script import call_function, say
 from oairt_core.tools import tool
@@ -32,6 +40,7 @@ from oairt_core.voice_events import (
     TranscriptDone,
 )
 from tests.conftest import Adapter
+from tests.support.faultproxy import Close, ConnectionPlan, FaultAction, run_fault_proxy
 
 pytestmark = pytest.mark.anyio
 
@@ -101,6 +110,19 @@ def carried(conn: Any, n: int) -> list[tuple[str, str]]:
     return out
 
 
+def at_first(event_type: str, action: FaultAction) -> ConnectionPlan:
+    """Replace the first server frame of ``event_type`` with ``action``."""
+
+    def hook(_i: int, _op: int, payload: bytes) -> FaultAction | None:
+        try:
+            kind = json.loads(payload).get("type")
+        except ValueError:
+            return None
+        return action if kind == event_type else None
+
+    return ConnectionPlan(on_server_frame=hook)
+
+
 def first_sent(conn: Any) -> dict[str, Any]:
     event: dict[str, Any] = conn.received_events[0]
     return event
@@ -153,7 +175,9 @@ async def test_a_call_runs_through_three_rollovers_with_tools_and_barge_in(
                 await session.send_text("tell me a story")
                 turn = await until(session, lambda e: isinstance(e, AudioDelta))
                 story_item = turn[-1].item_id
-                session.mark_played(story_item, turn[-1].duration_ms / 2)
+                # The user heard 60% of what had arrived, then spoke over it.
+                heard = 0.6 * session.core.received_ms(story_item)
+                session.mark_played(story_item, heard)
                 interrupted = await session.barge_in()
                 assert isinstance(interrupted, Interrupted)
                 turn += await until(session, rolled)
@@ -196,13 +220,13 @@ def check_sessions(server: FakeServer, notices: list[SessionRolledOver]) -> None
     third = carried(conns[3], notices[2].carried_items)
     assert third[:6] == second
     assert third[6] == ("user", "tell me a story")
-    # The interrupted answer: only what the user heard (about half), marked as cut off.
-    if len(third) > 7:
-        role, text = third[7]
-        assert role == "assistant" and text.endswith("…")
-        assert "Once upon a time there lived a very old king.".startswith(text[:-1])
-    else:
-        assert any(isinstance(n, ItemsLost) for n in notices[2].lost)
+    # The interrupted answer: only what the user heard (60%), marked as cut off.
+    assert len(third) == 8 and notices[2].lost == ()
+    role, text = third[7]
+    story = "Once upon a time there lived a very old king."
+    assert role == "assistant" and text.endswith("…") and len(text) > 1
+    head = text.removesuffix("…")
+    assert story.startswith(head + " ") and len(head) <= 0.6 * len(story)
     # The old sessions were closed by the client, normally, before their cap.
     for conn in conns[:3]:
         assert conn.close_code == 1000
@@ -312,3 +336,49 @@ async def test_rollover_refuses_a_sideband_session(adapter: Adapter) -> None:
             rollover=RolloverPolicy(),
         ):
             pass
+
+
+async def test_rollover_with_reconnect_each_session_reconnects_on_its_own(
+    adapter: Adapter,
+) -> None:
+    script = Script(say("Hi there."), say("A reply long enough to be cut off."), say("Again."))
+    policy = RolloverPolicy(before=1.0, session_limit=3.0)
+    fast = ReconnectPolicy(base_delay=0.001, max_delay=0.002)
+    with anyio.fail_after(GUARD):
+        async with run_fake_server(
+            script=script, api_keys={KEY}, max_session_seconds=3.0
+        ) as server:
+            # The second connection (the session rolled over to) drops mid-reply.
+            plans = [ConnectionPlan(), at_first("response.output_audio.delta", Close(1012))]
+            async with run_fault_proxy(("127.0.0.1", server.port), plans=plans) as proxy:
+                url = f"ws://127.0.0.1:{proxy.port}/v1"
+                async with adapter.open_voice(
+                    builder().build(), base_url=url, reconnect=fast, rollover=policy
+                ) as session:
+                    await session.send_text("hello")
+                    played_out(session, await until(session, done()))
+                    notice = (await until(session, rolled))[-1]
+                    assert notice.carried_items == 2
+                    rc = session.connection.connection
+                    assert isinstance(rc, ReconnectingConnection)
+                    # One conversation tracker for the call, shared by the new session's
+                    # reconnection.
+                    assert rc.reconnect_state.mirror is session.core.conversation
+                    await session.send_text("go on")
+                    events = await until(session, lambda e: isinstance(e, Reconnected))
+                    assert any(isinstance(e, ResponseLost) for e in events)
+                    await session.send_text("again")
+                    events = await until(session, done())
+                    said = [e.text for e in events if isinstance(e, TranscriptDone)]
+                    assert said == ["Again."]
+                assert proxy.connections == 3
+                third = proxy.records[2]
+                sent = [json.loads(p) for p in third.sent_text]
+                # The reconnected session got the configuration and the call's conversation.
+                assert sent[0]["type"] == "session.update"
+                texts = [
+                    e["item"]["content"][0]["text"]
+                    for e in sent
+                    if e["type"] == "conversation.item.create" and e["item"]["type"] == "message"
+                ]
+                assert texts[:3] == ["hello", "Hi there.", "go on"]

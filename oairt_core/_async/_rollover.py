@@ -38,6 +38,7 @@ from typing import TYPE_CHECKING, Any
 
 import msgspec
 
+from .._conversation import SessionMirror
 from .._log import get_logger
 from .._rollover import (
     RolloverPlan,
@@ -336,8 +337,13 @@ class RolloverConnection:
         if state is None or core is None or isinstance(event, (MalformedServerEvent, *_NOTICES)):
             return False  # not a server event: a reconnection notice is the app's
         state.server_event(event)
-        if isinstance(event, SessionCreatedEvent) and state.deadline is None:
-            state.session_created(now=self._backend.current_time())
+        if isinstance(event, SessionCreatedEvent):
+            # The first session's start, or (reconnect=) a new session after a drop.
+            now = self._backend.current_time()
+            if state.deadline is None:
+                state.session_created(now=now)
+            else:
+                state.reconnected(now=now)
             return False
         if is_session_expired(event):
             # The cap: switch as soon as this returns (the close 1001 follows).
@@ -497,6 +503,11 @@ class RolloverConnection:
             ConversationItemDoneEvent: deque(kinds),
             ConversationItemCreatedEvent: deque(kinds),
         }
+        old_state = getattr(self._current, "reconnect_state", None)
+        if old_state is not None and old_state.mirror is core.conversation:
+            # The old session's late events (or a reconnect of it) must not reach the call's
+            # conversation tracker, which the new session's connection shares from now on.
+            old_state.mirror = SessionMirror()
         self._current = new
         await self._flush_held()
 
