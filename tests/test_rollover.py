@@ -702,3 +702,16 @@ def test_input_tail_keeps_the_last_bytes_in_bounded_memory(
     assert tail.appended == len(whole)
     assert tail.since(0, 10**9) == whole[len(whole) - min(len(whole), max_bytes) :]
     assert tail.since(len(whole) - 10, 4) == whole[max(0, len(whole) - min(4, 10, max_bytes)) :]
+
+
+def test_a_reconnect_restarts_the_cap_and_the_input_offsets() -> None:
+    state = RolloverState(RolloverPolicy(before=1.0, session_limit=10.0))
+    state.session_created(now=0.0)
+    state.client_event(InputAudioBufferAppendEvent(audio=b"\0\0" * 100))
+    state.client_event(ResponseCreateEvent())
+    conv = SessionMirror()
+    feed(conv, state, speech_started("u1", 1))
+    state.reconnected(now=5.0)
+    assert state.deadline == 15.0 and state.opens_at == 14.0
+    assert state.input.appended == 0 and state.input.speech == {}
+    assert state.responses_requested == 0

@@ -382,3 +382,26 @@ async def test_rollover_with_reconnect_each_session_reconnects_on_its_own(
                     if e["type"] == "conversation.item.create" and e["item"]["type"] == "message"
                 ]
                 assert texts[:3] == ["hello", "Hi there.", "go on"]
+
+
+async def test_connect_voice_rolls_over_in_a_group_of_your_own(adapter: Adapter) -> None:
+    script = Script(say("Hi there."), say("Still here."))
+    policy = RolloverPolicy(before=1.0, session_limit=2.0)
+    with anyio.fail_after(GUARD):
+        async with run_fake_server(
+            script=script, api_keys={KEY}, max_session_seconds=2.0
+        ) as server:
+            async with adapter.open_group() as group:
+                session = await adapter.connect_voice(
+                    group, builder().build(), base_url=server.url, rollover=policy
+                )
+                await session.send_text("hello")
+                played_out(session, await until(session, done()))
+                notice = (await until(session, rolled))[-1]
+                await session.send_text("still there?")
+                events = await until(session, done())
+                await session.aclose()
+            assert notice.reason == "quiet" and notice.carried_items == 2
+            assert [e.text for e in events if isinstance(e, TranscriptDone)] == ["Still here."]
+            assert len(server.connections) == 2
+            assert server.connections[0].close_code == 1000
