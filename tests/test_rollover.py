@@ -164,8 +164,9 @@ UPDATE = SessionUpdateEvent(session=RealtimeSessionConfig(instructions="Be brief
 
 def test_public_names_next_to_reconnect_policy() -> None:
     assert oairt_core.RolloverPolicy is RolloverPolicy
-    assert oairt_core.SessionRolledOver is SessionRolledOver
     assert "RolloverPolicy" in oairt_core.__all__
+    assert oairt_core.reconnect.RolloverPolicy is RolloverPolicy
+    assert oairt_core.reconnect.SessionRolledOver is SessionRolledOver
 
 
 @pytest.mark.parametrize(

@@ -21,7 +21,6 @@ from oairt_core._async._rollover import RolloverConnection
 from oairt_core._async._sync import Lock
 from oairt_core._rollover import Summarizer
 from oairt_core.codec import decode_server_event
-from oairt_core.config import VoiceConfig
 from oairt_core.connection import ConnectionClosed, ConnectionState
 from oairt_core.errors import ConnectionClosedError, HandshakeError
 from oairt_core.events import (
@@ -42,7 +41,7 @@ from oairt_core.reconnect import (
     RolloverPolicy,
     SessionRolledOver,
 )
-from oairt_core.session import VoiceSession
+from oairt_core.voice import VoiceConfig, VoiceSession
 
 pytestmark = pytest.mark.anyio
 

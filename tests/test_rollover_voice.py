@@ -19,7 +19,6 @@ import pytest
 
 from oairt_anyio.testing import FakeServer, run_fake_server
 from oairt_core._async.reconnect import ReconnectingConnection
-from oairt_core.config import RealtimeBuilder
 from oairt_core.reconnect import (
     Reconnected,
     ReconnectPolicy,
@@ -30,10 +29,11 @@ from oairt_core.reconnect import (
 from oairt_core.testing import Script
 from oairt_core.testing.script import call_function, say
 from oairt_core.tools import tool
-from oairt_core.voice_events import (
+from oairt_core.voice import (
     AudioDelta,
     Error,
     Interrupted,
+    RealtimeBuilder,
     ResponseDone,
     SessionReady,
     ToolResult,

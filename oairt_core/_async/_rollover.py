@@ -47,6 +47,7 @@ from .._rollover import (
     RolloverState,
     is_session_expired,
 )
+from .._voice_audio import bytes_per_ms
 from ..connection import ConnectionClosed, ConnectionState, IncomingEvent, MalformedServerEvent
 from ..errors import ConnectionClosedError, OairtError
 from ..events import (
@@ -68,10 +69,9 @@ from ..reconnect import (
     Reconnecting,
     ResponseLost,
 )
-from ..voice_audio import bytes_per_ms
 
 if TYPE_CHECKING:
-    from ..session import VoiceSession
+    from .._session import VoiceSession
     from ._backend import Backend, CancelScope, Event, TaskGroup
     from ._sync import Lock
 
