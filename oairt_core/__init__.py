@@ -53,7 +53,7 @@ from .errors import (
     ToolError,
     WebhookVerificationError,
 )
-from .reconnect import ReconnectPolicy
+from .reconnect import ReconnectPolicy, RolloverPolicy
 from .tools import tool
 from .voice import Realtime, VoiceConfig, VoiceSession
 
@@ -107,6 +107,7 @@ __all__ = [
     # voice sessions
     "Realtime",
     "ReconnectPolicy",
+    "RolloverPolicy",
     "VoiceConfig",
     "VoiceSession",
     "tool",

@@ -213,9 +213,8 @@ class ReconnectFailed(msgspec.Struct, frozen=True, kw_only=True):
     reason: str
 
 
-ReconnectNotice: TypeAlias = (
-    Reconnecting | Reconnected | ResponseLost | InputAudioLost | ItemsLost | ReconnectFailed
-)
+# ReconnectNotice (the notices in a voice session's event stream) is defined at the end,
+# once SessionRolledOver is importable.
 
 
 # --------------------------------------------------------------------------------------
@@ -389,3 +388,20 @@ class ReconnectState:
             retry_at=self.retry_at,
             reason=reason,
         )
+
+
+# Rollover lives next to reconnection (its notices reuse ResponseLost & co, defined above).
+from ._rollover import RolloverPolicy, SessionRolledOver  # noqa: E402
+
+__all__ += ["RolloverPolicy", "SessionRolledOver"]
+
+ReconnectNotice: TypeAlias = (
+    Reconnecting
+    | Reconnected
+    | ResponseLost
+    | InputAudioLost
+    | ItemsLost
+    | ReconnectFailed
+    | SessionRolledOver
+)
+"""The notices a reconnecting (or rolling over) voice session puts in its event stream."""

@@ -24,8 +24,10 @@ from typing import TYPE_CHECKING, Any, ClassVar, Generic, TypeVar, overload
 
 from .._config import RealtimeBuilder, VoiceConfig
 from .._driver import plan_connection
+from .._rollover import RolloverPolicy
 from ..reconnect import ReconnectPolicy, ReconnectState
 from ._backend import Backend, TaskGroup
+from ._rollover import RolloverConnection
 from .connection import AsyncConnection, open_connection, start
 from .reconnect import ReconnectingConnection
 from .voice import AsyncVoiceSession, prepare_connect
@@ -34,6 +36,7 @@ if TYPE_CHECKING:
     from typing_extensions import Unpack
 
     from .._driver import ConnectOptions
+    from .._session import VoiceSession
 
 __all__ = [
     "VOICE_CONNECTION_OPTIONS",
@@ -145,6 +148,48 @@ async def connect_realtime(
     return target
 
 
+def _rolling(
+    backend: Backend,
+    cls: type[C],
+    options: dict[str, Any],
+    policy: RolloverPolicy,
+    first: Any,
+    core: VoiceSession,
+    group: TaskGroup,
+) -> RolloverConnection:
+    """``first`` wrapped to move the call to a new session before the cap (``rollover=``)."""
+    opts = dict(options)
+    reconnect: ReconnectPolicy | None = opts.pop("reconnect", None)
+
+    async def open_next() -> AsyncConnection | ReconnectingConnection:
+        conn = await _connect(backend, cls, opts)
+        start(conn, group)
+        if reconnect is None:
+            return conn
+        # Each session reconnects on its own, sharing the call's conversation tracker.
+        state = ReconnectState(reconnect, mirror=core.conversation)
+        state.default_replay(True)
+        target = ReconnectingConnection(
+            backend,
+            state,
+            conn,
+            lambda: _connect_started(backend, cls, opts, group),
+            max_buffered_events=opts.get("max_buffered_events", 256),
+        )
+        group.start_soon(target._supervise)
+        return target
+
+    return RolloverConnection(backend, policy, first, open_next, group)
+
+
+async def _connect_started(
+    backend: Backend, cls: type[C], options: Mapping[str, Any], group: TaskGroup
+) -> C:
+    conn = await _connect(backend, cls, options)
+    start(conn, group)
+    return conn
+
+
 def _split_voice_options(
     backend: Backend,
     config: VoiceConfig | RealtimeBuilder | None,
@@ -167,7 +212,13 @@ def _split_voice_options(
     return cfg, kwargs, event_buffer
 
 
-_VOICE_KEYWORDS = VOICE_CONNECTION_OPTIONS | {"base_url", "ssl", "call_id", "event_buffer"}
+_VOICE_KEYWORDS = VOICE_CONNECTION_OPTIONS | {
+    "base_url",
+    "ssl",
+    "call_id",
+    "event_buffer",
+    "rollover",
+}
 
 
 @asynccontextmanager
@@ -182,6 +233,9 @@ async def open_voice(
     from .._session import VoiceSession  # numpy-heavy: imported when a session is opened
 
     cfg, kwargs, event_buffer = _split_voice_options(backend, config, options)
+    rollover: RolloverPolicy | None = kwargs.pop("rollover", None)
+    if rollover is not None and "call_id" in kwargs:
+        raise ValueError("rollover= needs a session of its own: a call_id session is the call's")
     async with open_realtime(backend, cls, kwargs) as conn:
         conversation = None
         if isinstance(conn, ReconnectingConnection):
@@ -191,13 +245,21 @@ async def open_voice(
         error: Exception | None = None
         async with backend.task_group() as group:
             core = VoiceSession(cfg, sideband=conn.is_sideband, conversation=conversation)
-            session = session_cls(backend, conn, core, group, event_buffer)
+            target: Any = conn
+            if rollover is not None:
+                target = _rolling(backend, cls, kwargs, rollover, conn, core, group)
+            session = session_cls(backend, target, core, group, event_buffer)
+            if isinstance(target, RolloverConnection):
+                target.attach(core, session._lock)
             try:
                 await session._start()
                 yield session
             except Exception as exc:  # kept out of the task group: no ExceptionGroup
                 error = exc
             finally:
+                if isinstance(target, RolloverConnection):
+                    with backend.cancel_scope(shield=True):
+                        await target.close()
                 session._stop()
         if error is not None:
             raise error
@@ -281,13 +343,13 @@ class Face(Generic[C, G]):
         ``config`` is a :class:`VoiceConfig` or a builder; ``options`` are VoiceConfig
         fields (``voice=``, ``api_key=``, ...) and the connection's ``base_url``, ``ssl``,
         ``call_id`` (join a WebRTC/SIP call), ``event_buffer`` (256), ``reconnect``,
-        ``ping_interval``, ``ping_timeout``, ``connect_timeout`` and friends. Invalid
+        ``rollover`` (a :class:`~oairt_core.reconnect.RolloverPolicy`: move the call to a
+        new session before the server's cap), ``ping_interval``, ``ping_timeout``,
+        ``connect_timeout`` and friends. Invalid
         configurations raise ``InvalidClientEvent`` before connecting; exceptions from the
         block, and a close at any step of start-up, come out unwrapped.
         """
-        return open_voice(
-            self.backend, self.connection_cls, AsyncVoiceSession, config, options
-        )
+        return open_voice(self.backend, self.connection_cls, AsyncVoiceSession, config, options)
 
     async def connect_voice(
         self, group: G, config: VoiceConfig | RealtimeBuilder | None = None, **options: Any

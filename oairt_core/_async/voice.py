@@ -64,6 +64,7 @@ from ..reconnect import (
     Reconnecting,
     ReconnectNotice,
     ResponseLost,
+    SessionRolledOver,
 )
 from ._backend import Backend, CancelScope, TaskGroup
 from ._sync import Buffer, BufferClosed, Lock
@@ -82,9 +83,18 @@ __all__ = [
 ]
 
 SessionEvent: TypeAlias = VoiceEvent | ReconnectNotice
-"""What a voice session yields: voice events, and reconnection notices with ``reconnect=``."""
+"""What a voice session yields: voice events, reconnection notices with ``reconnect=``
+(and :class:`SessionRolledOver` with ``rollover=``)."""
 
-_NOTICES = (Reconnecting, Reconnected, ResponseLost, InputAudioLost, ItemsLost, ReconnectFailed)
+_NOTICES = (
+    Reconnecting,
+    Reconnected,
+    ResponseLost,
+    InputAudioLost,
+    ItemsLost,
+    ReconnectFailed,
+    SessionRolledOver,
+)
 
 
 @runtime_checkable
@@ -263,10 +273,18 @@ class AsyncVoiceSession:
     def mark_played(self, item_id: str, ms: float) -> None:
         """Report that ``ms`` milliseconds of ``item_id`` were played to the user."""
         self.core.mark_played(item_id, ms)
+        self._played()
 
     def played_until(self, ms: float) -> None:
         """:meth:`mark_played` for the item currently being received."""
         self.core.played_until(ms)
+        self._played()
+
+    def _played(self) -> None:
+        # With rollover=, the end of playback may be the quiet moment it waits for.
+        kick = getattr(self._conn, "kick", None)
+        if kick is not None:
+            kick()
 
     async def create_response(
         self, response: ResponseBuilder | ResponseCreateParams | None = None
@@ -415,7 +433,8 @@ class AsyncVoiceSession:
         """A reconnection notice: the responses that were playing are gone."""
         if not isinstance(notice, ReconnectFailed):
             async with self._lock:
-                self.core.connection_replaced()
+                if not isinstance(notice, SessionRolledOver):  # a rollover resets as it switches
+                    self.core.connection_replaced()
                 events = await self._apply(self.core.drain())
             await self._deliver(events)
         await self._deliver([notice])
