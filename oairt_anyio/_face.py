@@ -3,7 +3,6 @@
 Imported by the package ``__init__`` only when anyio is installed.
 """
 
-
 from __future__ import annotations
 
 from contextlib import AbstractAsyncContextManager
@@ -145,4 +144,3 @@ class RealtimeBuilder(_CoreBuilder):
 
 Realtime = RealtimeBuilder
 """``Realtime.builder()...connect_ws()``, as in the seed SDK."""
-

@@ -170,4 +170,3 @@ class RealtimeBuilder(_CoreBuilder):
 
 Realtime = RealtimeBuilder
 """``Realtime.builder()...connect_ws()``, as in the seed SDK."""
-

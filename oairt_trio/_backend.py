@@ -12,6 +12,7 @@ from typing import Any, TypeVar
 import trio
 
 from oairt_core._async._backend import (
+    NOT_SENT,
     ByteStream,
     TaskGroup,
     TransportError,
@@ -30,6 +31,12 @@ class _Stream:
 
     def __init__(self, stream: trio.abc.Stream) -> None:
         self._stream = stream
+
+    def try_send(self, data: bytes) -> int:
+        return NOT_SENT  # trio's send_all is already a single checkpoint
+
+    async def drain(self) -> None:  # pragma: no cover - try_send never buffers
+        await trio.lowlevel.checkpoint()
 
     async def send_all(self, data: bytes) -> None:
         try:
