@@ -1,0 +1,82 @@
+"""The anyio backend's per-frame send fast path (``try_send``) keeps anyio's guarantees.
+
+Behaviour only: what is written, when the caller must wait, and that a sender that never
+waits still lets the event loop run. No timings.
+"""
+
+from __future__ import annotations
+
+import anyio
+import anyio.abc
+import anyio.lowlevel
+import pytest
+
+from oairt_anyio._backend import _MAX_STREAK, BACKEND
+from oairt_core._async._backend import BUFFERED, NOT_SENT, SENT
+
+
+async def _pair(
+    tg: anyio.abc.TaskGroup, read: bool
+) -> tuple[object, anyio.abc.SocketListener, bytearray]:
+    listener = await anyio.create_tcp_listener(local_host="127.0.0.1")
+    port = listener.extra(anyio.abc.SocketAttribute.local_port)
+    got = bytearray()
+
+    async def serve(stream: anyio.abc.SocketStream) -> None:
+        if not read:
+            await anyio.sleep_forever()
+        try:
+            while True:
+                got.extend(await stream.receive())
+        except (anyio.EndOfStream, anyio.BrokenResourceError):
+            pass
+
+    tg.start_soon(listener.serve, serve)
+    stream = await BACKEND.connect_tcp("127.0.0.1", port, None)
+    return stream, listener, got
+
+
+@pytest.mark.anyio
+@pytest.mark.parametrize("anyio_backend", ["asyncio"])
+async def test_fast_writes_arrive_whole_and_yield_every_streak(anyio_backend: str) -> None:
+    async with anyio.create_task_group() as tg:
+        stream, _listener, got = await _pair(tg, read=True)
+        results = [stream.try_send(b"%04d" % i) for i in range(_MAX_STREAK + 3)]  # type: ignore[attr-defined]
+        # A sender that never waits gets the fast path only so many times in a row...
+        assert results[:_MAX_STREAK] == [SENT] * _MAX_STREAK
+        assert results[_MAX_STREAK:] == [NOT_SENT] * 3
+        # ...then the slow path (one trip through the loop) resets the streak.
+        await stream.send_all(b"tail")  # type: ignore[attr-defined]
+        assert stream.try_send(b"more") == SENT  # type: ignore[attr-defined]
+        expected = b"".join(b"%04d" % i for i in range(_MAX_STREAK)) + b"tailmore"
+        with anyio.fail_after(10):
+            while len(got) < len(expected):
+                await anyio.sleep(0.01)
+        assert bytes(got) == expected
+        await stream.aclose_forcefully()  # type: ignore[attr-defined]
+        tg.cancel_scope.cancel()
+
+
+@pytest.mark.anyio
+@pytest.mark.parametrize("anyio_backend", ["asyncio"])
+async def test_a_write_the_kernel_cannot_take_must_drain(anyio_backend: str) -> None:
+    async with anyio.create_task_group() as tg:
+        stream, _listener, _got = await _pair(tg, read=False)
+        assert stream.try_send(b"x" * 32_000_000) == BUFFERED  # type: ignore[attr-defined]
+        # Committed but not written out: the next write may not overtake it.
+        assert stream.try_send(b"y") == NOT_SENT  # type: ignore[attr-defined]
+        with anyio.move_on_after(0.05) as scope:
+            await stream.drain()  # type: ignore[attr-defined]
+        assert scope.cancelled_caught  # the peer never reads: the drain waits
+        await stream.aclose_forcefully()  # type: ignore[attr-defined]
+        tg.cancel_scope.cancel()
+
+
+@pytest.mark.anyio
+@pytest.mark.parametrize("anyio_backend", ["trio"])
+async def test_anyio_on_trio_takes_the_ordinary_path(anyio_backend: str) -> None:
+    async with anyio.create_task_group() as tg:
+        stream, _listener, _got = await _pair(tg, read=True)
+        assert stream.try_send(b"x") == NOT_SENT  # type: ignore[attr-defined]
+        await stream.aclose_forcefully()  # type: ignore[attr-defined]
+        tg.cancel_scope.cancel()
