@@ -1056,11 +1056,19 @@ def cpus() -> tuple[int | None, int | None]:
 
 
 def run(
-    *, duration: float = 10.0, libs: list[str] | None = None, log: Callable[[str], None] = print
+    *,
+    duration: float = 10.0,
+    libs: list[str] | None = None,
+    log: Callable[[str], None] = print,
+    pin: bool = True,
 ) -> dict[str, Any]:
-    """One session streaming both ways per library: CPU seconds per second of audio."""
+    """One session streaming both ways per library: CPU seconds per second of audio.
+
+    ``pin=False`` (the smoke run) leaves the processes unpinned: on a busy machine a
+    process pinned to a busy core waits for it, and a smoke run measures nothing.
+    """
     libs = libs or available_libs()
-    server_cpu, client_cpu = cpus()
+    server_cpu, client_cpu = cpus() if pin else (None, None)
     results: list[dict[str, Any]] = []
     with bench_server(server_cpu) as url:
         for lib in libs:
