@@ -27,18 +27,12 @@ from oairt_core.driver import connect_error
 T = TypeVar("T")
 
 
-def _running_loop() -> Any:
-    import asyncio
-
-    return asyncio.get_running_loop()
-
-
 # What a broken or closed transport raises on read or write.
 _GONE = (anyio.EndOfStream, anyio.BrokenResourceError, anyio.ClosedResourceError, OSError)
 
-# Fast writes in a row without the event loop having run in between; the next write
-# then takes anyio's path, which yields once, so a sender that never waits cannot
-# starve the reader and the other tasks.
+# Fast writes in a row with no other trip through the event loop (this stream's reads,
+# slow writes and drains reset the count); the next write then takes anyio's path,
+# which yields once, so a sender that never waits cannot starve the other tasks.
 _MAX_STREAK = 16
 
 
@@ -65,15 +59,11 @@ def _asyncio_transport(stream: anyio.abc.ByteStream) -> tuple[Any, Any] | None:
 
 
 class _Stream:
-    __slots__ = ("_fast", "_loop", "_streak", "_stream")
+    __slots__ = ("_fast", "_streak", "_stream")
 
     def __init__(self, stream: anyio.abc.ByteStream) -> None:
         self._stream = stream
         self._fast = _asyncio_transport(stream)
-        self._loop: Any = None
-        self._streak = 0
-
-    def _loop_ran(self) -> None:
         self._streak = 0
 
     def try_send(self, data: bytes) -> int:
@@ -90,11 +80,6 @@ class _Stream:
             or getattr(self._stream, "_closed", True)
         ):
             return NOT_SENT
-        if self._streak == 0:
-            loop = self._loop
-            if loop is None:
-                loop = self._loop = _running_loop()
-            loop.call_soon(self._loop_ran)
         self._streak += 1
         transport.write(data)
         # anyio keeps the high-water mark at 0: whatever the kernel did not take at once
@@ -105,17 +90,20 @@ class _Stream:
         fast = self._fast
         assert fast is not None
         transport, protocol = fast
+        self._streak = 0
         await protocol.write_event.wait()
         if protocol.exception is not None or transport.is_closing():
             raise TransportError(str(protocol.exception or "connection lost"))
 
     async def send_all(self, data: bytes) -> None:
+        self._streak = 0
         try:
             await self._stream.send(data)
         except _GONE as exc:
             raise TransportError(str(exc) or type(exc).__name__) from exc
 
     async def receive_some(self, max_bytes: int) -> bytes:
+        self._streak = 0
         try:
             return await self._stream.receive(max_bytes)
         except _GONE:
