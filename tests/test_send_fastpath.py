@@ -6,6 +6,8 @@ waits still lets the event loop run. No timings.
 
 from __future__ import annotations
 
+from typing import Any
+
 import anyio
 import anyio.abc
 import anyio.lowlevel
@@ -15,9 +17,7 @@ from oairt_anyio._backend import _MAX_STREAK, BACKEND
 from oairt_core._async._backend import BUFFERED, NOT_SENT, SENT
 
 
-async def _pair(
-    tg: anyio.abc.TaskGroup, read: bool
-) -> tuple[object, anyio.abc.SocketListener, bytearray]:
+async def _pair(tg: anyio.abc.TaskGroup, read: bool) -> tuple[Any, object, bytearray]:
     listener = await anyio.create_tcp_listener(local_host="127.0.0.1")
     port = listener.extra(anyio.abc.SocketAttribute.local_port)
     got = bytearray()
@@ -41,19 +41,19 @@ async def _pair(
 async def test_fast_writes_arrive_whole_and_yield_every_streak(anyio_backend: str) -> None:
     async with anyio.create_task_group() as tg:
         stream, _listener, got = await _pair(tg, read=True)
-        results = [stream.try_send(b"%04d" % i) for i in range(_MAX_STREAK + 3)]  # type: ignore[attr-defined]
+        results = [stream.try_send(b"%04d" % i) for i in range(_MAX_STREAK + 3)]
         # A sender that never waits gets the fast path only so many times in a row...
         assert results[:_MAX_STREAK] == [SENT] * _MAX_STREAK
         assert results[_MAX_STREAK:] == [NOT_SENT] * 3
         # ...then the slow path (one trip through the loop) resets the streak.
-        await stream.send_all(b"tail")  # type: ignore[attr-defined]
-        assert stream.try_send(b"more") == SENT  # type: ignore[attr-defined]
+        await stream.send_all(b"tail")
+        assert stream.try_send(b"more") == SENT
         expected = b"".join(b"%04d" % i for i in range(_MAX_STREAK)) + b"tailmore"
         with anyio.fail_after(10):
             while len(got) < len(expected):
                 await anyio.sleep(0.01)
         assert bytes(got) == expected
-        await stream.aclose_forcefully()  # type: ignore[attr-defined]
+        await stream.aclose_forcefully()
         tg.cancel_scope.cancel()
 
 
@@ -62,13 +62,13 @@ async def test_fast_writes_arrive_whole_and_yield_every_streak(anyio_backend: st
 async def test_a_write_the_kernel_cannot_take_must_drain(anyio_backend: str) -> None:
     async with anyio.create_task_group() as tg:
         stream, _listener, _got = await _pair(tg, read=False)
-        assert stream.try_send(b"x" * 32_000_000) == BUFFERED  # type: ignore[attr-defined]
+        assert stream.try_send(b"x" * 32_000_000) == BUFFERED
         # Committed but not written out: the next write may not overtake it.
-        assert stream.try_send(b"y") == NOT_SENT  # type: ignore[attr-defined]
+        assert stream.try_send(b"y") == NOT_SENT
         with anyio.move_on_after(0.05) as scope:
-            await stream.drain()  # type: ignore[attr-defined]
+            await stream.drain()
         assert scope.cancelled_caught  # the peer never reads: the drain waits
-        await stream.aclose_forcefully()  # type: ignore[attr-defined]
+        await stream.aclose_forcefully()
         tg.cancel_scope.cancel()
 
 
@@ -77,6 +77,6 @@ async def test_a_write_the_kernel_cannot_take_must_drain(anyio_backend: str) -> 
 async def test_anyio_on_trio_takes_the_ordinary_path(anyio_backend: str) -> None:
     async with anyio.create_task_group() as tg:
         stream, _listener, _got = await _pair(tg, read=True)
-        assert stream.try_send(b"x") == NOT_SENT  # type: ignore[attr-defined]
-        await stream.aclose_forcefully()  # type: ignore[attr-defined]
+        assert stream.try_send(b"x") == NOT_SENT
+        await stream.aclose_forcefully()
         tg.cancel_scope.cancel()
