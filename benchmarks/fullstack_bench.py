@@ -1082,18 +1082,20 @@ def run(
 def format_table(report: dict[str, Any]) -> str:
     results = report["results"]
     sdk = next((r for r in results if r["lib"] == "sdk" and "error" not in r), None)
+    floor = next((r for r in results if r["lib"] == "floor" and "error" not in r), None)
     lines = [
-        "| client | CPU s per s of conversation | vs SDK | user / system | "
+        "| client | CPU s per s of conversation | vs SDK | vs floor | user / system | "
         "delivery p50 | delivery p99 | real time |",
-        "| --- | ---: | ---: | ---: | ---: | ---: | :---: |",
+        "| --- | ---: | ---: | ---: | ---: | ---: | ---: | :---: |",
     ]
     for r in results:
         if "error" in r:
-            lines.append(f"| {r['lib']} | error: {r['error']} | | | | | |")
+            lines.append(f"| {r['lib']} | error: {r['error']} | | | | | | |")
             continue
         ratio = f"{r['cpu_per_s'] / sdk['cpu_per_s']:.2f}x" if sdk else "n/a"
+        vs_floor = f"{r['cpu_per_s'] / floor['cpu_per_s']:.2f}x" if floor else "n/a"
         lines.append(
-            f"| {r['lib']} | {r['cpu_per_s']:.4f} | {ratio} | "
+            f"| {r['lib']} | {r['cpu_per_s']:.4f} | {ratio} | {vs_floor} | "
             f"{r['user_per_s']:.4f} / {r['system_per_s']:.4f} | {r['latency_p50_ms']:.2f} ms"
             f" | {r['latency_p99_ms']:.2f} ms | {'yes' if r['realtime'] else 'no'} |"
         )
