@@ -6,6 +6,7 @@ waits still lets the event loop run. No timings.
 
 from __future__ import annotations
 
+from functools import partial
 from typing import Any
 
 import anyio
@@ -80,3 +81,71 @@ async def test_anyio_on_trio_takes_the_ordinary_path(anyio_backend: str) -> None
         assert stream.try_send(b"x") == NOT_SENT
         await stream.aclose_forcefully()
         tg.cancel_scope.cancel()
+
+
+def test_native_trio_fast_writes_arrive_whole_and_yield_every_streak() -> None:
+    import trio
+
+    from oairt_trio import _backend as trio_backend
+
+    async def main() -> None:
+        got = bytearray()
+        async with trio.open_nursery() as nursery:
+            listeners = await nursery.start(
+                partial(trio.serve_tcp, lambda s: _drain_into(s, got), 0, host="127.0.0.1")
+            )
+            port = listeners[0].socket.getsockname()[1]
+            stream: Any = await trio_backend.BACKEND.connect_tcp("127.0.0.1", port, None)
+            limit = trio_backend._MAX_STREAK
+            results = [stream.try_send(b"%04d" % i) for i in range(limit + 2)]
+            assert results == [SENT] * limit + [NOT_SENT] * 2
+            await stream.send_all(b"tail")  # trio's path: a checkpoint, the streak resets
+            assert stream.try_send(b"more") == SENT
+            expected = b"".join(b"%04d" % i for i in range(limit)) + b"tailmore"
+            with trio.fail_after(10):
+                while len(got) < len(expected):
+                    await trio.sleep(0.01)
+            assert bytes(got) == expected
+            await stream.aclose_forcefully()
+            nursery.cancel_scope.cancel()
+
+    async def _drain_into(s: trio.SocketStream, got: bytearray) -> None:
+        async for chunk in s:
+            got.extend(chunk)
+
+    trio.run(main)
+
+
+def test_native_trio_a_partial_write_is_drained_whole() -> None:
+    import trio
+
+    from oairt_trio import _backend as trio_backend
+
+    async def main() -> None:
+        got = bytearray()
+        release = trio.Event()
+
+        async def slow_reader(s: trio.SocketStream) -> None:
+            await release.wait()  # the kernel buffers fill up before anything is read
+            async for chunk in s:
+                got.extend(chunk)
+
+        async with trio.open_nursery() as nursery:
+            listeners = await nursery.start(
+                partial(trio.serve_tcp, slow_reader, 0, host="127.0.0.1")
+            )
+            port = listeners[0].socket.getsockname()[1]
+            stream: Any = await trio_backend.BACKEND.connect_tcp("127.0.0.1", port, None)
+            big = bytes(range(256)) * 200_000  # 51 MB: more than the kernel takes at once
+            assert stream.try_send(big) == BUFFERED
+            assert stream.try_send(b"y") == NOT_SENT  # nothing may overtake the rest
+            release.set()
+            await stream.drain()
+            await stream.aclose_forcefully()
+            with trio.fail_after(30):
+                while len(got) < len(big):
+                    await trio.sleep(0.01)
+            assert bytes(got) == big
+            nursery.cancel_scope.cancel()
+
+    trio.run(main)
