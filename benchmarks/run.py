@@ -235,9 +235,9 @@ def _goal_lines(full: dict[str, Any], scale: dict[str, Any]) -> list[str]:
             f"- Scale, {lib}: {n} sessions sustained in real time on one core in this run, "
             f"{proj:.0f} projected from its CPU cost"
         )
-        target = _SESSION_TARGETS.get(lib)
-        if target is not None:
-            text += f" (target: {target}, {'met' if max(n, 0) >= target else 'not met'})"
+        wanted = _SESSION_TARGETS.get(lib)
+        if wanted is not None:
+            text += f" (target: {wanted}, {'met' if max(n, 0) >= wanted else 'not met'})"
         lines.append(text + ".")
     lines.append(
         "- The core alone: at most 4 µs per 20 ms frame received and per frame sent (see the "
