@@ -111,7 +111,8 @@ def render_section(report: dict[str, Any]) -> str:
         "",
         "## Full stack",
         "",
-        f"Measured by `make bench` on {report['date']}: {report['machine']}. "
+        f"Measured by `{report.get('command', 'make bench')}` on {report['date']}: "
+        f"{report['machine']}. "
         f"{report['versions']}. Load average (1 min) {report.get('load_before')} before the "
         f"run and {report.get('load_after')} after it: other processes on the machine take "
         "CPU from the client, which lowers the scale figures.",
@@ -283,6 +284,9 @@ def main(argv: list[str] | None = None) -> int:
         full_s, steps, step_s, idle_n = 10.0, scale_bench.DEFAULT_STEPS, 5.0, 200
 
     report: dict[str, Any] = {
+        "command": "make bench"
+        if not (args.quick or args.smoke)
+        else f"python -m benchmarks.run {'--quick' if args.quick else '--smoke'}",
         "load_before": _load(),
         "date": datetime.date.today().isoformat(),
         "machine": f"{_cpu_model()}, {fullstack_bench._cpu_count()} cores, "
