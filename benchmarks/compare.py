@@ -166,7 +166,23 @@ def render(before: dict[str, Any], after: dict[str, Any]) -> str:
             before_cell = ab[name][i] if name in ab else "—"
             after_cell = aa[name][i] if name in aa else "—"
             lines.append(f"| {name} {mode} | {before_cell} | {after_cell} | |")
-    lines += ["", END, ""]
+    lines += [
+        "",
+        "Commands (the before checkout with its own venv, then this checkout, back to back):",
+        "",
+        "```sh",
+        "git worktree add /tmp/bench-before eea2292 && (cd /tmp/bench-before && "
+        "make .venv/.installed-dev)",
+        "(cd /tmp/bench-before && .venv/bin/python -m benchmarks.run --quick --no-write "
+        "--json /tmp/bench-before.json)",
+        ".venv/bin/python -m benchmarks.run --quick --no-write --json /tmp/bench-after.json",
+        ".venv/bin/python -m benchmarks.compare /tmp/bench-before.json /tmp/bench-after.json "
+        "--write",
+        "```",
+        "",
+        END,
+        "",
+    ]
     return "\n".join(lines)
 
 
