@@ -226,9 +226,8 @@ def run_resampler(seconds: float = 10.0) -> dict[str, Any]:
 
 def _session_error(rate: int, chunk: int, seconds: float = 2.0) -> tuple[int, int]:
     """(max LSB error, extra samples) of what VoiceSession sends vs one-shot resampling."""
-    from oairt_core.config import VoiceConfig
     from oairt_core.events import InputAudioBufferAppendEvent
-    from oairt_core.session import VoiceSession
+    from oairt_core.voice import VoiceConfig, VoiceSession
 
     n = int(seconds * rate)
     t = np.arange(n) / rate

@@ -29,7 +29,8 @@ their wire names. A field marked *optional* may be left out: `msgspec.UNSET` mea
 and decodes them.
 
 ```python
-from oairt_core import InputAudioBufferAppendEvent, decode_server_event, encode_client_event
+from oairt_core import decode_server_event, encode_client_event
+from oairt_core.events import InputAudioBufferAppendEvent
 
 wire = encode_client_event(InputAudioBufferAppendEvent(audio=b"\\x00\\x00"))
 assert wire == b'{"type":"input_audio_buffer.append","audio":"AAA="}'

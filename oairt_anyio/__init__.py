@@ -12,7 +12,7 @@ The same face as ``oairt_trio`` (only the connection class is named differently)
 ...             ...
 
 ``open_realtime(**options)`` / ``connect_realtime(task_group, **options)`` give a
-connection (:class:`oairt_core.driver.ConnectOptions` lists the options),
+connection (:class:`oairt_core._driver.ConnectOptions` lists the options),
 ``open_voice(config=None, **options)`` / ``connect_voice(task_group, config=None,
 **options)`` a voice session, ``reconnect=ReconnectPolicy(...)`` makes either survive
 dropped connections. ``api_key`` defaults to ``$OPENAI_API_KEY`` and ``base_url`` to

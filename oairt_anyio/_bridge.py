@@ -34,7 +34,6 @@ from anyio.abc import SocketAttribute
 from wsproto import ConnectionType
 from wsproto.connection import ConnectionState
 
-from oairt_core.config import RealtimeBuilder, VoiceConfig
 from oairt_core.errors import OairtError
 from oairt_core.reconnect import ReconnectNotice
 from oairt_core.twilio import (
@@ -44,7 +43,7 @@ from oairt_core.twilio import (
     TwilioActions,
     TwilioBridge,
 )
-from oairt_core.voice_events import VoiceEvent
+from oairt_core.voice import RealtimeBuilder, VoiceConfig, VoiceEvent
 
 from ._face import RealtimeSession
 
@@ -180,13 +179,33 @@ class _TwilioSocket:
     async def send_text(self, text: str) -> None:
         await self._send(wse.TextMessage(data=text))
 
-    async def close(self, code: int = 1000, reason: str = "") -> None:
+    async def close(self, code: int = 1000, reason: str = "", *, timeout: float = 2.0) -> None:
         # REMOTE_CLOSING: Twilio's close frame was read but not answered yet.
-        if self.ws.state in (ConnectionState.OPEN, ConnectionState.REMOTE_CLOSING):
-            try:
-                await self._send(wse.CloseConnection(code=code, reason=reason))
-            except (anyio.BrokenResourceError, anyio.ClosedResourceError, OSError):
-                pass
+        if self.ws.state not in (ConnectionState.OPEN, ConnectionState.REMOTE_CLOSING):
+            return
+        initiated = self.ws.state is ConnectionState.OPEN
+        try:
+            await self._send(wse.CloseConnection(code=code, reason=reason))
+        except (anyio.BrokenResourceError, anyio.ClosedResourceError, OSError):
+            return
+        if initiated:
+            # The closing handshake: read (and drop) what Twilio still sends until its close
+            # frame, for at most ``timeout``. Closing TCP with unread media in the buffer
+            # would reset the connection, and Twilio would never see our close code.
+            with anyio.move_on_after(timeout):
+                while not self._closed():
+                    data = await self._receive()
+                    if not data:
+                        return
+                    try:
+                        self.ws.receive_data(data)
+                        for _ in self.ws.events():
+                            pass  # wsproto moves to CLOSED on the peer's close frame
+                    except wsproto.utilities.RemoteProtocolError:
+                        return
+
+    def _closed(self) -> bool:
+        return self.ws.state is ConnectionState.CLOSED
 
     async def _send(self, event: wse.Event) -> None:
         async with self._lock:

@@ -28,7 +28,7 @@ import anyio
 import anyio.abc
 from anyio.abc import SocketAttribute
 
-from oairt_core.redact import Secret
+from oairt_core._redact import Secret
 from oairt_core.testing.recording import Recorder
 from oairt_core.testing.rest_fake import FakeRestApi
 from oairt_core.testing.script import Script

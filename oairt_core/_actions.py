@@ -4,7 +4,7 @@
 events to send, voice events for the app, tools to start or cancel, approval
 callbacks to run. :meth:`Outbox.queue_checked` is how a client event built from
 server values is queued: it is validated first, and a value the server got
-wrong becomes a :class:`~oairt_core.voice_events.ProtocolViolation` instead of
+wrong becomes a :class:`~oairt_core._voice_events.ProtocolViolation` instead of
 an exception.
 
 >>> out = Outbox()
@@ -19,13 +19,13 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+from ._config import ApprovalCallback
 from ._log import get_logger
-from .config import ApprovalCallback
+from ._validation import validate_client_event
+from ._voice_events import McpApprovalRequest, ProtocolViolation, VoiceEvent
 from .errors import InvalidClientEvent
 from .events import ClientEvent, ServerEvent
 from .tools import TypedTool
-from .validation import validate_client_event
-from .voice_events import McpApprovalRequest, ProtocolViolation, VoiceEvent
 
 __all__ = ["ApprovalJob", "Outbox", "ToolRun", "VoiceActions"]
 

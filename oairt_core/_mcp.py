@@ -1,6 +1,6 @@
 """MCP approvals of a voice session: requests in, ``mcp_approval_response`` items out.
 
-A request reaches the app as :class:`~oairt_core.voice_events.McpApprovalRequest`
+A request reaches the app as :class:`~oairt_core._voice_events.McpApprovalRequest`
 and, when an approval callback is configured, as an
 :class:`~oairt_core._actions.ApprovalJob` for the adapter to run. The answer
 (``approve``/``deny``, or the callback's) is sent as an item followed by the
@@ -21,16 +21,16 @@ from __future__ import annotations
 import msgspec
 
 from ._actions import ApprovalJob, Outbox
+from ._config import ApprovalCallback
 from ._conversation import SessionMirror
 from ._log import get_logger
 from ._playback import remember
+from ._redact import redact_text
 from ._tool_calls import ToolCallTracker
-from .config import ApprovalCallback
+from ._validation import validate_client_event
+from ._voice_events import Error, McpApprovalRequest
 from .events import ConversationItemCreateEvent, ServerEvent
 from .models import McpApprovalRequestItem, McpApprovalResponseItem
-from .redact import redact_text
-from .validation import validate_client_event
-from .voice_events import Error, McpApprovalRequest
 
 __all__ = ["McpApprovals"]
 

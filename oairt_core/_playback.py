@@ -17,9 +17,9 @@ import math
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from .config import AudioFormatName
+from ._config import AudioFormatName
+from ._voice_audio import bytes_per_ms, decode_output
 from .errors import InvalidArgument, InvalidArgumentType
-from .voice_audio import bytes_per_ms, decode_output
 
 if TYPE_CHECKING:
     import numpy as np

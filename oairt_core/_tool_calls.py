@@ -5,7 +5,7 @@ the adapter to run the typed tool (:class:`~oairt_core._actions.ToolRun`). Once
 the response that made the calls is done and every call of it is answered, the
 outputs go out in call order, then (unless ``auto_tool_response`` is off) one
 ``response.create``. A bad call goes back to the model as a short error output
-and reaches the app as :class:`~oairt_core.voice_events.ToolCallRejected`. A
+and reaches the app as :class:`~oairt_core._voice_events.ToolCallRejected`. A
 barge-in abandons a response: its running tools are cancelled and their
 outputs never sent.
 
@@ -29,11 +29,11 @@ from typing import Any, Literal
 from ._actions import Outbox, ToolRun
 from ._conversation import MAX_IN_FLIGHT, SessionMirror
 from ._log import get_logger
+from ._voice_events import ToolCall, ToolCallRejected, ToolResult
 from .errors import ToolError
 from .events import ConversationItemCreateEvent, ResponseCreateEvent, ServerEvent
 from .models import FunctionCallOutputItem
 from .tools import ToolRegistry, bounded, error_output, exception_output, serialize_output
-from .voice_events import ToolCall, ToolCallRejected, ToolResult
 
 __all__ = ["ToolCallTracker"]
 

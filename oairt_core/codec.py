@@ -24,6 +24,8 @@ from typing import Any, TypeAlias
 
 import msgspec
 
+from ._redact import redact_text
+from ._validation import MAX_APPEND_AUDIO_BYTES, _append_too_big, validate_client_event
 from .errors import InvalidClientEvent, LocalProtocolError, RemoteProtocolError
 from .events import (
     CLIENT_EVENT_TYPES,
@@ -35,8 +37,6 @@ from .events import (
     ServerEvent,
     UnknownServerEvent,
 )
-from .redact import redact_text
-from .validation import MAX_APPEND_AUDIO_BYTES, _append_too_big, validate_client_event
 
 __all__ = [
     "decode_client_event",

@@ -67,6 +67,7 @@ from wsproto.events import (
 )
 
 from ._frames import frames_idle, masked_text_frame, text_frame_at
+from ._redact import Redactor, Secret, redact_headers, redact_text
 from .codec import decode_server_event, encode_client_event
 from .errors import (
     ConnectionClosedError,
@@ -77,12 +78,6 @@ from .errors import (
     RemoteProtocolError,
 )
 from .events import ClientEvent, ServerEvent
-from .redact import Redactor, Secret, redact_headers, redact_text
-
-# One NEED_DATA sentinel for the whole core (shared with the REST connection); test with
-# ``event is NEED_DATA`` or ``isinstance(event, NeedData)`` (the latter narrows for mypy).
-from .rest import NEED_DATA as NEED_DATA
-from .rest import NeedData as NeedData
 
 __all__ = [
     "DEFAULT_WS_BASE_URL",
@@ -94,6 +89,8 @@ __all__ = [
     "HandshakeRejected",
     "IncomingEvent",
     "MalformedServerEvent",
+    "NEED_DATA",
+    "NeedData",
     "RealtimeConnection",
     "resolve_ssl_context",
 ]
@@ -129,6 +126,28 @@ _RESERVED_HEADERS = frozenset(
         "openai-beta",
     }
 )
+
+
+
+class NeedData:
+    """Sentinel type: feed more bytes (``receive_data``); one for the whole core.
+
+    :class:`RealtimeConnection` and the REST connection both return it. Test with
+    ``event is NEED_DATA`` or ``isinstance(event, NeedData)`` (the latter narrows for mypy).
+    """
+
+    _instance: NeedData | None = None
+
+    def __new__(cls) -> NeedData:
+        if cls._instance is None:
+            cls._instance = super().__new__(cls)
+        return cls._instance
+
+    def __repr__(self) -> str:
+        return "NEED_DATA"
+
+
+NEED_DATA = NeedData()
 
 
 class ConnectionState(enum.Enum):

@@ -17,6 +17,7 @@ from typing import TypeAlias, get_args
 
 from msgspec import UNSET, Struct, UnsetType
 
+from ._redact import redact_text
 from .models import (
     Conversation,
     ConversationItem,
@@ -34,7 +35,6 @@ from .models import (
     _compact_repr,
     _short,
 )
-from .redact import redact_text
 
 __all__ = [
     "CLIENT_EVENT_TYPES",

@@ -31,7 +31,7 @@ from typing import Annotated, Any, Literal, TypeAlias
 
 from msgspec import UNSET, Meta, Struct, UnsetType
 
-from .redact import REDACTED, redact_text
+from ._redact import REDACTED, redact_text
 
 __all__ = [
     "Int64",

@@ -24,7 +24,7 @@ from typing import TypeAlias
 
 import msgspec
 
-from ._conversation import SessionMirror, merge_config, replayable
+from ._conversation import SessionMirror
 from .errors import LocalProtocolError
 from .events import ClientEvent, ConversationItemCreateEvent, ResponseDoneEvent, ServerEvent
 
@@ -42,9 +42,6 @@ __all__ = [
     "Reconnected",
     "Reconnecting",
     "ResponseLost",
-    "SessionMirror",
-    "merge_config",
-    "replayable",
 ]
 
 #: Close codes the OpenAI SDK treats as recoverable (going away, no status,

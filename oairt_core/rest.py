@@ -33,19 +33,18 @@ from urllib.parse import urlsplit
 import h11
 import msgspec
 
+from ._redact import Redactor, Secret, redact_headers, redact_text
+from .connection import NEED_DATA, NeedData
 from .errors import APIError, LocalProtocolError, RemoteProtocolError
 from .models import SessionConfig
-from .redact import Redactor, Secret, redact_headers, redact_text
 
 __all__ = [
     "DEFAULT_BASE_URL",
     "DEFAULT_MAX_RESPONSE_SIZE",
-    "NEED_DATA",
     "PROBE_CONNECTION",
     "CallAnswer",
     "ClientSecret",
     "ExpiresAfter",
-    "NeedData",
     "PreparedRequest",
     "ProbeConnection",
     "RealtimeRest",
@@ -609,21 +608,6 @@ class RealtimeRest:
 # --------------------------------------------------------------------------- connection
 
 
-class NeedData:
-    """Sentinel type: feed more bytes with :meth:`RestConnection.receive_data`."""
-
-    _instance: NeedData | None = None
-
-    def __new__(cls) -> NeedData:
-        if cls._instance is None:
-            cls._instance = super().__new__(cls)
-        return cls._instance
-
-    def __repr__(self) -> str:
-        return "NEED_DATA"
-
-
-NEED_DATA = NeedData()
 
 
 class ProbeConnection:

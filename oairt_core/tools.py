@@ -42,9 +42,9 @@ from typing import Any, Generic, ParamSpec, TypeVar, overload
 
 import msgspec
 
+from ._redact import redact_text
 from .errors import ToolError
 from .models import FunctionTool
-from .redact import redact_text
 
 P = ParamSpec("P")
 

@@ -14,7 +14,7 @@ carries out what it asks for.
 - **Playback.** Twilio echoes a mark once the audio before it has played; each echo becomes
   a ``mark_played(item_id, ms)`` report for the voice session, so a barge-in truncates the
   assistant's item at what the caller actually heard (to the mark resolution).
-- **Barge-in.** On the session's :class:`~oairt_core.voice_events.Interrupted` the bridge
+- **Barge-in.** On the session's :class:`~oairt_core._voice_events.Interrupted` the bridge
   sends ``clear`` at once (Twilio drops its queued audio and returns pending marks, which
   are then ignored: that audio was never played).
 - **Keypad and hang-up.** ``dtmf`` becomes :class:`DtmfReceived`; ``stop`` becomes
@@ -41,9 +41,9 @@ from typing import Any, TypeAlias, TypeVar
 
 import msgspec
 
+from ._voice_events import AudioDelta, AudioDone, Interrupted, ResponseDone, VoiceEvent
 from .events import ResponseOutputAudioDeltaEvent
 from .reconnect import ReconnectNotice, ResponseLost
-from .voice_events import AudioDelta, AudioDone, Interrupted, ResponseDone, VoiceEvent
 
 __all__ = [
     "MULAW_BYTES_PER_MS",

@@ -25,8 +25,8 @@ from collections.abc import Iterable, Mapping
 
 import msgspec
 
+from ._redact import Secret
 from .errors import LocalProtocolError, WebhookVerificationError
-from .redact import Secret
 
 __all__ = [
     "DEFAULT_WEBHOOK_TOLERANCE",

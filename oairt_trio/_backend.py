@@ -20,7 +20,7 @@ from oairt_core._async._backend import (
     TransportError,
     idle_socket_dropped,
 )
-from oairt_core.driver import connect_error
+from oairt_core._driver import connect_error
 
 T = TypeVar("T")
 

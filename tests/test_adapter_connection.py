@@ -612,7 +612,7 @@ async def test_byte_budget_bounds_buffered_events_and_drops_nothing(open_conn: O
 
 
 async def test_default_byte_budget_is_documented_value(open_conn: Opener) -> None:
-    from oairt_core.driver import DEFAULT_MAX_BUFFERED_BYTES
+    from oairt_core._driver import DEFAULT_MAX_BUFFERED_BYTES
 
     async def handler(conn: ServerConn) -> None:
         await conn.accept()

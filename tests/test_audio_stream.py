@@ -17,10 +17,9 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from oairt_core import audio
-from oairt_core.config import VoiceConfig
+from oairt_core._voice_audio import InputEncoder, encode_input
 from oairt_core.events import InputAudioBufferAppendEvent, InputAudioBufferCommitEvent
-from oairt_core.session import VoiceSession
-from oairt_core.voice_audio import InputEncoder, encode_input
+from oairt_core.voice import VoiceConfig, VoiceSession
 
 APP_RATES = [8000, 16000, 22050, 44100, 48000]
 FORMATS: list[Literal["pcm", "pcmu", "pcma"]] = ["pcm", "pcmu", "pcma"]

@@ -99,7 +99,7 @@ def test_check_url(url, insecure, ok):
 @pytest.mark.parametrize(
     ("url", "insecure", "expected"),
     [
-        # The library's schemes (oairt_core.settings.with_scheme), as docs/rest.md shows them.
+        # The library's schemes (oairt_core._settings.with_scheme), as docs/rest.md shows them.
         ("https://api.openai.com/v1", False, "wss://api.openai.com/v1"),
         ("HTTPS://api.openai.com/v1/", False, "wss://api.openai.com/v1"),
         ("http://127.0.0.1:8765/v1", False, "ws://127.0.0.1:8765/v1"),

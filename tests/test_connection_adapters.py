@@ -1,4 +1,4 @@
-"""Behaviour both WebSocket adapters share through oairt_core.driver.
+"""Behaviour both WebSocket adapters share through oairt_core._driver.
 
 Every test runs three times: oairt_anyio on asyncio, oairt_anyio on trio, and oairt_trio
 on trio (one parametrisation drives both the loop and the adapter, so nothing is skipped).

@@ -1,4 +1,4 @@
-"""oairt_core.driver without any I/O: the decisions both adapters share."""
+"""oairt_core._driver without any I/O: the decisions both adapters share."""
 
 from __future__ import annotations
 
@@ -10,8 +10,7 @@ import pytest
 from wsproto import ConnectionType, WSConnection
 from wsproto.events import AcceptConnection, Request, TextMessage
 
-from oairt_core.connection import NEED_DATA, ConnectionClosed
-from oairt_core.driver import (
+from oairt_core._driver import (
     ConnectionDriver,
     ConnectionPlan,
     OpenConnection,
@@ -19,6 +18,7 @@ from oairt_core.driver import (
     connect_error,
     plan_connection,
 )
+from oairt_core.connection import NEED_DATA, ConnectionClosed
 from oairt_core.errors import (
     APIError,
     ConnectError,

@@ -61,11 +61,11 @@ SCRIPT = textwrap.dedent(
     import oairt_core
     import oairt_core._async.api  # the one async layer imports no event loop either
     from oairt_core import codec
-    from oairt_core.config import VoiceConfig
+    from oairt_core.voice import VoiceConfig
     from oairt_core.connection import NEED_DATA, Connected, ConnectionClosed, RealtimeConnection
     from oairt_core.events import ResponseCreateEvent, SessionUpdateEvent
-    from oairt_core.session import VoiceSession
-    from oairt_core.voice_events import AudioDelta, ResponseDone, TranscriptDone
+    from oairt_core.voice import VoiceSession
+    from oairt_core.voice import AudioDelta, ResponseDone, TranscriptDone
 
     # -- a connection, by hand: handshake, a turn, the close --------------------------
     conn = RealtimeConnection(api_key="sk-test-pure-0000", model="gpt-realtime",

@@ -21,9 +21,9 @@ import trio
 
 import oairt_anyio
 import oairt_trio
+from oairt_core._redact import REDACTED, Redactor, Secret, redact_server_text
 from oairt_core.connection import RealtimeConnection
 from oairt_core.errors import APIError, ConnectionClosedError, HandshakeError, RemoteProtocolError
-from oairt_core.redact import REDACTED, Redactor, Secret, redact_server_text
 from oairt_core.rest import RealtimeRest, RestConfig, RestConnection, RestResponse
 from tests.support.restserver import serve_rest
 from tests.support.wsserver import ServerConn, serve
@@ -266,8 +266,7 @@ def test_a_huge_error_field_is_cut_and_still_redacted() -> None:
 def test_voice_error_event_redacts_the_known_key_in_every_field() -> None:
     """A server ``error`` event quoting the configured key reaches the app redacted."""
     from oairt_core import codec
-    from oairt_core.session import VoiceConfig, VoiceSession
-    from oairt_core.voice_events import Error
+    from oairt_core.voice import Error, VoiceConfig, VoiceSession
 
     key = "abc123-custom-gateway-token"
     session = VoiceSession(VoiceConfig(api_key=Secret(key)))

@@ -11,11 +11,11 @@ from typing import Any
 import pytest
 
 from oairt_anyio.testing import run_fake_server
-from oairt_core.session import Interrupted
 from oairt_core.testing import Script
 from oairt_core.testing.rest_fake import FakeCallState, FakeRestApi
 from oairt_core.testing.script import call_function, mcp_approval_request, say
 from oairt_core.testing.server import Pacing
+from oairt_core.voice import Interrupted
 
 pytestmark = pytest.mark.anyio
 

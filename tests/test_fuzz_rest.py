@@ -9,10 +9,10 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from fuzz.corpus import REST_SEEDS, mutate_bytes
+from oairt_core._redact import Secret
+from oairt_core.connection import NEED_DATA
 from oairt_core.errors import APIError, OairtError, RemoteProtocolError
-from oairt_core.redact import Secret
 from oairt_core.rest import (
-    NEED_DATA,
     ClientSecret,
     RestConfig,
     RestConnection,

@@ -5,6 +5,8 @@ from __future__ import annotations
 import subprocess
 import sys
 
+import pytest
+
 import oairt_core
 from oairt_core import audio
 
@@ -37,19 +39,19 @@ def test_audio_loads_numpy_on_first_use() -> None:
     _run(
         "import sys, oairt_core\n"
         "assert 'numpy' not in sys.modules\n"
-        "assert oairt_core.ms_to_bytes(20) == 960\n"
+        "assert oairt_core.audio.ms_to_bytes(20) == 960\n"
         "assert 'numpy' in sys.modules and 'soxr' not in sys.modules\n"
-        "assert len(oairt_core.resample(oairt_core.silence(20, 16000), 16000, 24000)) == 480\n"
+        "a = oairt_core.audio\n"
+        "assert len(a.resample(a.silence(20, 16000), 16000, 24000)) == 480\n"
         "assert 'soxr' in sys.modules\n"
         "from oairt_core import *\n"
-        "assert write_wav is oairt_core.audio.write_wav\n"
+        "assert audio is oairt_core.audio\n"
     )
 
 
-def test_lazy_audio_names_match_the_module() -> None:
-    assert audio.__all__ == oairt_core._AUDIO_NAMES
-    for name in audio.__all__:
-        assert name in oairt_core.__all__
-        assert getattr(oairt_core, name) is getattr(audio, name)
-        assert name in dir(oairt_core)
+def test_the_lazy_audio_module_is_part_of_the_face() -> None:
+    assert "audio" in oairt_core.__all__
+    assert "audio" in dir(oairt_core)
     assert oairt_core.audio is audio
+    with pytest.raises(AttributeError):
+        oairt_core.no_such_name  # noqa: B018

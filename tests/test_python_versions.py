@@ -15,7 +15,7 @@ import pytest
 
 import oairt_anyio
 import oairt_trio
-from oairt_core.driver import plan_connection
+from oairt_core._driver import plan_connection
 from tests.support.certs import tls_material
 
 
@@ -38,7 +38,7 @@ def _default_contexts() -> dict[str, ssl.SSLContext]:
     }
 
 
-@pytest.mark.parametrize("which", ["websocket", "rest-anyio", "rest-trio"])
+@pytest.mark.parametrize("which", ["websocket-anyio", "websocket-trio", "rest-anyio", "rest-trio"])
 def test_default_tls_context_is_as_strict_as_the_stdlib_default(which: str) -> None:
     ctx = _default_contexts()[which]
     stdlib = ssl.create_default_context()

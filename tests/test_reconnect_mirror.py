@@ -9,6 +9,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from oairt_core._conversation import SessionMirror, merge_config, replayable
 from oairt_core.errors import LocalProtocolError
 from oairt_core.events import (
     ClientEvent,
@@ -61,9 +62,6 @@ from oairt_core.reconnect import (
     ReconnectPolicy,
     ReconnectState,
     ResponseLost,
-    SessionMirror,
-    merge_config,
-    replayable,
 )
 
 # ----------------------------------------------------------------------------- config

@@ -8,8 +8,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from oairt_core._redact import REDACTED, Secret, redact_headers, redact_text
 from oairt_core.errors import InvalidClientEvent, LocalProtocolError, OairtError
-from oairt_core.redact import REDACTED, Secret, redact_headers, redact_text
 
 KEY = "sk-proj-abcdefghijklmnopqrstuvwxyz0123456789"
 

@@ -9,6 +9,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from oairt_core._redact import Secret
+from oairt_core.connection import NEED_DATA
 from oairt_core.errors import APIError, LocalProtocolError, RemoteProtocolError
 from oairt_core.models import (
     AudioConfig,
@@ -16,9 +18,7 @@ from oairt_core.models import (
     RealtimeSessionConfig,
     TranscriptionSessionConfig,
 )
-from oairt_core.redact import Secret
 from oairt_core.rest import (
-    NEED_DATA,
     CallAnswer,
     ClientSecret,
     ExpiresAfter,

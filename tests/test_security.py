@@ -25,6 +25,7 @@ from anyio.from_thread import start_blocking_portal
 import oairt_anyio
 from oairt_anyio import RealtimeRestClient
 from oairt_anyio.testing import FakeServer, run_fake_server
+from oairt_core._redact import Secret
 from oairt_core.connection import (
     DEFAULT_MAX_MESSAGE_SIZE,
     RealtimeConnection,
@@ -40,7 +41,6 @@ from oairt_core.errors import (
 from oairt_core.events import ConversationItemCreateEvent, ResponseCreateEvent, ResponseDoneEvent
 from oairt_core.models import MessageItem, RealtimeSessionConfig
 from oairt_core.reconnect import ReconnectPolicy
-from oairt_core.redact import Secret
 from oairt_core.rest import (
     DEFAULT_MAX_RESPONSE_SIZE,
     RealtimeRest,

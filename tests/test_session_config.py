@@ -8,8 +8,8 @@ from typing import Any
 import msgspec
 import pytest
 
+from oairt_core._redact import Secret
 from oairt_core.codec import encode_client_event
-from oairt_core.config import Realtime, RealtimeBuilder, VoiceConfig, mcp_tool, server_vad
 from oairt_core.errors import InvalidClientEvent
 from oairt_core.models import (
     RealtimeSessionConfig,
@@ -18,9 +18,15 @@ from oairt_core.models import (
     TranscriptionSessionConfig,
     TruncationRetentionRatio,
 )
-from oairt_core.redact import Secret
-from oairt_core.session import VoiceSession
 from oairt_core.tools import tool
+from oairt_core.voice import (
+    Realtime,
+    RealtimeBuilder,
+    VoiceConfig,
+    VoiceSession,
+    mcp_tool,
+    server_vad,
+)
 
 
 class SumArgs(msgspec.Struct):
@@ -289,8 +295,8 @@ def test_voice_config_is_validated_at_construction(kwargs: dict[str, Any], field
 
 @pytest.mark.parametrize("key", [123, b"sk-test-abcdefghijkl", 1.5, ["sk-x"]])
 def test_api_key_of_the_wrong_type_is_a_clear_type_error(key: Any) -> None:
+    from oairt_core._settings import resolve_api_key
     from oairt_core.errors import InvalidArgumentType, OairtError
-    from oairt_core.settings import resolve_api_key
 
     name = type(key).__name__
     for make in (

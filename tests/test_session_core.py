@@ -13,8 +13,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from oairt_core import audio
+from oairt_core._validation import MAX_APPEND_AUDIO_BYTES
 from oairt_core.codec import decode_server_event, encode_client_event
-from oairt_core.config import RealtimeBuilder, VoiceConfig
 from oairt_core.errors import LocalProtocolError, ToolError
 from oairt_core.events import (
     ConversationItemCreateEvent,
@@ -26,9 +26,7 @@ from oairt_core.events import (
     ResponseCreateEvent,
 )
 from oairt_core.models import FunctionCallOutputItem, FunctionTool, McpApprovalResponseItem
-from oairt_core.session import ResponseBuilder, VoiceSession
-from oairt_core.validation import MAX_APPEND_AUDIO_BYTES
-from oairt_core.voice_events import (
+from oairt_core.voice import (
     AudioDelta,
     Error,
     InputTranscriptDelta,
@@ -38,6 +36,8 @@ from oairt_core.voice_events import (
     McpCall,
     McpListTools,
     RawEvent,
+    RealtimeBuilder,
+    ResponseBuilder,
     ResponseDone,
     ResponseStarted,
     SessionReady,
@@ -48,7 +48,9 @@ from oairt_core.voice_events import (
     ToolResult,
     TranscriptDelta,
     TranscriptDone,
+    VoiceConfig,
     VoiceEvent,
+    VoiceSession,
 )
 
 # ---------------------------------------------------------------- helpers

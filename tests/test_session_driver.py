@@ -5,12 +5,18 @@ from __future__ import annotations
 import pytest
 
 from oairt_core._async.voice import prepare_connect
-from oairt_core.config import RealtimeBuilder, VoiceConfig
+from oairt_core._redact import Secret
 from oairt_core.errors import InvalidClientEvent, LocalProtocolError
 from oairt_core.events import ResponseCancelEvent, SessionUpdateEvent
-from oairt_core.redact import Secret
-from oairt_core.session import VoiceActions, VoiceSession
-from oairt_core.voice_events import Interrupted, ResponseStarted, ToolCall
+from oairt_core.voice import (
+    Interrupted,
+    RealtimeBuilder,
+    ResponseStarted,
+    ToolCall,
+    VoiceActions,
+    VoiceConfig,
+    VoiceSession,
+)
 
 from .test_session_core import args_done, created, tools_session
 

@@ -20,8 +20,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from oairt_core._conversation import MAX_IN_FLIGHT, SessionMirror
+from oairt_core._validation import validate_client_event
 from oairt_core.codec import decode_server_event
-from oairt_core.config import RealtimeBuilder, VoiceConfig
 from oairt_core.connection import MalformedServerEvent
 from oairt_core.errors import RemoteProtocolError
 from oairt_core.events import (
@@ -41,16 +41,17 @@ from oairt_core.models import (
     RealtimeResponse,
 )
 from oairt_core.reconnect import ReconnectPolicy, ReconnectState
-from oairt_core.session import VoiceSession
-from oairt_core.validation import validate_client_event
-from oairt_core.voice_events import (
+from oairt_core.voice import (
     Interrupted,
     McpApprovalRequest,
     ProtocolViolation,
+    RealtimeBuilder,
     ToolCall,
     ToolCallRejected,
     ToolResult,
+    VoiceConfig,
     VoiceEvent,
+    VoiceSession,
 )
 
 _n = 0

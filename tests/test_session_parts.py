@@ -26,7 +26,7 @@ from oairt_core.events import (
 )
 from oairt_core.models import InputTextContent, MessageItem, RealtimeResponse
 from oairt_core.tools import ToolRegistry, tool
-from oairt_core.voice_events import ProtocolViolation, ToolCall, ToolResult
+from oairt_core.voice import ProtocolViolation, ToolCall, ToolResult
 
 # ---------------------------------------------------------------- Playback
 
@@ -239,7 +239,7 @@ def test_item_list_matches_a_plain_list(ops: list[tuple[str, int]], anchor: int)
 
 
 def test_to_int16_refuses_stereo_and_int32_with_typed_errors() -> None:
-    from oairt_core.voice_audio import to_int16
+    from oairt_core._voice_audio import to_int16
 
     with pytest.raises(InvalidArgument):
         to_int16(np.zeros((10, 2), dtype=np.int16))
@@ -255,7 +255,7 @@ def test_session_does_not_import_the_async_driver() -> None:
     import sys
 
     code = (
-        "import sys, oairt_core.session\n"
+        "import sys, oairt_core.voice\n"
         "assert 'oairt_core.voice_driver' not in sys.modules, 'session imports voice_driver'\n"
     )
     subprocess.run([sys.executable, "-c", code], check=True)

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pytest
 
+from oairt_core._redact import Secret
+from oairt_core._settings import resolve_api_key, resolve_base_url, with_scheme
 from oairt_core.errors import LocalProtocolError
-from oairt_core.redact import Secret
-from oairt_core.settings import resolve_api_key, resolve_base_url, with_scheme
 
 KEY = "sk-test-abcdefghijklmnop"
 

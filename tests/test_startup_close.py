@@ -19,9 +19,8 @@ import anyio
 import pytest
 
 from oairt_anyio.testing import run_fake_server
-from oairt_core.config import RealtimeBuilder
 from oairt_core.errors import ConnectionClosedError, HandshakeError, OairtError
-from oairt_core.voice_events import Error
+from oairt_core.voice import Error, RealtimeBuilder
 from tests.conftest import Adapter
 from tests.support.faultproxy import Close, ConnectionPlan, FaultAction, TaskCensus, run_fault_proxy
 

@@ -43,7 +43,7 @@ from oairt_core.twilio import (
     decode_outbound,
     encode_message,
 )
-from oairt_core.voice_events import AudioDelta, AudioDone, Interrupted
+from oairt_core.voice import AudioDelta, AudioDone, Interrupted
 
 SID = "MZ18ad3ab5a668481ce02b83e7395059f0"
 

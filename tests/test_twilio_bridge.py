@@ -14,7 +14,7 @@ from oairt_anyio._bridge import PhoneCall, run_twilio_server
 from oairt_anyio.testing import run_fake_server
 from oairt_core.testing import FakeTwilioCall, Script, say
 from oairt_core.twilio import CallStarted, CallStopped, DtmfReceived
-from oairt_core.voice_events import Interrupted, VoiceEvent
+from oairt_core.voice import Interrupted, VoiceEvent
 
 from .twilio_sim import caller_speech
 from .twilio_ws import TwilioWsClient

@@ -14,7 +14,7 @@ import pytest
 from oairt_core.events import ResponseOutputAudioDeltaEvent
 from oairt_core.testing import Script, say
 from oairt_core.twilio import CallStopped, DtmfReceived
-from oairt_core.voice_events import AudioDelta
+from oairt_core.voice import AudioDelta
 
 from .twilio_sim import PhoneSim, caller_speech
 

@@ -7,8 +7,8 @@ import pytest
 from oairt_core import codec
 from oairt_core import events as ev
 from oairt_core import models as m
+from oairt_core._validation import MAX_APPEND_AUDIO_BYTES, validate_client_event
 from oairt_core.errors import InvalidClientEvent, LocalProtocolError
-from oairt_core.validation import MAX_APPEND_AUDIO_BYTES, validate_client_event
 from tests.test_models_examples import CLIENT_EXAMPLES, EXTRA_CLIENT_EXAMPLES
 
 

@@ -17,14 +17,12 @@ import pytest
 
 from oairt_anyio.testing import FakeServer, run_fake_server
 from oairt_core import audio
-from oairt_core.config import RealtimeBuilder
 from oairt_core.errors import LocalProtocolError
 from oairt_core.events import ConversationItemDoneEvent
 from oairt_core.models import FunctionCallOutputItem
-from oairt_core.session import ResponseBuilder
 from oairt_core.testing import Script
 from oairt_core.testing.script import call_function, mcp_approval_request, say
-from oairt_core.voice_events import (
+from oairt_core.voice import (
     AudioDelta,
     Error,
     InputTranscriptDone,
@@ -32,6 +30,8 @@ from oairt_core.voice_events import (
     McpApprovalRequest,
     McpCall,
     RawEvent,
+    RealtimeBuilder,
+    ResponseBuilder,
     ResponseDone,
     SpeechStarted,
     SpeechStopped,
@@ -738,13 +738,11 @@ async def test_sideband_barge_in_clears_the_output_buffer(
 
 
 async def test_seed_style_builder_connect_ws(
-    connect: Connect, fake: tuple[FakeServer, Script]
+    adapter: Adapter, fake: tuple[FakeServer, Script]
 ) -> None:
-    import sys
-
     server, script = fake
     script.say("Seed style.")
-    realtime = sys.modules[connect.__module__].Realtime
+    realtime = adapter.Realtime
     async with (
         realtime.builder()
         .api_key(KEY)

@@ -17,10 +17,9 @@ import anyio
 import msgspec
 import pytest
 
+from oairt_core._validation import validate_client_event
 from oairt_core.codec import decode_client_event
-from oairt_core.config import RealtimeBuilder
-from oairt_core.validation import validate_client_event
-from oairt_core.voice_events import ProtocolViolation, ResponseStarted, VoiceEvent
+from oairt_core.voice import ProtocolViolation, RealtimeBuilder, ResponseStarted, VoiceEvent
 from tests.conftest import Adapter
 from tests.support.wsserver import ServerConn, serve
 

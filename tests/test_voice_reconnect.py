@@ -17,7 +17,6 @@ import anyio
 import pytest
 
 from oairt_anyio.testing import run_fake_server
-from oairt_core.config import RealtimeBuilder
 from oairt_core.reconnect import (
     Reconnected,
     ReconnectFailed,
@@ -27,9 +26,10 @@ from oairt_core.reconnect import (
 )
 from oairt_core.testing import Script
 from oairt_core.testing.script import call_function, say
-from oairt_core.voice_events import (
+from oairt_core.voice import (
     AudioDelta,
     Error,
+    RealtimeBuilder,
     ResponseDone,
     ToolResult,
     TranscriptDone,

@@ -11,8 +11,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from oairt_core._redact import Secret
 from oairt_core.errors import LocalProtocolError, WebhookVerificationError
-from oairt_core.redact import Secret
 from oairt_core.webhooks import (
     RealtimeCallIncomingWebhookEvent,
     SipHeader,

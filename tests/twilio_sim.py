@@ -12,11 +12,10 @@ from typing import Any
 
 from oairt_core import codec
 from oairt_core.audio import synth_speech, ulaw_encode
-from oairt_core.session import VoiceConfig, VoiceSession
 from oairt_core.testing import FakeRealtimeService, FakeTwilioCall, Script
 from oairt_core.testing.memory import MemoryClient
 from oairt_core.twilio import PHONE_AUDIO, PhoneEvent, TwilioBridge
-from oairt_core.voice_events import VoiceEvent
+from oairt_core.voice import VoiceConfig, VoiceEvent, VoiceSession
 
 
 def caller_speech(ms: int, seed: int = 7) -> bytes:

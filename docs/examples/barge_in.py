@@ -11,9 +11,9 @@ from __future__ import annotations
 import anyio
 
 from oairt_anyio import RealtimeSession, open_voice
-from oairt_core.session import Interrupted, Realtime
 from oairt_core.testing import Script
 from oairt_core.testing.script import say
+from oairt_core.voice import Interrupted, Realtime
 
 
 async def demo(session: RealtimeSession) -> Interrupted | None:

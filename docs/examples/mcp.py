@@ -37,7 +37,7 @@ async def main(base_url: str | None, api_key: str) -> list[str]:
 
 def voice_config(api_key: str) -> Any:
     """The same MCP server on a voice session (see mcp_approval.py for approvals)."""
-    from oairt_core.session import Realtime
+    from oairt_core.voice import Realtime
 
     return (
         Realtime.builder()

@@ -21,9 +21,9 @@ from oairt_core.events import (
     ResponseOutputItemDoneEvent,
 )
 from oairt_core.models import McpApprovalRequestItem, McpApprovalResponseItem, McpTool
-from oairt_core.session import McpApprovalRequest, McpCall, Realtime, TranscriptDone
 from oairt_core.testing import Script
 from oairt_core.testing.script import mcp_approval_request
+from oairt_core.voice import McpApprovalRequest, McpCall, Realtime, TranscriptDone
 
 
 def allow_weather(request: McpApprovalRequest) -> tuple[bool, str | None]:

@@ -12,9 +12,9 @@ import anyio
 import msgspec
 
 from oairt_anyio.phone import PhoneCall, serve_twilio
-from oairt_core.session import VoiceConfig
 from oairt_core.tools import tool
 from oairt_core.twilio import CallStarted, DtmfReceived
+from oairt_core.voice import VoiceConfig
 
 
 class Order(msgspec.Struct):

@@ -11,8 +11,8 @@ import numpy as np
 
 from oairt_anyio import Realtime
 from oairt_core import audio
-from oairt_core.session import AudioDelta, ResponseDone, TranscriptDone
 from oairt_core.testing import Script
+from oairt_core.voice import AudioDelta, ResponseDone, TranscriptDone
 
 
 async def main(base_url: str | None, api_key: str) -> list[str]:

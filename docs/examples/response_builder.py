@@ -5,8 +5,8 @@ from __future__ import annotations
 import anyio
 
 from oairt_anyio import RealtimeSession, open_voice
-from oairt_core.session import Realtime, ResponseBuilder
 from oairt_core.testing import Script
+from oairt_core.voice import Realtime, ResponseBuilder
 
 
 async def demo(session: RealtimeSession) -> None:

@@ -7,8 +7,8 @@ import numpy as np
 
 from oairt_anyio import RealtimeSession, open_voice
 from oairt_core import audio
-from oairt_core.session import Realtime, TranscriptDone
 from oairt_core.testing import Script
+from oairt_core.voice import Realtime, TranscriptDone
 
 
 async def demo(session: RealtimeSession) -> None:

@@ -10,8 +10,8 @@ import numpy.typing as npt
 
 from oairt_anyio import RealtimeSession, open_voice
 from oairt_core import audio
-from oairt_core.session import Realtime, SpeechStopped
 from oairt_core.testing import Script
+from oairt_core.voice import Realtime, SpeechStopped
 
 
 async def demo(session: RealtimeSession) -> None:

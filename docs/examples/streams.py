@@ -5,8 +5,8 @@ from __future__ import annotations
 import anyio
 
 from oairt_anyio import RealtimeSession, open_voice
-from oairt_core.session import Realtime
 from oairt_core.testing import Script
+from oairt_core.voice import Realtime
 
 
 async def demo(session: RealtimeSession) -> tuple[int, str]:

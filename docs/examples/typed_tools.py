@@ -12,9 +12,9 @@ import anyio
 import msgspec
 
 from oairt_anyio import open_voice
-from oairt_core.session import Realtime, ToolResult, TranscriptDone
 from oairt_core.testing import Script
 from oairt_core.testing.script import call_function
+from oairt_core.voice import Realtime, ToolResult, TranscriptDone
 
 
 class SumArgs(msgspec.Struct):

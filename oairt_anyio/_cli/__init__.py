@@ -2,7 +2,7 @@
 
 Every subcommand runs on anyio. Errors come out as one line on stderr and a
 non-zero exit status, never a traceback; API keys are wrapped in
-:class:`~oairt_core.redact.Secret` as soon as they are read and never printed.
+:class:`~oairt_core._redact.Secret` as soon as they are read and never printed.
 
 >>> main(["--version"])  # doctest: +SKIP
 oairt 0.1.0
@@ -18,8 +18,8 @@ import sys
 from collections.abc import Sequence
 from typing import Any, TextIO
 
+from oairt_core._redact import Secret, redact_text
 from oairt_core.errors import ConnectionClosedError, OairtError
-from oairt_core.redact import Secret, redact_text
 
 from .._sigint import is_interrupt
 
@@ -345,7 +345,7 @@ def _is_loopback(url: str) -> bool:
 def check_url(url: str, *, insecure: bool, source: str = "--base-url") -> str:
     """Validate a Realtime URL for the CLI and return it in its ws(s):// flavour.
 
-    The schemes are the library's (:func:`oairt_core.settings.with_scheme`): ``wss``,
+    The schemes are the library's (:func:`oairt_core._settings.with_scheme`): ``wss``,
     ``ws``, ``https`` and ``http``. TLS is required unless the host is loopback or
     ``insecure`` is set. ``source`` names where the URL came from in the error.
 
@@ -354,7 +354,7 @@ def check_url(url: str, *, insecure: bool, source: str = "--base-url") -> str:
     """
     from urllib.parse import urlsplit
 
-    from oairt_core.settings import with_scheme
+    from oairt_core._settings import with_scheme
 
     try:
         ws_url = with_scheme(url.rstrip("/"), "ws")

@@ -186,12 +186,12 @@ async def _exchange(
     live: bool,
 ) -> None:
     from oairt_anyio import open_voice
-    from oairt_core.config import RealtimeBuilder
-    from oairt_core.voice_events import (
+    from oairt_core.voice import (
         AudioDelta,
         Error,
         InputTranscriptDone,
         Interrupted,
+        RealtimeBuilder,
         ResponseDone,
         SessionReady,
         SpeechStarted,

@@ -15,7 +15,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
-from oairt_core.redact import redact_text
+from oairt_core._redact import redact_text
 
 from . import CliError, Output
 

@@ -89,11 +89,11 @@ async def _turn(
     args: argparse.Namespace, out: Output, url: str, key: Any, question: bytes
 ) -> bytes:
     from oairt_anyio import open_voice
-    from oairt_core.config import RealtimeBuilder
-    from oairt_core.voice_events import (
+    from oairt_core.voice import (
         AudioDelta,
         Error,
         InputTranscriptDone,
+        RealtimeBuilder,
         ResponseDone,
         TranscriptDone,
     )

@@ -19,19 +19,26 @@ Exceptions from the block and errors at any step of start-up come out unwrapped
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Callable, Mapping
-from contextlib import asynccontextmanager
-from typing import Any, TypeVar
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
+from typing import TYPE_CHECKING, Any, ClassVar, Generic, TypeVar, overload
 
-from ..config import RealtimeBuilder, VoiceConfig
-from ..driver import plan_connection
+from .._config import RealtimeBuilder, VoiceConfig
+from .._driver import plan_connection
 from ..reconnect import ReconnectPolicy, ReconnectState
 from ._backend import Backend, TaskGroup
 from .connection import AsyncConnection, open_connection, start
 from .reconnect import ReconnectingConnection
 from .voice import AsyncVoiceSession, prepare_connect
 
+if TYPE_CHECKING:
+    from typing_extensions import Unpack
+
+    from .._driver import ConnectOptions
+
 __all__ = [
     "VOICE_CONNECTION_OPTIONS",
+    "Face",
+    "FaceBuilder",
     "connect_realtime",
     "connect_voice",
     "open_realtime",
@@ -172,7 +179,7 @@ async def open_voice(
     options: Mapping[str, Any],
 ) -> AsyncIterator[S]:
     """Connect, apply the configuration, run the session for the block."""
-    from ..session import VoiceSession  # numpy-heavy: imported when a session is opened
+    from .._session import VoiceSession  # numpy-heavy: imported when a session is opened
 
     cfg, kwargs, event_buffer = _split_voice_options(backend, config, options)
     async with open_realtime(backend, cls, kwargs) as conn:
@@ -213,3 +220,103 @@ async def connect_voice(
 
     session: S = await group.start(serve)
     return session
+
+
+G = TypeVar("G")
+B = TypeVar("B", bound="FaceBuilder")
+
+
+class Face(Generic[C, G]):
+    """The public entry points bound to one backend: each adapter makes one and exports
+    its four functions, so ``oairt_anyio`` and ``oairt_trio`` share names, signatures,
+    docstrings and behaviour by construction. ``C`` is the adapter's connection class,
+    ``G`` its task group (an anyio ``TaskGroup``, a trio ``Nursery``).
+    """
+
+    def __init__(self, backend: Backend, connection_cls: type[C]) -> None:
+        self.backend = backend
+        self.connection_cls = connection_cls
+
+    @overload
+    def open_realtime(
+        self, *, reconnect: None = None, **options: Unpack[ConnectOptions]
+    ) -> AbstractAsyncContextManager[C]: ...
+    @overload
+    def open_realtime(
+        self, *, reconnect: ReconnectPolicy, **options: Unpack[ConnectOptions]
+    ) -> AbstractAsyncContextManager[ReconnectingConnection]: ...
+    def open_realtime(
+        self, *, reconnect: ReconnectPolicy | None = None, **options: Any
+    ) -> AbstractAsyncContextManager[Any]:
+        """``async with open_realtime(**options) as conn``: a connection for the block.
+
+        Raises :class:`HandshakeError` (refused), :class:`RequestTimeout` (slower than
+        ``connect_timeout``) or :class:`ConnectError` (DNS, TCP, TLS); exceptions from the
+        block come out unwrapped. With ``reconnect=`` the connection reconnects.
+        """
+        opts = dict(options, reconnect=reconnect)
+        return open_realtime(self.backend, self.connection_cls, opts)
+
+    @overload
+    async def connect_realtime(
+        self, group: G, *, reconnect: None = None, **options: Unpack[ConnectOptions]
+    ) -> C: ...
+    @overload
+    async def connect_realtime(
+        self, group: G, *, reconnect: ReconnectPolicy, **options: Unpack[ConnectOptions]
+    ) -> ReconnectingConnection: ...
+    async def connect_realtime(
+        self, group: G, *, reconnect: ReconnectPolicy | None = None, **options: Any
+    ) -> Any:
+        """Connect, then run the connection's tasks in ``group`` (your task group or
+        nursery); close it with ``await conn.close()``."""
+        opts = dict(options, reconnect=reconnect)
+        return await connect_realtime(self.backend, self.connection_cls, _group(group), opts)
+
+    def open_voice(
+        self, config: VoiceConfig | RealtimeBuilder | None = None, **options: Any
+    ) -> AbstractAsyncContextManager[AsyncVoiceSession]:
+        """``async with open_voice(config, **options) as session``: a live voice session.
+
+        ``config`` is a :class:`VoiceConfig` or a builder; ``options`` are VoiceConfig
+        fields (``voice=``, ``api_key=``, ...) and the connection's ``base_url``, ``ssl``,
+        ``call_id`` (join a WebRTC/SIP call), ``event_buffer`` (256), ``reconnect``,
+        ``ping_interval``, ``ping_timeout``, ``connect_timeout`` and friends. Invalid
+        configurations raise ``InvalidClientEvent`` before connecting; exceptions from the
+        block, and a close at any step of start-up, come out unwrapped.
+        """
+        return open_voice(
+            self.backend, self.connection_cls, AsyncVoiceSession, config, options
+        )
+
+    async def connect_voice(
+        self, group: G, config: VoiceConfig | RealtimeBuilder | None = None, **options: Any
+    ) -> AsyncVoiceSession:
+        """A voice session running in ``group`` (options as ``open_voice``); end it with
+        ``await session.aclose()``."""
+        return await connect_voice(
+            self.backend, self.connection_cls, AsyncVoiceSession, _group(group), config, options
+        )
+
+
+def _group(group: object) -> TaskGroup:
+    # anyio's TaskGroup and trio's Nursery both satisfy the TaskGroup protocol.
+    return group  # type: ignore[return-value]
+
+
+class FaceBuilder(RealtimeBuilder):
+    """The seed's builder, ending in ``connect_ws(**options)`` (= ``open_voice``).
+
+    Each adapter's ``RealtimeBuilder`` sets :attr:`face`.
+    """
+
+    face: ClassVar[Face[Any, Any]]
+
+    @classmethod
+    def builder(cls: type[B]) -> B:
+        """A fresh builder (the seed's ``Realtime.builder()``)."""
+        return cls()
+
+    def connect_ws(self, **options: Any) -> AbstractAsyncContextManager[AsyncVoiceSession]:
+        """``async with builder.connect_ws() as session``: ``open_voice`` of the config."""
+        return self.face.open_voice(self.build(), **options)

@@ -3,7 +3,7 @@
 ``oairt_anyio.AnyioConnection`` and ``oairt_trio.TrioConnection`` are this class
 under their adapter's name. All protocol decisions are made by the sans-IO
 :class:`~oairt_core.connection.RealtimeConnection` and
-:class:`~oairt_core.driver.ConnectionDriver`; this module moves bytes.
+:class:`~oairt_core._driver.ConnectionDriver`; this module moves bytes.
 
 Policies (the same on every adapter):
 
@@ -34,6 +34,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import TypeVar
 
+from .._driver import ConnectionPlan
 from ..connection import (
     ConnectionClosed,
     ConnectionState,
@@ -41,7 +42,6 @@ from ..connection import (
     NeedData,
     RealtimeConnection,
 )
-from ..driver import ConnectionPlan
 from ..errors import ConnectionClosedError, OairtError
 from ..events import ClientEvent
 from ._backend import (

@@ -1,6 +1,6 @@
 """The Realtime REST client, written once over a :class:`~._backend.Backend`.
 
-A thin driver around :class:`oairt_core.driver.RestDriver`: it owns one TCP/TLS
+A thin driver around :class:`oairt_core._driver.RestDriver`: it owns one TCP/TLS
 connection and moves bytes; keep-alive reuse (a kept connection is probed before a
 request is written on it, so a POST is never sent twice), error mapping and every
 request, parse and error rule live in the core. Timeouts become
@@ -15,15 +15,16 @@ from collections.abc import Mapping
 from types import TracebackType
 from typing import ClassVar, TypeVar
 
-from ..driver import OpenConnection, RestDriver
+from .._driver import OpenConnection, RestDriver
+from .._redact import Secret
+from .._settings import resolve_api_key, resolve_base_url
+from ..connection import NeedData
 from ..errors import RemoteProtocolError
-from ..redact import Secret
 from ..rest import (
     DEFAULT_MAX_RESPONSE_SIZE,
     CallAnswer,
     ClientSecret,
     ExpiresAfter,
-    NeedData,
     PreparedRequest,
     ProbeConnection,
     RealtimeRest,
@@ -31,7 +32,6 @@ from ..rest import (
     RestResponse,
     SessionLike,
 )
-from ..settings import resolve_api_key, resolve_base_url
 from ._backend import Backend, ByteStream, TransportError
 from ._sync import Lock
 
@@ -125,7 +125,13 @@ class AsyncRestClient:
                 await self._drop()
                 self._driver.abandon()
                 raise self._driver.timeout_error(prepared.request, self.timeout)
-        return prepared.parse(response)
+        try:
+            return prepared.parse(response)
+        except RemoteProtocolError:
+            # A response that made no sense (bad JSON, wrong shape): the connection it
+            # came on is not trusted with the next request.
+            await self._drop()
+            raise
 
     async def _roundtrip(self, prepared: PreparedRequest[T]) -> RestResponse:
         driver = self._driver

@@ -3,7 +3,7 @@
 :class:`AsyncVoiceSession` holds every async method of a live voice session
 (``next_voice_event``, ``send_pcm16``, ``barge_in``, ...) and its tasks (the
 reader, tool runs, approval callbacks). It makes no decision: each input goes to
-the sans-IO :class:`~oairt_core.session.VoiceSession` and the
+the sans-IO :class:`~oairt_core._session.VoiceSession` and the
 :class:`~oairt_core.voice_state.VoiceActions` it returns are carried out.
 
 **Buffering.** Voice events wait in a bounded buffer (``event_buffer``, 256). When
@@ -41,7 +41,17 @@ import inspect
 from collections.abc import AsyncIterable, AsyncIterator, Callable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any, Protocol, TypeAlias, runtime_checkable
 
-from ..config import RealtimeBuilder, VoiceConfig
+from .._config import RealtimeBuilder, VoiceConfig
+from .._response_builder import ResponseBuilder
+from .._settings import resolve_api_key, resolve_base_url
+from .._voice_events import (
+    AudioDelta,
+    InputTranscriptDone,
+    Interrupted,
+    McpApprovalRequest,
+    TranscriptDone,
+    VoiceEvent,
+)
 from ..connection import ConnectionClosed, ConnectionState, IncomingEvent
 from ..errors import OairtError
 from ..events import ClientEvent
@@ -55,16 +65,6 @@ from ..reconnect import (
     ReconnectNotice,
     ResponseLost,
 )
-from ..response_builder import ResponseBuilder
-from ..settings import resolve_api_key, resolve_base_url
-from ..voice_events import (
-    AudioDelta,
-    InputTranscriptDone,
-    Interrupted,
-    McpApprovalRequest,
-    TranscriptDone,
-    VoiceEvent,
-)
 from ._backend import Backend, CancelScope, TaskGroup
 from ._sync import Buffer, BufferClosed, Lock
 
@@ -72,7 +72,7 @@ if TYPE_CHECKING:
     import numpy.typing as npt
 
     from .._actions import ApprovalJob, ToolRun, VoiceActions
-    from ..session import VoiceSession
+    from .._session import VoiceSession
 
 __all__ = [
     "AsyncRealtimeConnection",
@@ -120,7 +120,7 @@ class AsyncVoiceSession:
     """A live voice session: read with :meth:`next_voice_event` (or ``async for``),
     send audio with :meth:`send_pcm16`, report playback with :meth:`mark_played`,
     interrupt with :meth:`barge_in`. ``core`` is the sans-IO
-    :class:`~oairt_core.session.VoiceSession` underneath.
+    :class:`~oairt_core._session.VoiceSession` underneath.
     """
 
     def __init__(
@@ -271,7 +271,7 @@ class AsyncVoiceSession:
     async def create_response(
         self, response: ResponseBuilder | ResponseCreateParams | None = None
     ) -> None:
-        """Send ``response.create`` (see :class:`~oairt_core.session.ResponseBuilder`)."""
+        """Send ``response.create`` (see :class:`~oairt_core._session.ResponseBuilder`)."""
         await self._call(self.core.create_response, response)
 
     async def send_text(self, text: str, *, respond: bool = True) -> None:
@@ -435,7 +435,7 @@ def prepare_connect(
     ``options`` are :class:`VoiceConfig` fields overriding ``config``. The key
     is the configuration's, else ``$OPENAI_API_KEY``; the endpoint is
     ``base_url``, else ``$OAIRT_BASE_URL``, else the public API (see
-    :mod:`oairt_core.settings`). Invalid configurations raise here, before
+    :mod:`oairt_core._settings`). Invalid configurations raise here, before
     connecting.
     """
     if isinstance(config, RealtimeBuilder):

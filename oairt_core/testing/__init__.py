@@ -17,22 +17,147 @@
 Script(replies=1, transcriptions=0)
 """
 
-from . import _strict, memory, recording, rest_fake, script, server, twilio_client, vad
-from ._strict import *  # noqa: F403
-from .memory import *  # noqa: F403
-from .recording import *  # noqa: F403
-from .rest_fake import *  # noqa: F403
-from .script import *  # noqa: F403
-from .server import *  # noqa: F403
-from .twilio_client import *  # noqa: F403
-from .vad import *  # noqa: F403
+from . import memory as memory
+from . import recording as recording
+from . import rest_fake as rest_fake
+from . import script as script
+from . import server as server
+from . import twilio_client as twilio_client
+from . import vad as vad
+from ._strict import (
+    Problem,
+    check_client_event,
+    client_event_types,
+)
+from .memory import (
+    MemoryClient,
+)
+from .recording import (
+    RecordedFrame,
+    Recorder,
+    Recording,
+    ReplayScript,
+    ReplaySession,
+    load_recording,
+    load_recordings,
+    loads_recording,
+    loads_recordings,
+)
+from .rest_fake import (
+    DEFAULT_FAKE_WEBHOOK_SECRET,
+    FakeCall,
+    FakeCallState,
+    FakeRestApi,
+)
+from .script import (
+    DEFAULT_CHUNK_MS,
+    Fail,
+    FunctionCall,
+    McpApprovalRequest,
+    McpCall,
+    McpListTools,
+    Reply,
+    Say,
+    Script,
+    ScriptError,
+    Step,
+    Transcription,
+    call_function,
+    fail,
+    mcp_approval_request,
+    mcp_call,
+    mcp_list_tools,
+    say,
+    text,
+    transcription,
+)
+from .server import (
+    API_KEY_RULE,
+    DEFAULT_INSTRUCTIONS,
+    FAKE_API_KEY,
+    KNOWN_MODELS,
+    FakeRealtimeServer,
+    FakeRealtimeService,
+    Faults,
+    Pacing,
+    Phase,
+    RestHandler,
+    Violation,
+    accepts_api_key,
+    default_session,
+    default_transcription_session,
+)
+from .twilio_client import (
+    FakeTwilioCall,
+    HeardSegment,
+)
+from .vad import (
+    FRAME_MS,
+    EnergyVad,
+    SpeechStarted,
+    SpeechStopped,
+    semantic_silence_ms,
+    threshold_to_dbfs,
+)
 
-__all__: list[str] = []
-__all__ += server.__all__
-__all__ += script.__all__
-__all__ += vad.__all__
-__all__ += recording.__all__
-__all__ += memory.__all__
-__all__ += rest_fake.__all__
-__all__ += _strict.__all__
-__all__ += twilio_client.__all__
+__all__: list[str] = [
+    "Problem",
+    "check_client_event",
+    "client_event_types",
+    "MemoryClient",
+    "RecordedFrame",
+    "Recorder",
+    "Recording",
+    "ReplayScript",
+    "ReplaySession",
+    "load_recording",
+    "load_recordings",
+    "loads_recording",
+    "loads_recordings",
+    "DEFAULT_FAKE_WEBHOOK_SECRET",
+    "FakeCall",
+    "FakeCallState",
+    "FakeRestApi",
+    "DEFAULT_CHUNK_MS",
+    "Fail",
+    "FunctionCall",
+    "McpApprovalRequest",
+    "McpCall",
+    "McpListTools",
+    "Reply",
+    "Say",
+    "Script",
+    "ScriptError",
+    "Step",
+    "Transcription",
+    "call_function",
+    "fail",
+    "mcp_approval_request",
+    "mcp_call",
+    "mcp_list_tools",
+    "say",
+    "text",
+    "transcription",
+    "API_KEY_RULE",
+    "DEFAULT_INSTRUCTIONS",
+    "FAKE_API_KEY",
+    "KNOWN_MODELS",
+    "FakeRealtimeServer",
+    "FakeRealtimeService",
+    "Faults",
+    "Phase",
+    "Pacing",
+    "RestHandler",
+    "Violation",
+    "accepts_api_key",
+    "default_session",
+    "default_transcription_session",
+    "FakeTwilioCall",
+    "HeardSegment",
+    "FRAME_MS",
+    "EnergyVad",
+    "SpeechStarted",
+    "SpeechStopped",
+    "semantic_silence_ms",
+    "threshold_to_dbfs",
+]

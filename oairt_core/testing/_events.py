@@ -12,9 +12,9 @@ import json
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any, cast
 
+from .._validation import validate_client_event
 from ..codec import decode_client_event
 from ..errors import InvalidClientEvent, RemoteProtocolError
-from ..validation import validate_client_event
 from ._strict import Problem, check_client_event
 from ._turns import _Turns
 from ._wire import _ApiError

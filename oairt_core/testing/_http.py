@@ -17,7 +17,7 @@ import wsproto.events as wse
 from wsproto import ConnectionType
 from wsproto.connection import ConnectionState
 
-from ..redact import Secret
+from .._redact import Secret
 from ._events import _Events
 from ._wire import Phase, _ApiError
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from ..redact import Secret
+from .._redact import Secret
 
 __all__ = ["API_KEY_RULE", "FAKE_API_KEY", "accepts_api_key"]
 

@@ -11,7 +11,7 @@ JSON is kept as ``"raw"`` text instead of ``"frame"``. A file may hold several s
 fake server records every connection to one file): then the header and every line carry a
 ``"session"`` number, and :func:`load_recordings` returns one :class:`Recording` each. Files
 without the field are one session. Every string is passed through
-:func:`oairt_core.redact.redact_text`, so keys and client secrets never reach the file.
+:func:`oairt_core._redact.redact_text`, so keys and client secrets never reach the file.
 
 >>> rec = Recorder(meta={"model": "gpt-realtime"})
 >>> rec.record("client", '{"type":"input_audio_buffer.clear","event_id":"e1"}', now=10.0)
@@ -30,7 +30,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Literal
 
-from ..redact import REDACTED, redact_text
+from .._redact import REDACTED, redact_text
 
 if TYPE_CHECKING:
     from .server import FakeRealtimeServer

@@ -40,7 +40,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable
 from typing import Any, Literal
 
-from ..redact import Secret
+from .._redact import Secret
 from ._defaults import (
     DEFAULT_INSTRUCTIONS,
     KNOWN_MODELS,

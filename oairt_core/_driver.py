@@ -44,6 +44,8 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Literal, TypedDict, TypeVar
 
+from ._redact import Redactor, Secret
+from ._settings import resolve_api_key, resolve_base_url
 from .connection import (
     DEFAULT_MAX_MESSAGE_SIZE,
     Connected,
@@ -64,7 +66,6 @@ from .errors import (
     RequestTimeout,
 )
 from .events import ClientEvent
-from .redact import Redactor, Secret
 from .rest import (
     PROBE_CONNECTION,
     ProbeConnection,
@@ -73,7 +74,6 @@ from .rest import (
     RestRequest,
     RestResponse,
 )
-from .settings import resolve_api_key, resolve_base_url
 
 __all__ = [
     "ConnectOptions",

@@ -1,6 +1,6 @@
 """The typed events a voice session hands to the application.
 
-A :class:`~oairt_core.session.VoiceSession` turns raw server events into these
+A :class:`~oairt_core._session.VoiceSession` turns raw server events into these
 small frozen objects. Every one keeps the server event it came from in ``.raw``
 (``None`` for events produced locally, such as a barge-in), so nothing the server
 said is out of reach; server events the session does not map arrive wrapped in

@@ -39,18 +39,46 @@ from typing import TYPE_CHECKING, Any, Literal
 
 import msgspec
 
-from . import config as _config
-from . import response_builder as _response_builder
-from . import voice_audio as _voice_audio
-from . import voice_events as _voice_events
 from ._actions import ApprovalJob, Outbox, ToolRun, VoiceActions
+from ._config import RealtimeBuilder, VoiceConfig
 from ._conversation import SessionMirror
 from ._log import get_logger
 from ._mcp import McpApprovals
 from ._playback import Playback
+from ._redact import Redactor, redact_text
+from ._response_builder import ResponseBuilder
 from ._tool_calls import ToolCallTracker
-from .config import *  # noqa: F403  (re-exported: the voice API from one module)
-from .config import RealtimeBuilder, VoiceConfig
+from ._validation import validate_client_event
+from ._voice_audio import (
+    DEFAULT_MAX_APPEND_BYTES,
+    MIN_COMMIT_MS,
+    InputEncoder,
+    bytes_per_ms,
+    native_rate,
+    split_appends,
+)
+from ._voice_events import (
+    AudioDelta,
+    AudioDone,
+    Error,
+    InputAudioCommitted,
+    InputTranscriptDelta,
+    InputTranscriptDone,
+    Interrupted,
+    McpApprovalRequest,
+    McpCall,
+    McpListTools,
+    RawEvent,
+    ResponseDone,
+    ResponseStarted,
+    SessionReady,
+    SessionUpdated,
+    SpeechStarted,
+    SpeechStopped,
+    TranscriptDelta,
+    TranscriptDone,
+    VoiceEvent,
+)
 from .connection import IncomingEvent, MalformedServerEvent
 from .errors import LocalProtocolError
 from .events import (
@@ -107,52 +135,11 @@ from .models import (
     RealtimeSessionConfig,
     ResponseCreateParams,
 )
-from .redact import Redactor, redact_text
-from .response_builder import *  # noqa: F403
-from .response_builder import ResponseBuilder
-from .validation import validate_client_event
-from .voice_audio import *  # noqa: F403
-from .voice_audio import (
-    DEFAULT_MAX_APPEND_BYTES,
-    MIN_COMMIT_MS,
-    InputEncoder,
-    bytes_per_ms,
-    native_rate,
-    split_appends,
-)
-from .voice_events import *  # noqa: F403
-from .voice_events import (
-    AudioDelta,
-    AudioDone,
-    Error,
-    InputAudioCommitted,
-    InputTranscriptDelta,
-    InputTranscriptDone,
-    Interrupted,
-    McpApprovalRequest,
-    McpCall,
-    McpListTools,
-    RawEvent,
-    ResponseDone,
-    ResponseStarted,
-    SessionReady,
-    SessionUpdated,
-    SpeechStarted,
-    SpeechStopped,
-    TranscriptDelta,
-    TranscriptDone,
-    VoiceEvent,
-)
 
 if TYPE_CHECKING:
     import numpy.typing as npt
 
 __all__ = ["ApprovalJob", "ToolRun", "VoiceActions", "VoiceSession", "iter_events"]
-# The voice API from one module: `from oairt_core.session import ...` finds it.
-__all__ += _config.__all__
-__all__ += _response_builder.__all__
-__all__ += _voice_audio.__all__
-__all__ += _voice_events.__all__
 
 log = get_logger("voice")
 
@@ -175,7 +162,7 @@ class VoiceSession:
     :meth:`create_response`, :meth:`update`, :meth:`approve`/:meth:`deny`,
     :meth:`tool_finished`; their outputs are collected with :meth:`drain`.
     :meth:`feed` never raises: a server value the session cannot act on becomes
-    a :class:`~oairt_core.voice_events.ProtocolViolation` event.
+    a :class:`~oairt_core._voice_events.ProtocolViolation` event.
 
     ``sideband=True`` is for a connection joined with ``call_id`` (WebRTC/SIP):
     barge-in then clears the server's output buffer instead of truncating.

@@ -11,6 +11,7 @@ from typing import Any, Literal, Protocol
 
 import msgspec
 
+from ._validation import validate_client_event
 from .events import ResponseCreateEvent
 from .models import (
     ConversationItem,
@@ -25,7 +26,6 @@ from .models import (
 )
 from .tools import TypedTool
 from .tools import tool as _make_tool
-from .validation import validate_client_event
 
 __all__ = ["ResponseBuilder"]
 

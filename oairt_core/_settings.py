@@ -17,8 +17,8 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Literal
 
+from ._redact import Secret
 from .errors import InvalidArgumentType, LocalProtocolError
-from .redact import Secret
 
 __all__ = [
     "API_KEY_ENV",

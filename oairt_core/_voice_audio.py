@@ -1,6 +1,6 @@
 """Audio plumbing of the voice session: formats, input encoding, output decoding.
 
-Functions over bytes and numpy arrays; :class:`~oairt_core.session.VoiceSession`
+Functions over bytes and numpy arrays; :class:`~oairt_core._session.VoiceSession`
 uses them to turn the app's samples into ``input_audio_buffer.append`` events and
 the server's audio deltas into PCM16. numpy and :mod:`oairt_core.audio` are imported
 when audio is first handled, not when ``oairt_core`` is imported.
@@ -15,7 +15,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from .config import AudioFormatName
+from ._config import AudioFormatName
 from .errors import InvalidArgument, InvalidArgumentType
 from .events import InputAudioBufferAppendEvent
 

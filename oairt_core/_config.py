@@ -2,7 +2,7 @@
 
 Two spellings of the same thing. The keyword form::
 
-    >>> from oairt_core.config import VoiceConfig, server_vad
+    >>> from oairt_core._config import VoiceConfig, server_vad
     >>> cfg = VoiceConfig(api_key="sk-test-123456789", voice="alloy", output_modality="audio",
     ...                   turn_detection=server_vad(), transcription="gpt-4o-transcribe")
     >>> cfg.api_key
@@ -31,6 +31,8 @@ from typing import TYPE_CHECKING, Any, Literal, TypeAlias, TypeVar
 
 import msgspec
 
+from ._redact import Secret
+from ._validation import validate_client_event
 from .errors import InvalidArgumentType, InvalidClientEvent
 from .events import SessionUpdateEvent
 from .models import (
@@ -50,13 +52,11 @@ from .models import (
     TranscriptionAudioConfig,
     TranscriptionSessionConfig,
 )
-from .redact import Secret
 from .tools import ToolRegistry, TypedTool
 from .tools import tool as _make_tool
-from .validation import validate_client_event
 
 if TYPE_CHECKING:
-    from .voice_events import McpApprovalRequest
+    from ._voice_events import McpApprovalRequest
 
 __all__ = [
     "ApprovalCallback",
