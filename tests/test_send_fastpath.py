@@ -6,6 +6,7 @@ waits still lets the event loop run. No timings.
 
 from __future__ import annotations
 
+import socket
 from functools import partial
 from typing import Any
 
@@ -18,14 +19,12 @@ from oairt_anyio._backend import _MAX_STREAK, BACKEND
 from oairt_core._async._backend import BUFFERED, NOT_SENT, SENT
 
 
-async def _pair(tg: anyio.abc.TaskGroup, read: bool) -> tuple[Any, object, bytearray]:
+async def _pair(tg: anyio.abc.TaskGroup) -> tuple[Any, object, bytearray]:
     listener = await anyio.create_tcp_listener(local_host="127.0.0.1")
     port = listener.extra(anyio.abc.SocketAttribute.local_port)
     got = bytearray()
 
     async def serve(stream: anyio.abc.SocketStream) -> None:
-        if not read:
-            await anyio.sleep_forever()
         try:
             while True:
                 got.extend(await stream.receive())
@@ -33,7 +32,7 @@ async def _pair(tg: anyio.abc.TaskGroup, read: bool) -> tuple[Any, object, bytea
             pass
 
     tg.start_soon(listener.serve, serve)
-    stream = await BACKEND.connect_tcp("127.0.0.1", port, None)
+    stream: Any = await BACKEND.connect_tcp("127.0.0.1", port, None)
     return stream, listener, got
 
 
@@ -41,7 +40,7 @@ async def _pair(tg: anyio.abc.TaskGroup, read: bool) -> tuple[Any, object, bytea
 @pytest.mark.parametrize("anyio_backend", ["asyncio"])
 async def test_fast_writes_arrive_whole_and_yield_every_streak(anyio_backend: str) -> None:
     async with anyio.create_task_group() as tg:
-        stream, _listener, got = await _pair(tg, read=True)
+        stream, _listener, got = await _pair(tg)
         results = [stream.try_send(b"%04d" % i) for i in range(_MAX_STREAK + 3)]
         # A sender that never waits gets the fast path only so many times in a row...
         assert results[:_MAX_STREAK] == [SENT] * _MAX_STREAK
@@ -61,23 +60,36 @@ async def test_fast_writes_arrive_whole_and_yield_every_streak(anyio_backend: st
 @pytest.mark.anyio
 @pytest.mark.parametrize("anyio_backend", ["asyncio"])
 async def test_a_write_the_kernel_cannot_take_must_drain(anyio_backend: str) -> None:
-    async with anyio.create_task_group() as tg:
-        stream, _listener, _got = await _pair(tg, read=False)
-        assert stream.try_send(b"x" * 32_000_000) == BUFFERED
-        # Committed but not written out: the next write may not overtake it.
-        assert stream.try_send(b"y") == NOT_SENT
-        with anyio.move_on_after(0.05) as scope:
-            await stream.drain()
-        assert scope.cancelled_caught  # the peer never reads: the drain waits
+    # A listener that never accepts: the connection completes in the kernel's backlog and
+    # nothing reads it (anyio's own server streams would read ahead into memory).
+    with socket.create_server(("127.0.0.1", 0)) as server:
+        port = server.getsockname()[1]
+        stream: Any = await BACKEND.connect_tcp("127.0.0.1", port, None)
+        # Kernel buffers autotune (to tens of MB on loopback): keep writing until a
+        # drain has to wait, at most 160 MB, more than any of them holds.
+        chunk, waited, result = b"x" * 4_000_000, False, SENT
+        for _ in range(40):
+            stream._streak = 0  # this test is not about the fairness streak
+            result = stream.try_send(chunk)
+            if result == SENT:
+                continue
+            assert result == BUFFERED
+            # Committed but not written out: the next write may not overtake it.
+            assert stream.try_send(b"y") == NOT_SENT
+            with anyio.move_on_after(0.2) as scope:
+                await stream.drain()
+            if scope.cancelled_caught:
+                waited = True  # the peer never reads: the drain waits
+                break
+        assert waited, result
         await stream.aclose_forcefully()
-        tg.cancel_scope.cancel()
 
 
 @pytest.mark.anyio
 @pytest.mark.parametrize("anyio_backend", ["trio"])
 async def test_anyio_on_trio_takes_the_ordinary_path(anyio_backend: str) -> None:
     async with anyio.create_task_group() as tg:
-        stream, _listener, _got = await _pair(tg, read=True)
+        stream, _listener, _got = await _pair(tg)
         assert stream.try_send(b"x") == NOT_SENT
         await stream.aclose_forcefully()
         tg.cancel_scope.cancel()
