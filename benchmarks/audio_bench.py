@@ -162,7 +162,7 @@ def _soxr_equivalence(seconds: float) -> list[str]:
         chunked = np.concatenate(parts).astype(np.float64)
         scale = 1.0 if dtype == "int16" else 32768.0
 
-        def lsb(a: np.ndarray, b: np.ndarray, scale: float = scale) -> str:
+        def lsb(a: npt.NDArray[Any], b: npt.NDArray[Any], scale: float = scale) -> str:
             if len(a) != len(b):
                 return f"lengths differ ({len(a)} vs {len(b)})"
             return f"{np.abs(a - b).max(initial=0) * scale:.3g} LSB"
@@ -183,7 +183,7 @@ def run_resampler(seconds: float = 10.0) -> dict[str, Any]:
     one_shot = resample(pcm, 16000, 24000)
     held: list[int] = []
 
-    def streamed() -> np.ndarray:
+    def streamed() -> npt.NDArray[Any]:
         rs = StreamingResampler(16000, 24000)
         parts, n_in, n_out = [], 0, 0
         held.clear()

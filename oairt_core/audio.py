@@ -365,6 +365,7 @@ class StreamingResampler:
 
     def flush(self) -> npt.NDArray[Any]:
         """End the stream: return the rest, so that the total is ``resampled_length(n_in)``."""
+        out: npt.NDArray[np.float32]
         if self._n_in == 0 or self.rate_in == self.rate_out:
             out = np.zeros(0, dtype=np.float32)
         else:

@@ -41,9 +41,9 @@ from __future__ import annotations
 
 import enum
 import math
-import platform
 import re
 import ssl as _ssl
+import sys
 from collections import deque
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -331,7 +331,9 @@ def _check_query_value(name: str, value: str) -> None:
 def _default_user_agent() -> str:
     from . import __version__  # imported late: the package imports this module
 
-    return f"oairt/{__version__} Python/{platform.python_version()}"
+    # sys, not platform: on Python 3.10 platform imports subprocess, hence threading.
+    v = sys.version_info
+    return f"oairt/{__version__} Python/{v.major}.{v.minor}.{v.micro}"
 
 
 class RealtimeConnection:

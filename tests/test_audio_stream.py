@@ -11,6 +11,7 @@ from __future__ import annotations
 from typing import Any, Literal
 
 import numpy as np
+import numpy.typing as npt
 import pytest
 import soxr
 from hypothesis import given, settings
@@ -26,30 +27,30 @@ FORMATS: list[Literal["pcm", "pcmu", "pcma"]] = ["pcm", "pcmu", "pcma"]
 NATIVE = {"pcm": 24000, "pcmu": 8000, "pcma": 8000}
 
 
-def _signal(rate: int, n: int, seed: int) -> np.ndarray:
+def _signal(rate: int, n: int, seed: int) -> npt.NDArray[Any]:
     """Two tones plus noise, loud enough to use most of the int16 range."""
     rng = np.random.default_rng(seed)
     t = np.arange(n) / rate
     x = 9000 * np.sin(2 * np.pi * 440 * t) + 7000 * np.sin(2 * np.pi * 1900 * t + 1.0)
     x += rng.normal(0, 1500, n)
-    out: np.ndarray = np.clip(np.rint(x), -32768, 32767).astype(np.int16)
+    out: npt.NDArray[Any] = np.clip(np.rint(x), -32768, 32767).astype(np.int16)
     return out
 
 
-def _soxr_one_shot(pcm: np.ndarray, rate_in: int, rate_out: int) -> np.ndarray:
+def _soxr_one_shot(pcm: npt.NDArray[Any], rate_in: int, rate_out: int) -> npt.NDArray[Any]:
     """libsoxr's own one-shot resampling (float32, HQ), rounded to int16."""
     if rate_in == rate_out:
         return pcm
     y = soxr.resample(pcm.astype(np.float32) / 32768, rate_in, rate_out, quality="HQ")
-    out: np.ndarray = audio.float32_to_pcm16(np.asarray(y, dtype=np.float64))
+    out: npt.NDArray[Any] = audio.float32_to_pcm16(np.asarray(y, dtype=np.float64))
     return out
 
 
-def _max_err(a: np.ndarray, b: np.ndarray) -> int:
+def _max_err(a: npt.NDArray[Any], b: npt.NDArray[Any]) -> int:
     return int(np.abs(a.astype(int) - b.astype(int)).max(initial=0))
 
 
-def _chunks(pcm: np.ndarray, sizes: list[int]) -> list[np.ndarray]:
+def _chunks(pcm: npt.NDArray[Any], sizes: list[int]) -> list[npt.NDArray[Any]]:
     out, i, k = [], 0, 0
     while i < len(pcm):
         size = sizes[k % len(sizes)]
@@ -136,7 +137,7 @@ def test_streaming_resampler_differential_against_soxr_one_shot(
     rate_in: int, rate_out: int, n: int, sizes: list[int], seed: int, as_float: bool
 ) -> None:
     pcm = _signal(rate_in, n, seed)
-    x: np.ndarray = audio.pcm16_to_float32(pcm) if as_float else pcm
+    x: npt.NDArray[Any] = audio.pcm16_to_float32(pcm) if as_float else pcm
     rs = audio.StreamingResampler(rate_in, rate_out)
     got = np.concatenate([rs.process(c) for c in _chunks(x, sizes)] + [rs.flush()])
     theirs = _soxr_one_shot(pcm, rate_in, rate_out)
