@@ -1056,11 +1056,19 @@ def cpus() -> tuple[int | None, int | None]:
 
 
 def run(
-    *, duration: float = 10.0, libs: list[str] | None = None, log: Callable[[str], None] = print
+    *,
+    duration: float = 10.0,
+    libs: list[str] | None = None,
+    log: Callable[[str], None] = print,
+    pin: bool = True,
 ) -> dict[str, Any]:
-    """One session streaming both ways per library: CPU seconds per second of audio."""
+    """One session streaming both ways per library: CPU seconds per second of audio.
+
+    ``pin=False`` (the smoke run) leaves the processes unpinned: on a busy machine a
+    process pinned to a busy core waits for it, and a smoke run measures nothing.
+    """
     libs = libs or available_libs()
-    server_cpu, client_cpu = cpus()
+    server_cpu, client_cpu = cpus() if pin else (None, None)
     results: list[dict[str, Any]] = []
     with bench_server(server_cpu) as url:
         for lib in libs:
@@ -1074,18 +1082,20 @@ def run(
 def format_table(report: dict[str, Any]) -> str:
     results = report["results"]
     sdk = next((r for r in results if r["lib"] == "sdk" and "error" not in r), None)
+    floor = next((r for r in results if r["lib"] == "floor" and "error" not in r), None)
     lines = [
-        "| client | CPU s per s of conversation | vs SDK | user / system | "
+        "| client | CPU s per s of conversation | vs SDK | vs floor | user / system | "
         "delivery p50 | delivery p99 | real time |",
-        "| --- | ---: | ---: | ---: | ---: | ---: | :---: |",
+        "| --- | ---: | ---: | ---: | ---: | ---: | ---: | :---: |",
     ]
     for r in results:
         if "error" in r:
-            lines.append(f"| {r['lib']} | error: {r['error']} | | | | | |")
+            lines.append(f"| {r['lib']} | error: {r['error']} | | | | | | |")
             continue
         ratio = f"{r['cpu_per_s'] / sdk['cpu_per_s']:.2f}x" if sdk else "n/a"
+        vs_floor = f"{r['cpu_per_s'] / floor['cpu_per_s']:.2f}x" if floor else "n/a"
         lines.append(
-            f"| {r['lib']} | {r['cpu_per_s']:.4f} | {ratio} | "
+            f"| {r['lib']} | {r['cpu_per_s']:.4f} | {ratio} | {vs_floor} | "
             f"{r['user_per_s']:.4f} / {r['system_per_s']:.4f} | {r['latency_p50_ms']:.2f} ms"
             f" | {r['latency_p99_ms']:.2f} ms | {'yes' if r['realtime'] else 'no'} |"
         )

@@ -6,7 +6,7 @@ the audio helpers benchmark (``benchmarks.audio_bench``), the per-frame adapter 
 session streaming both ways, oairt on asyncio and trio against the official SDK), and the
 scale benchmark (concurrent sessions on one core, memory, delivery latency under load).
 
-Options: ``--quick`` (shorter runs, fewer steps), ``--smoke`` (1 session for half a second;
+Options: ``--quick`` (shorter runs, fewer steps), ``--smoke`` (1 session for 0.2 s, unpinned;
 for the test suite, nothing written), ``--no-write`` (print only), ``--json PATH`` (raw
 figures). The page's own sections between ``<!-- bench:begin -->`` and
 ``<!-- bench:end -->`` are replaced; everything else in docs/benchmarks.md (the codec
@@ -111,7 +111,8 @@ def render_section(report: dict[str, Any]) -> str:
         "",
         "## Full stack",
         "",
-        f"Measured by `make bench` on {report['date']}: {report['machine']}. "
+        f"Measured by `{report.get('command', 'make bench')}` on {report['date']}: "
+        f"{report['machine']}. "
         f"{report['versions']}. Load average (1 min) {report.get('load_before')} before the "
         f"run and {report.get('load_after')} after it: other processes on the machine take "
         "CPU from the client, which lowers the scale figures.",
@@ -192,35 +193,32 @@ def _ok(results: list[dict[str, Any]], lib: str) -> dict[str, Any] | None:
     return next((r for r in results if r.get("lib") == lib and "error" not in r), None)
 
 
+# Issue 14's targets: CPU per session-second at most this many times the floor row's.
+_FLOOR_TARGETS = {
+    "oairt-asyncio": 2.0,
+    "oairt-asyncio-uvloop": 2.0,
+    "oairt-trio": 2.3,
+    "oairt-trio-native": 2.3,
+}
+# ...and this many real-time sessions per core.
+_SESSION_TARGETS = {"oairt-asyncio": 250, "oairt-asyncio-uvloop": 400}
+
+
 def _goal_lines(full: dict[str, Any], scale: dict[str, Any]) -> list[str]:
-    """The issue's goals, checked against this run's figures (no goal gates anything)."""
+    """The issue's targets, checked against this run's figures (no target gates anything)."""
     lines: list[str] = []
     results = full["results"]
-    sdk, floor = _ok(results, "sdk"), _ok(results, "floor")
-    for lib in (
-        "oairt-asyncio",
-        "oairt-asyncio-uvloop",
-        "oairt-trio",
-        "oairt-trio-native",
-        "oairt-core-protocol",
-    ):
+    floor = _ok(results, "floor")
+    for lib, target in _FLOOR_TARGETS.items():
         ours = _ok(results, lib)
-        if ours is None or sdk is None:
+        if ours is None or floor is None:
             continue
-        ratio = ours["cpu_per_s"] / sdk["cpu_per_s"]
-        text = (
-            f"- Full stack, {lib}: {ratio:.2f} of the SDK's CPU for one session "
-            f"(goal: at most 0.10, {'met' if ratio <= 0.10 else 'not met'})"
+        ratio = ours["cpu_per_s"] / floor["cpu_per_s"]
+        verdict = "met" if ratio <= target else f"not met by {ratio / target:.2f}x"
+        lines.append(
+            f"- Full stack, {lib}: {ratio:.2f}x the floor's CPU for one session (target: at "
+            f"most {target:.1f}x, {verdict})."
         )
-        if floor is not None and sdk["cpu_per_s"] > floor["cpu_per_s"]:
-            above = (ours["cpu_per_s"] - floor["cpu_per_s"]) / (
-                sdk["cpu_per_s"] - floor["cpu_per_s"]
-            )
-            text += (
-                f"; above the floor it spends {max(above, 0):.2f} of what the SDK spends "
-                f"(the floor alone is {floor['cpu_per_s'] / sdk['cpu_per_s']:.2f} of the SDK)"
-            )
-        lines.append(text + ".")
     libs = scale["libs"]
     for lib in (
         "oairt-asyncio",
@@ -234,15 +232,17 @@ def _goal_lines(full: dict[str, Any], scale: dict[str, Any]) -> list[str]:
             continue
         n = entry.get("max_realtime", 0)
         proj = scale_bench._projection(entry)
-        lines.append(
+        text = (
             f"- Scale, {lib}: {n} sessions sustained in real time on one core in this run, "
-            f"{proj:.0f} projected from its CPU cost (goal: 500+, "
-            f"{'met' if max(n, 0) >= 500 else 'not met'})."
+            f"{proj:.0f} projected from its CPU cost"
         )
+        wanted = _SESSION_TARGETS.get(lib)
+        if wanted is not None:
+            text += f" (target: {wanted}, {'met' if max(n, 0) >= wanted else 'not met'})"
+        lines.append(text + ".")
     lines.append(
-        "- The codec alone (section above) is where oairt is many times faster than the SDK. A "
-        "whole session also pays the event loop, the WebSocket framing (wsproto, pure Python) "
-        "and the socket system calls, which no client avoids; the floor row shows that part."
+        "- The core alone: at most 4 µs per 20 ms frame received and per frame sent (see the "
+        "per-frame table below; `benchmarks.adapter_profile`)."
     )
     return lines
 
@@ -275,13 +275,18 @@ def main(argv: list[str] | None = None) -> int:
     libs = args.libs.split(",") if args.libs else None
     steps: tuple[int, ...]
     if args.smoke:
-        full_s, steps, step_s, idle_n = 0.5, (1,), 0.5, 2
+        # Short enough to finish well inside the test's bound on a busy machine: the
+        # figures are not reported, only that every stage runs end to end.
+        full_s, steps, step_s, idle_n = 0.2, (1,), 0.2, 1
     elif args.quick:
         full_s, steps, step_s, idle_n = 3.0, (50, 100, 200), 2.0, 50
     else:
         full_s, steps, step_s, idle_n = 10.0, scale_bench.DEFAULT_STEPS, 5.0, 200
 
     report: dict[str, Any] = {
+        "command": "make bench"
+        if not (args.quick or args.smoke)
+        else f"python -m benchmarks.run {'--quick' if args.quick else '--smoke'}",
         "load_before": _load(),
         "date": datetime.date.today().isoformat(),
         "machine": f"{_cpu_model()}, {fullstack_bench._cpu_count()} cores, "
@@ -293,7 +298,8 @@ def main(argv: list[str] | None = None) -> int:
         report["audio_text"] = _run_module("benchmarks.audio_bench")
         report["adapter_markdown"] = _run_module("benchmarks.adapter_profile")
     _log("running the full-stack benchmark ...")
-    report["fullstack"] = fullstack_bench.run(duration=full_s, libs=libs, log=_log)
+    pin = not args.smoke
+    report["fullstack"] = fullstack_bench.run(duration=full_s, libs=libs, log=_log, pin=pin)
     _log("running the scale benchmark ...")
     report["scale"] = scale_bench.run(
         steps=steps,
@@ -302,6 +308,7 @@ def main(argv: list[str] | None = None) -> int:
         libs=libs,
         log=_log,
         retry=not args.smoke,
+        pin=pin,
     )
     report["elapsed_s"] = time.perf_counter() - started
     report["load_after"] = _load()

@@ -34,10 +34,14 @@ def run(
     libs: list[str] | None = None,
     log: Callable[[str], None] = print,
     retry: bool = True,
+    pin: bool = True,
 ) -> dict[str, Any]:
-    """Step up the session count per library until audio falls behind real time."""
+    """Step up the session count per library until audio falls behind real time.
+
+    ``pin=False``: no core pinning (the smoke run; see ``fullstack_bench.run``).
+    """
     libs = libs or available_libs()
-    server_cpu, client_cpu = cpus()
+    server_cpu, client_cpu = cpus() if pin else (None, None)
     report: dict[str, Any] = {
         "steps": list(steps),
         "duration_s": duration,

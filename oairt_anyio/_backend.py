@@ -14,6 +14,9 @@ import anyio.lowlevel
 import anyio.to_thread
 
 from oairt_core._async._backend import (
+    BUFFERED,
+    NOT_SENT,
+    SENT,
     ByteStream,
     TaskGroup,
     TransportError,
@@ -23,23 +26,84 @@ from oairt_core._driver import connect_error
 
 T = TypeVar("T")
 
+
 # What a broken or closed transport raises on read or write.
 _GONE = (anyio.EndOfStream, anyio.BrokenResourceError, anyio.ClosedResourceError, OSError)
 
+# Fast writes in a row with no other trip through the event loop (this stream's reads,
+# slow writes and drains reset the count); the next write then takes anyio's path,
+# which yields once, so a sender that never waits cannot starve the other tasks.
+_MAX_STREAK = 16
+
+
+def _asyncio_transport(stream: anyio.abc.ByteStream) -> tuple[Any, Any] | None:
+    """The asyncio transport and protocol under a plain (non-TLS) anyio socket stream.
+
+    anyio's ``SocketStream.send`` on asyncio ends with a cancel-shielded checkpoint: one
+    extra trip through the event loop for every frame, plus the caller's timeout scope.
+    ``transport.write`` is what it does in between; reaching it directly is the
+    per-frame fast path. Private attributes, so looked up defensively: when anyio
+    changes them this returns None and every write takes anyio's own path.
+    """
+    try:
+        from anyio._backends._asyncio import SocketStream
+    except ImportError:  # pragma: no cover - anyio without its asyncio backend
+        return None
+    if type(stream) is not SocketStream:
+        return None
+    transport = getattr(stream, "_transport", None)
+    protocol = getattr(stream, "_protocol", None)
+    if transport is None or not hasattr(protocol, "write_event"):
+        return None
+    return transport, protocol
+
 
 class _Stream:
-    __slots__ = ("_stream",)
+    __slots__ = ("_fast", "_streak", "_stream")
 
     def __init__(self, stream: anyio.abc.ByteStream) -> None:
         self._stream = stream
+        self._fast = _asyncio_transport(stream)
+        self._streak = 0
+
+    def try_send(self, data: bytes) -> int:
+        """``data`` whole to the asyncio transport, as anyio's ``send`` would, minus its
+        trailing checkpoint (an extra event-loop trip per frame)."""
+        fast = self._fast
+        if fast is None or self._streak >= _MAX_STREAK:
+            return NOT_SENT
+        transport, protocol = fast
+        if (
+            not protocol.write_event.is_set()  # still draining an earlier write
+            or protocol.exception is not None
+            or transport.is_closing()
+            or getattr(self._stream, "_closed", True)
+        ):
+            return NOT_SENT
+        self._streak += 1
+        transport.write(data)
+        # anyio keeps the high-water mark at 0: whatever the kernel did not take at once
+        # pauses the transport, and the caller waits for the drain.
+        return SENT if protocol.write_event.is_set() else BUFFERED
+
+    async def drain(self) -> None:
+        fast = self._fast
+        assert fast is not None
+        transport, protocol = fast
+        self._streak = 0
+        await protocol.write_event.wait()
+        if protocol.exception is not None or transport.is_closing():
+            raise TransportError(str(protocol.exception or "connection lost"))
 
     async def send_all(self, data: bytes) -> None:
+        self._streak = 0
         try:
             await self._stream.send(data)
         except _GONE as exc:
             raise TransportError(str(exc) or type(exc).__name__) from exc
 
     async def receive_some(self, max_bytes: int) -> bytes:
+        self._streak = 0
         try:
             return await self._stream.receive(max_bytes)
         except _GONE:

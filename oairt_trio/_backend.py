@@ -12,6 +12,9 @@ from typing import Any, TypeVar
 import trio
 
 from oairt_core._async._backend import (
+    BUFFERED,
+    NOT_SENT,
+    SENT,
     ByteStream,
     TaskGroup,
     TransportError,
@@ -25,19 +28,58 @@ T = TypeVar("T")
 _GONE = (trio.BrokenResourceError, trio.ClosedResourceError, OSError)
 
 
+# Fast writes in a row with no other trip through the scheduler (this stream's reads,
+# slow writes and drains reset the count); the next write then takes trio's path,
+# which yields once, so a sender that never waits cannot starve the other tasks.
+_MAX_STREAK = 16
+
+
 class _Stream:
-    __slots__ = ("_stream",)
+    __slots__ = ("_pending", "_sock", "_streak", "_stream")
 
     def __init__(self, stream: trio.abc.Stream) -> None:
         self._stream = stream
+        # The stdlib socket under a plain trio.SocketStream (not TLS): trio's send_all
+        # on it ends with a cancel-shielded checkpoint, an extra scheduler pass per frame.
+        # Private, so looked up defensively: without it every write takes trio's path.
+        sock = None
+        if isinstance(stream, trio.SocketStream):
+            sock = getattr(stream.socket, "_sock", None)
+        self._sock = sock
+        self._streak = 0
+        self._pending = b""
+
+    def try_send(self, data: bytes) -> int:
+        sock = self._sock
+        if sock is None or self._streak >= _MAX_STREAK or self._pending:
+            return NOT_SENT
+        stream = self._stream
+        assert isinstance(stream, trio.SocketStream)
+        if stream.socket.did_shutdown_SHUT_WR:
+            return NOT_SENT
+        try:
+            sent = sock.send(data)
+        except OSError:  # would block, or broken: trio's own path waits or reports it
+            return NOT_SENT
+        self._streak += 1
+        if sent == len(data):
+            return SENT
+        self._pending = data[sent:]  # committed: the caller drains the rest
+        return BUFFERED
+
+    async def drain(self) -> None:
+        pending, self._pending = self._pending, b""
+        await self.send_all(pending)
 
     async def send_all(self, data: bytes) -> None:
+        self._streak = 0
         try:
             await self._stream.send_all(data)
         except _GONE as exc:
             raise TransportError(str(exc) or type(exc).__name__) from exc
 
     async def receive_some(self, max_bytes: int) -> bytes:
+        self._streak = 0
         try:
             return bytes(await self._stream.receive_some(max_bytes))
         except _GONE:

@@ -96,3 +96,28 @@ def test_plot_writes_a_png(smoke_report: dict[str, Any], tmp_path: Path) -> None
 
     out = plot_scale(smoke_report["scale"], tmp_path / "scale.png")
     assert out.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def test_compare_puts_before_and_after_side_by_side(
+    smoke_report: dict[str, Any], tmp_path: Path
+) -> None:
+    from benchmarks import compare
+
+    after = json.loads(json.dumps(smoke_report))
+    for r in after["fullstack"]["results"]:
+        r["cpu_per_s"] = r["cpu_per_s"] / 2  # a visibly different "after"
+    text = compare.render(smoke_report, after)
+    assert text.startswith(compare.BEGIN) and text.rstrip().endswith(compare.END)
+    row = next(line for line in text.splitlines() if line.startswith("| oairt-asyncio |"))
+    cells = [c.strip() for c in row.strip("|").split("|")]
+    before_ms, after_ms = float(cells[1]), float(cells[2])
+    assert after_ms == pytest.approx(before_ms / 2, rel=0.01)
+    # The block goes in before the generated section and is replaced, not repeated.
+    page = tmp_path / "benchmarks.md"
+    page.write_text(f"# Benchmarks\n\n{BEGIN}\ngenerated\n{END}\n")
+    compare.write(page, text)
+    compare.write(page, text)
+    out = page.read_text()
+    assert out.count(compare.BEGIN) == 1
+    assert out.index(compare.END) < out.index(BEGIN)
+    assert "generated" in out

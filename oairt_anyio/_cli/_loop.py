@@ -34,6 +34,4 @@ def uvloop_wanted(environ: Mapping[str, str] | None = None) -> bool:
 
 def run(fn: Callable[..., Awaitable[T]], *args: Any) -> T:
     """``anyio.run(fn, *args)`` on asyncio, with uvloop when :func:`uvloop_wanted`."""
-    return anyio.run(
-        fn, *args, backend="asyncio", backend_options={"use_uvloop": uvloop_wanted()}
-    )
+    return anyio.run(fn, *args, backend="asyncio", backend_options={"use_uvloop": uvloop_wanted()})

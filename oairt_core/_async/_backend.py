@@ -25,6 +25,9 @@ from contextlib import AbstractAsyncContextManager
 from typing import Any, Protocol, TypeVar
 
 __all__ = [
+    "BUFFERED",
+    "NOT_SENT",
+    "SENT",
     "Backend",
     "ByteStream",
     "CancelScope",
@@ -41,8 +44,26 @@ class TransportError(Exception):
     """A write failed because the transport is gone (the backend maps its own errors here)."""
 
 
+NOT_SENT = 0
+SENT = 1
+BUFFERED = 2
+
+
 class ByteStream(Protocol):
     """A connected TCP (or TLS) byte stream."""
+
+    def try_send(self, data: bytes) -> int:
+        """The per-frame fast path: hand all of ``data`` to the transport now, or none of it.
+
+        :data:`NOT_SENT`: nothing written (use :meth:`send_all`); :data:`SENT`: written,
+        nothing left to wait for; :data:`BUFFERED`: written, but the transport holds some
+        of it: await :meth:`drain` (under the write timeout). No await, no scope.
+        """
+        ...
+
+    async def drain(self) -> None:
+        """Wait until the transport took what :meth:`try_send` buffered (or it broke)."""
+        ...
 
     async def send_all(self, data: bytes) -> None:
         """Write all of ``data``; raises :class:`TransportError` when the peer is gone."""

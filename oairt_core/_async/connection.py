@@ -44,7 +44,15 @@ from ..connection import (
 )
 from ..errors import ConnectionClosedError, OairtError
 from ..events import ClientEvent
-from ._backend import Backend, ByteStream, Event, TaskGroup, TransportError
+from ._backend import (
+    BUFFERED,
+    SENT,
+    Backend,
+    ByteStream,
+    Event,
+    TaskGroup,
+    TransportError,
+)
 from ._sync import Buffer, BufferClosed, Lock
 
 __all__ = ["AsyncConnection", "open_connection"]
@@ -138,9 +146,15 @@ class AsyncConnection:
         backend = self._backend
         self._driver.check_writable(self._stream_closed)
         await backend.checkpoint_if_cancelled()  # a cancel here: nothing was sent
+        sent = self._stream.try_send(data)
+        if sent == SENT:
+            return  # taken whole at once: no timeout scope, no loop trip
         try:
             with backend.move_on_after(self._write_timeout) as scope:
-                await self._stream.send_all(data)
+                if sent == BUFFERED:
+                    await self._stream.drain()  # committed: a cancel now aborts
+                else:
+                    await self._stream.send_all(data)
         except TransportError as exc:
             await self._abort()
             raise self._driver.write_failed("lost") from exc
