@@ -37,43 +37,19 @@ else:
 
 if _MISSING_EXTRA is None or TYPE_CHECKING:
     from ._face import (
-        AnyioBackend as AnyioBackend,
-    )
-    from ._face import (
-        AnyioConnection as AnyioConnection,
-    )
-    from ._face import (
-        Realtime as Realtime,
-    )
-    from ._face import (
-        RealtimeBuilder as RealtimeBuilder,
-    )
-    from ._face import (
-        RealtimeRestClient as RealtimeRestClient,
-    )
-    from ._face import (
-        RealtimeSession as RealtimeSession,
-    )
-    from ._face import (
-        ReconnectingConnection as ReconnectingConnection,
-    )
-    from ._face import (
-        ReconnectingEvent as ReconnectingEvent,
-    )
-    from ._face import (
-        SessionEvent as SessionEvent,
-    )
-    from ._face import (
-        connect_realtime as connect_realtime,
-    )
-    from ._face import (
-        connect_voice as connect_voice,
-    )
-    from ._face import (
-        open_realtime as open_realtime,
-    )
-    from ._face import (
-        open_voice as open_voice,
+        AnyioBackend,
+        AnyioConnection,
+        Realtime,
+        RealtimeBuilder,
+        RealtimeRestClient,
+        RealtimeSession,
+        ReconnectingConnection,
+        ReconnectingEvent,
+        SessionEvent,
+        connect_realtime,
+        connect_voice,
+        open_realtime,
+        open_voice,
     )
 else:
     # Without anyio the package still imports, so the pytest plugin (registered for every
