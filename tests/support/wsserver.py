@@ -191,7 +191,11 @@ class ServerConn:
                         return "".join(p for p in parts if isinstance(p, str))
                     return b"".join(bytes(p) for p in parts if not isinstance(p, str))
             elif isinstance(ev, Ping):
-                await self.send_raw(self.ws.send(ev.response()))
+                # A ping and the client's Close can arrive in one read: wsproto has then parsed
+                # the Close already (REMOTE_CLOSING) and refuses a Pong, which the closing client
+                # no longer waits for anyway.
+                if self.ws.state is ConnectionState.OPEN:
+                    await self.send_raw(self.ws.send(ev.response()))
             elif isinstance(ev, Pong):
                 self.pongs.append(bytes(ev.payload))
             elif isinstance(ev, CloseConnection):
