@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import os
 import ssl
-from collections.abc import Callable, Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from contextlib import AbstractAsyncContextManager
 from typing import Any, TypeVar
 
@@ -18,6 +18,7 @@ from oairt_core._async._backend import (
     NOT_SENT,
     SENT,
     ByteStream,
+    Listener,
     TaskGroup,
     TransportError,
     idle_socket_dropped,
@@ -112,8 +113,31 @@ class _Stream:
     async def aclose_forcefully(self) -> None:
         await anyio.aclose_forcefully(self._stream)
 
+    async def aclose(self) -> None:
+        try:
+            await self._stream.aclose()
+        except _GONE:
+            pass
+
     def idle_dropped(self) -> bool:
         return idle_socket_dropped(self._stream.extra(anyio.abc.SocketAttribute.raw_socket, None))
+
+
+class _Listener:
+    __slots__ = ("_listener", "port")
+
+    def __init__(self, listener: anyio.abc.Listener[anyio.abc.SocketStream], port: int) -> None:
+        self._listener = listener
+        self.port = port
+
+    async def serve(self, handler: Callable[[ByteStream], Awaitable[None]]) -> None:
+        async def accepted(stream: anyio.abc.SocketStream) -> None:
+            await handler(_Stream(stream))
+
+        await self._listener.serve(accepted)
+
+    async def aclose(self) -> None:
+        await self._listener.aclose()
 
 
 class AnyioBackend:
@@ -143,6 +167,15 @@ class AnyioBackend:
                 )
         except (OSError, anyio.BrokenResourceError) as exc:
             raise connect_error(host, port, exc) from exc
+        return _Stream(stream)
+
+    async def listen_tcp(self, host: str, port: int) -> Listener:
+        listener = await anyio.create_tcp_listener(local_host=host, local_port=port)
+        return _Listener(listener, listener.extra(anyio.abc.SocketAttribute.local_port))
+
+    def wrap_stream(self, stream: Any) -> ByteStream:
+        if not isinstance(stream, anyio.abc.ByteStream):
+            raise TypeError(f"expected an anyio ByteStream, got {type(stream).__name__}")
         return _Stream(stream)
 
     def event(self) -> anyio.Event:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import math
 import os
 import ssl
-from collections.abc import Callable, Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from contextlib import AbstractAsyncContextManager
 from typing import Any, TypeVar
 
@@ -16,6 +16,7 @@ from oairt_core._async._backend import (
     NOT_SENT,
     SENT,
     ByteStream,
+    Listener,
     TaskGroup,
     TransportError,
     idle_socket_dropped,
@@ -88,11 +89,35 @@ class _Stream:
     async def aclose_forcefully(self) -> None:
         await trio.aclose_forcefully(self._stream)
 
+    async def aclose(self) -> None:
+        try:
+            await self._stream.aclose()
+        except _GONE:
+            pass
+
     def idle_dropped(self) -> bool:
         stream = self._stream
         if isinstance(stream, trio.SSLStream):
             stream = stream.transport_stream
         return idle_socket_dropped(stream.socket if isinstance(stream, trio.SocketStream) else None)
+
+
+class _Listener:
+    __slots__ = ("_listeners", "port")
+
+    def __init__(self, listeners: list[trio.SocketListener]) -> None:
+        self._listeners = listeners
+        self.port: int = listeners[0].socket.getsockname()[1]
+
+    async def serve(self, handler: Callable[[ByteStream], Awaitable[None]]) -> None:
+        async def accepted(stream: trio.SocketStream) -> None:
+            await handler(_Stream(stream))
+
+        await trio.serve_listeners(accepted, self._listeners)
+
+    async def aclose(self) -> None:
+        for listener in self._listeners:
+            await listener.aclose()
 
 
 def _seconds(seconds: float | None) -> float:
@@ -133,6 +158,14 @@ class TrioBackend:
             if tcp is not None:
                 await trio.aclose_forcefully(tcp)
             raise
+
+    async def listen_tcp(self, host: str, port: int) -> Listener:
+        return _Listener(await trio.open_tcp_listeners(port, host=host))
+
+    def wrap_stream(self, stream: Any) -> ByteStream:
+        if not isinstance(stream, trio.abc.Stream):
+            raise TypeError(f"expected a trio Stream, got {type(stream).__name__}")
+        return _Stream(stream)
 
     def event(self) -> trio.Event:
         return trio.Event()

@@ -1,23 +1,35 @@
-"""End to end over sockets: fake Twilio call -> phone bridge (anyio) -> fake Realtime server.
+"""End to end over sockets: fake Twilio call -> phone bridge -> fake Realtime server.
 
-Runs on anyio-asyncio and anyio-trio, in real time (a few seconds of audio per call).
+The bridge (``oairt_anyio.phone`` / ``oairt_trio.phone``) runs on anyio-asyncio, anyio-trio
+and native trio, in real time (a few seconds of audio per call).
 """
 
 from __future__ import annotations
 
+import importlib
+import json
+from types import ModuleType
 from typing import Any
 
 import anyio
 import pytest
 
-from oairt_anyio._bridge import PhoneCall, run_twilio_server
 from oairt_anyio.testing import run_fake_server
+from oairt_core._async.phone import PhoneCall
+from oairt_core.reconnect import Reconnected, Reconnecting, ReconnectPolicy, ResponseLost
 from oairt_core.testing import FakeTwilioCall, Script, say
 from oairt_core.twilio import CallStarted, CallStopped, DtmfReceived
-from oairt_core.voice import Interrupted, VoiceEvent
+from oairt_core.voice import Interrupted, ResponseDone, VoiceEvent
+from tests.support.faultproxy import Close, ConnectionPlan, FaultAction, run_fault_proxy
 
+from .conftest import Adapter
 from .twilio_sim import caller_speech
 from .twilio_ws import TwilioWsClient
+
+
+def phone_module(adapter: Adapter) -> ModuleType:
+    """The adapter's phone module (``oairt_anyio.phone`` or ``oairt_trio.phone``)."""
+    return importlib.import_module(f"{adapter.module.__name__}.phone")
 
 
 class App:
@@ -36,12 +48,14 @@ class App:
 
 
 @pytest.mark.anyio
-async def test_barge_in_over_sockets_truncates_at_what_the_caller_heard() -> None:
+async def test_barge_in_over_sockets_truncates_at_what_the_caller_heard(adapter: Adapter) -> None:
     app = App()
     script = Script(say("a long greeting", duration_ms=4000), say("sure"))
     async with (
         run_fake_server(script=script) as rt,
-        run_twilio_server(base_url=rt.url, api_key=rt.api_key, on_event=app.on_event) as phone,
+        phone_module(adapter).run_twilio_server(
+            base_url=rt.url, api_key=rt.api_key, on_event=app.on_event
+        ) as phone,
     ):
         call = FakeTwilioCall(custom_parameters={"caller": "+15550100"})
         barged: list[float] = []
@@ -87,11 +101,15 @@ async def test_barge_in_over_sockets_truncates_at_what_the_caller_heard() -> Non
 
 
 @pytest.mark.anyio
-async def test_reply_reaches_the_caller_paced_without_gaps_and_dtmf_reaches_the_app() -> None:
+async def test_reply_reaches_the_caller_paced_without_gaps_and_dtmf_reaches_the_app(
+    adapter: Adapter,
+) -> None:
     app = App()
     async with (
         run_fake_server(script=Script(say("hello there", duration_ms=2000))) as rt,
-        run_twilio_server(base_url=rt.url, api_key=rt.api_key, on_event=app.on_event) as phone,
+        phone_module(adapter).run_twilio_server(
+            base_url=rt.url, api_key=rt.api_key, on_event=app.on_event
+        ) as phone,
     ):
         call = FakeTwilioCall()
         pressed: list[float] = []
@@ -117,11 +135,13 @@ async def test_reply_reaches_the_caller_paced_without_gaps_and_dtmf_reaches_the_
 
 
 @pytest.mark.anyio
-async def test_stop_before_any_reply_ends_the_session_cleanly() -> None:
+async def test_stop_before_any_reply_ends_the_session_cleanly(adapter: Adapter) -> None:
     app = App()
     async with (
         run_fake_server(script=Script(say("hi", duration_ms=3000))) as rt,
-        run_twilio_server(base_url=rt.url, api_key=rt.api_key, on_event=app.on_event) as phone,
+        phone_module(adapter).run_twilio_server(
+            base_url=rt.url, api_key=rt.api_key, on_event=app.on_event
+        ) as phone,
     ):
         call = FakeTwilioCall()
 
@@ -138,11 +158,13 @@ async def test_stop_before_any_reply_ends_the_session_cleanly() -> None:
 
 
 @pytest.mark.anyio
-async def test_realtime_session_end_closes_the_twilio_stream() -> None:
+async def test_realtime_session_end_closes_the_twilio_stream(adapter: Adapter) -> None:
     app = App()
     async with (
         run_fake_server(max_session_seconds=0.5) as rt,
-        run_twilio_server(base_url=rt.url, api_key=rt.api_key, on_event=app.on_event) as phone,
+        phone_module(adapter).run_twilio_server(
+            base_url=rt.url, api_key=rt.api_key, on_event=app.on_event
+        ) as phone,
     ):
         client = TwilioWsClient(FakeTwilioCall())
         await client.run(phone.host, phone.port)
@@ -152,11 +174,104 @@ async def test_realtime_session_end_closes_the_twilio_stream() -> None:
 
 
 @pytest.mark.anyio
-async def test_unreachable_realtime_endpoint_closes_the_stream_with_1011() -> None:
+async def test_unreachable_realtime_endpoint_closes_the_stream_with_1011(adapter: Adapter) -> None:
     async with (
         run_fake_server(api_keys={"sk-the-right-key"}) as rt,
-        run_twilio_server(base_url=rt.url, api_key="sk-a-wrong-key") as phone,
+        phone_module(adapter).run_twilio_server(base_url=rt.url, api_key="sk-a-wrong-key") as phone,
     ):
         client = TwilioWsClient(FakeTwilioCall())
         await client.run(phone.host, phone.port)
         assert client.close_code == 1011
+
+
+def close_at_audio_delta(n: int, code: int) -> ConnectionPlan:
+    """Drop the Realtime connection with ``code`` in place of its ``n``-th audio delta."""
+    seen = [0]
+
+    def hook(_i: int, _op: int, payload: bytes) -> FaultAction | None:
+        try:
+            kind = json.loads(payload).get("type")
+        except ValueError:
+            return None
+        if kind == "response.output_audio.delta":
+            seen[0] += 1
+            if seen[0] == n:
+                return Close(code)
+        return None
+
+    return ConnectionPlan(on_server_frame=hook)
+
+
+class ReconnectingApp(App):
+    """Greets on ``start``; after a reconnection, asks for the lost reply again."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.reconnected_at: float | None = None
+
+    async def on_event(self, call: PhoneCall, event: VoiceEvent | Any) -> None:
+        await super().on_event(call, event)
+        if isinstance(event, Reconnected):
+            self.reconnected_at = anyio.current_time()
+            await call.session.create_response()
+
+
+@pytest.mark.anyio
+async def test_a_realtime_drop_mid_call_reconnects_and_the_call_goes_on(adapter: Adapter) -> None:
+    app = ReconnectingApp()
+    script = Script(
+        say("a long greeting, cut short", duration_ms=3000), say("welcome back", duration_ms=1000)
+    )
+    policy = ReconnectPolicy(base_delay=0.001, max_delay=0.002)
+    with anyio.fail_after(30):
+        async with run_fake_server(script=script) as rt:
+            plans = [close_at_audio_delta(5, 1011)]
+            async with (
+                run_fault_proxy(("127.0.0.1", rt.port), plans=plans) as proxy,
+                phone_module(adapter).run_twilio_server(
+                    base_url=f"ws://127.0.0.1:{proxy.port}/v1",
+                    api_key=rt.api_key,
+                    on_event=app.on_event,
+                    reconnect=policy,
+                ) as phone,
+            ):
+                call = FakeTwilioCall()
+
+                def after_reconnect_ms() -> float:
+                    t = app.reconnected_at
+                    if t is None:
+                        return 0.0
+                    return sum(s.duration_ms for s in call.heard if s.received_at >= t)
+
+                def step(c: FakeTwilioCall, now: float) -> None:
+                    second_done = len(app.of(ResponseDone)) >= 1 and app.reconnected_at
+                    if second_done and after_reconnect_ms() >= 1000 and not c.stopped:
+                        c.hang_up()
+
+                client = TwilioWsClient(call)
+                await client.run(phone.host, phone.port, on_step=step)
+                await rt.wait_for(lambda: all(c.closed for c in rt.connections))
+            # The phone call outlived the Realtime connection: the caller hung up (1000),
+            # the bridge did not end the stream with 1011.
+            assert client.close_code == 1000
+            assert proxy.connections == 2
+            kinds = [
+                type(e)
+                for e in app.events
+                if isinstance(e, (ResponseLost, Reconnecting, Reconnected))
+            ]
+            assert kinds == [ResponseLost, Reconnecting, Reconnected]
+            [reconnecting] = app.of(Reconnecting)
+            assert reconnecting.close_code == 1011
+            # The caller heard the part of the first reply that reached the bridge, then
+            # the whole second reply (1 s of mu-law) from the new session.
+            assert after_reconnect_ms() == pytest.approx(1000, abs=20)
+            assert call.heard_ms(anyio.current_time()) > 1000
+            # The new session was configured for the phone again: mu-law both ways.
+            first = json.loads(proxy.records[1].sent_text[0])
+            assert first["type"] == "session.update"
+            audio = first["session"]["audio"]
+            assert audio["input"]["format"]["type"] == "audio/pcmu"
+            assert audio["output"]["format"]["type"] == "audio/pcmu"
+            assert not rt.violations
+            assert not call.malformed

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import functools
+import io
 import json
 import os
 import signal
@@ -14,8 +15,10 @@ from typing import Any
 import anyio
 import pytest
 
+from oairt_anyio._cli import twilio as twilio_cli
 from oairt_anyio._cli.twilio import load_tools
 from oairt_anyio.testing import run_fake_server
+from oairt_core.reconnect import Reconnected, Reconnecting, ReconnectPolicy, ResponseLost
 from oairt_core.testing import FakeTwilioCall, Script, say
 from oairt_core.testing.script import call_function
 
@@ -158,3 +161,62 @@ def test_phone_page_shows_the_example_as_it_is() -> None:
     source = (EXAMPLES / "phone_agent.py").read_text(encoding="utf-8")
     body = source[source.index("import anyio") : source.index('\n\nif __name__ == "__main__":')]
     assert body in (ROOT / "docs" / "phone.md").read_text(encoding="utf-8")
+
+
+def _bridge_options(argv: list[str], monkeypatch: pytest.MonkeyPatch) -> dict[str, Any]:
+    """The voice options ``oairt twilio-bridge ARGV`` would serve calls with."""
+    from oairt_anyio._cli import Output, build_parser
+
+    seen: dict[str, Any] = {}
+
+    def fake_loop(_fn: Any, _args: Any, _out: Any, options: dict[str, Any]) -> int:
+        seen.update(options)
+        return 0
+
+    monkeypatch.setattr(twilio_cli, "run_loop", fake_loop)
+    args = build_parser().parse_args(["twilio-bridge", *argv])
+    assert twilio_cli.run_twilio_bridge_command(args, Output()) == 0
+    return seen
+
+
+def test_twilio_bridge_command_reconnects_by_default(monkeypatch: pytest.MonkeyPatch) -> None:
+    options = _bridge_options(["--port", "0"], monkeypatch)
+    assert options["reconnect"] == ReconnectPolicy()
+    assert "reconnect" not in _bridge_options(["--port", "0", "--no-reconnect"], monkeypatch)
+
+
+class _Session:
+    def __init__(self) -> None:
+        self.responses = 0
+
+    async def create_response(self) -> None:
+        self.responses += 1
+
+
+class _Call:
+    call_sid = "CA1"
+
+    def __init__(self) -> None:
+        self.session = _Session()
+
+
+@pytest.mark.anyio
+async def test_twilio_bridge_command_answers_again_after_a_reconnection_cut_its_reply() -> None:
+    from oairt_anyio._cli import Output, build_parser
+
+    out = io.StringIO()
+    args = build_parser().parse_args(["twilio-bridge", "--port", "0"])
+    on_event = twilio_cli.call_event_handler(args, Output(json_mode=True, stdout=out))
+    cut, clean = _Call(), _Call()
+    # A drop that cut a reply: the caller is answered again once reconnected.
+    for event in (
+        ResponseLost(response_id="resp_1"),
+        Reconnecting(attempt=1, delay=0.0, close_code=1011, retry_at=0.0),
+        Reconnected(attempt=1, replayed_items=2),
+    ):
+        await on_event(cut, event)
+    # A drop between replies: nothing was cut, nothing is asked for.
+    await on_event(clean, Reconnected(attempt=1, replayed_items=2))
+    assert (cut.session.responses, clean.session.responses) == (1, 0)
+    kinds = [json.loads(line)["event"] for line in out.getvalue().splitlines()]
+    assert kinds == ["reconnecting", "reconnected", "reconnected"]

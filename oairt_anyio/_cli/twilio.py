@@ -10,7 +10,7 @@ from __future__ import annotations
 import argparse
 import importlib
 import signal
-from collections.abc import Iterable
+from collections.abc import Awaitable, Callable, Iterable
 from typing import Any
 
 import anyio
@@ -49,6 +49,12 @@ def add_twilio_bridge_parser(sub: Any, parents: list[argparse.ArgumentParser]) -
     p.add_argument("--instructions", default=None, help="system instructions for each call")
     p.add_argument("--voice", default=None, help="the assistant's voice (e.g. alloy, marin)")
     p.add_argument("--greet", action="store_true", help="the assistant speaks first")
+    p.add_argument(
+        "--no-reconnect",
+        action="store_true",
+        help="end the call when the Realtime connection drops (default: reconnect and "
+        "keep the conversation; a reply cut by the drop is asked for again)",
+    )
     p.add_argument(
         "--max-lead-ms",
         type=float,
@@ -115,21 +121,52 @@ def run_twilio_bridge_command(args: argparse.Namespace, out: Any) -> int:
         options["api_key"] = args.api_key
     if args.model:
         options["model"] = args.model
+    if not args.no_reconnect:
+        from oairt_core.reconnect import ReconnectPolicy
+
+        options["reconnect"] = ReconnectPolicy()
     return run_loop(_serve, args, out, options)
 
 
-async def _serve(args: argparse.Namespace, out: Any, options: dict[str, Any]) -> int:
+def call_event_handler(args: argparse.Namespace, out: Any) -> Callable[[Any, Any], Awaitable[None]]:
+    """What the command does with each call's events: report them; greet with ``--greet``;
+    after a reconnection that cut the assistant's reply, ask for the reply again (the
+    caller was left mid-sentence, and the new session knows the conversation)."""
+    from oairt_core.reconnect import Reconnected, Reconnecting, ResponseLost
     from oairt_core.twilio import CallStarted, CallStopped
 
-    from .._bridge import PhoneCall, serve_twilio
+    cut: set[int] = set()  # calls (by id(call)) whose reply a dropped connection cut
 
-    async def on_event(call: PhoneCall, event: Any) -> None:
+    async def on_event(call: Any, event: Any) -> None:
         if isinstance(event, CallStarted):
             out.event("call", f"call {event.call_sid} started", call_sid=event.call_sid)
             if args.greet:
                 await call.session.create_response()
         elif isinstance(event, CallStopped):
+            cut.discard(id(call))
             out.event("hangup", f"call {event.call_sid} ended", call_sid=event.call_sid)
+        elif isinstance(event, ResponseLost):
+            cut.add(id(call))
+        elif isinstance(event, Reconnecting):
+            out.event(
+                "reconnecting",
+                f"call {call.call_sid}: Realtime connection lost, reconnecting",
+                call_sid=call.call_sid,
+                attempt=event.attempt,
+            )
+        elif isinstance(event, Reconnected):
+            out.event("reconnected", f"call {call.call_sid}: reconnected", call_sid=call.call_sid)
+            if id(call) in cut:  # the caller was left mid-sentence: answer again
+                cut.discard(id(call))
+                await call.session.create_response()
+
+    return on_event
+
+
+async def _serve(args: argparse.Namespace, out: Any, options: dict[str, Any]) -> int:
+    from ..phone import serve_twilio
+
+    on_event = call_event_handler(args, out)
 
     async with anyio.create_task_group() as tg:
         server = await tg.start(

@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import select
 import ssl
-from collections.abc import Callable, Coroutine, Mapping
+from collections.abc import Awaitable, Callable, Coroutine, Mapping
 from contextlib import AbstractAsyncContextManager
 from typing import Any, Protocol, TypeVar
 
@@ -32,6 +32,7 @@ __all__ = [
     "ByteStream",
     "CancelScope",
     "Event",
+    "Listener",
     "TaskGroup",
     "TransportError",
     "idle_socket_dropped",
@@ -75,6 +76,11 @@ class ByteStream(Protocol):
 
     async def aclose_forcefully(self) -> None:
         """Close at once, without waiting for the peer (never raises, never blocks)."""
+        ...
+
+    async def aclose(self) -> None:
+        """Close after what was sent is flushed (a server's last frames must arrive;
+        ``aclose_forcefully`` may reset the connection and lose them). Never raises."""
         ...
 
     def idle_dropped(self) -> bool:
@@ -141,6 +147,26 @@ class TaskGroup(Protocol):
     def cancel_scope(self) -> Any: ...
 
 
+class Listener(Protocol):
+    """A listening TCP socket (the phone bridge's server side)."""
+
+    @property
+    def port(self) -> int:
+        """The port it listens on (the one the OS chose for port 0)."""
+        ...
+
+    async def serve(self, handler: Callable[[ByteStream], Awaitable[None]]) -> None:
+        """Accept until cancelled, each connection in a task of its own.
+
+        ``handler`` owns the stream (it closes it) and must not raise.
+        """
+        ...
+
+    async def aclose(self) -> None:
+        """Stop listening."""
+        ...
+
+
 class Backend(Protocol):
     """What the async layer needs of an event loop (see the module docstring).
 
@@ -164,6 +190,15 @@ class Backend(Protocol):
         A server dropping TCP without a TLS close_notify is not an error. Failures
         raise :class:`~oairt_core.errors.ConnectError` (see ``connect_error``).
         """
+        ...
+
+    async def listen_tcp(self, host: str, port: int) -> Listener:
+        """Listen on ``host:port`` (port 0: any free port); OSError if it cannot bind."""
+        ...
+
+    def wrap_stream(self, stream: Any) -> ByteStream:
+        """The loop's own connected byte stream (an anyio ``ByteStream``, a trio
+        ``Stream``) as a :class:`ByteStream`, for servers given an accepted connection."""
         ...
 
     def event(self) -> Event: ...

@@ -41,6 +41,7 @@ if TYPE_CHECKING:
 __all__ = [
     "VOICE_CONNECTION_OPTIONS",
     "Face",
+    "check_voice_options",
     "FaceBuilder",
     "connect_realtime",
     "connect_voice",
@@ -219,6 +220,24 @@ _VOICE_KEYWORDS = VOICE_CONNECTION_OPTIONS | {
     "event_buffer",
     "rollover",
 }
+
+
+def check_voice_options(options: Mapping[str, Any]) -> None:
+    """Refuse ``open_voice`` keywords that could never work, before anything connects.
+
+    Unknown keywords and bad :class:`VoiceConfig` values raise as ``VoiceConfig`` would;
+    the connection keywords (``reconnect``, ``ping_interval``, ...) pass through. For
+    servers that open sessions later (the phone bridge), so a typo fails at start-up.
+
+    >>> check_voice_options({"voice": "alloy", "reconnect": None})
+    >>> check_voice_options({"voise": "alloy"})
+    Traceback (most recent call last):
+    ...
+    TypeError: unknown VoiceConfig option(s): voise
+    """
+    fields = {k: v for k, v in options.items() if k not in _VOICE_KEYWORDS}
+    if fields:
+        VoiceConfig().replace(**fields)
 
 
 @asynccontextmanager
