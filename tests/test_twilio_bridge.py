@@ -12,6 +12,7 @@ from types import ModuleType
 from typing import Any
 
 import anyio
+import anyio.abc
 import pytest
 
 from oairt_anyio.testing import run_fake_server
@@ -275,3 +276,44 @@ async def test_a_realtime_drop_mid_call_reconnects_and_the_call_goes_on(adapter:
             assert audio["output"]["format"]["type"] == "audio/pcmu"
             assert not rt.violations
             assert not call.malformed
+
+
+@pytest.mark.anyio
+async def test_handle_twilio_stream_serves_a_connection_from_the_apps_own_listener(
+    adapter: Adapter,
+) -> None:
+    """Bring your own listener: the adapter's own accepted stream type is served."""
+    handle = phone_module(adapter).handle_twilio_stream
+    app = App()
+    with anyio.fail_after(20):
+        async with run_fake_server(script=Script(say("hi", duration_ms=400))) as rt:
+            async with adapter.open_group() as group:
+                listener: Any
+                if adapter.name == "trio":
+                    import trio
+
+                    [listener] = await trio.open_tcp_listeners(0, host="127.0.0.1")
+                    port = listener.socket.getsockname()[1]
+                else:
+                    multi = await anyio.create_tcp_listener(local_host="127.0.0.1")
+                    [listener] = multi.listeners
+                    port = listener.extra(anyio.abc.SocketAttribute.local_port)
+
+                async def serve_one() -> None:
+                    async with listener:
+                        stream = await listener.accept()
+                    await handle(stream, base_url=rt.url, api_key=rt.api_key, on_event=app.on_event)
+
+                group.start_soon(serve_one)
+                call = FakeTwilioCall()
+
+                def step(c: FakeTwilioCall, now: float) -> None:
+                    if c.heard_ms(now) >= 400 and not c.stopped:
+                        c.hang_up()
+
+                client = TwilioWsClient(call)
+                await client.run("127.0.0.1", port, on_step=step)
+            assert client.close_code == 1000
+            assert app.of(CallStopped) == [CallStopped(call.call_sid)]
+            with pytest.raises(TypeError, match="expected an? (anyio ByteStream|trio Stream)"):
+                await handle(object())
