@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import ssl
+import time
 from collections.abc import Awaitable, Callable, Mapping
 from contextlib import AbstractAsyncContextManager
 from typing import Any, TypeVar
@@ -208,6 +209,9 @@ class AnyioBackend:
     def task_group(self) -> AbstractAsyncContextManager[TaskGroup]:
         group: Any = anyio.create_task_group()
         return group  # type: ignore[no-any-return]
+
+    def wall_time(self) -> float:
+        return time.time()
 
 
 BACKEND = AnyioBackend()

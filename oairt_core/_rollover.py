@@ -543,12 +543,15 @@ summary_error=None)
         self.deadline = now + limit
         self.opens_at = self.deadline - min(self.policy.before, limit)
 
-    def reconnected(self, *, now: float) -> None:
+    def reconnected(
+        self, *, now: float, expires_at: float | None = None, wall_now: float | None = None
+    ) -> None:
         """The connection dropped and a new server session replaced it (``reconnect=``).
 
-        Its cap counts from now, and its input audio from zero.
+        Its cap counts from now (or its ``expires_at``, as in :meth:`session_created`),
+        and its input audio from zero.
         """
-        self.session_created(now=now)
+        self.session_created(now=now, expires_at=expires_at, wall_now=wall_now)
         self._requested.clear()
         self._truncated.clear()
         self.input.new_session()

@@ -47,7 +47,7 @@ import sys
 from collections import deque
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Literal
+from typing import Annotated, Literal
 from urllib.parse import parse_qsl, quote, urlencode, urlsplit
 
 import msgspec
@@ -77,7 +77,7 @@ from .errors import (
     OairtError,
     RemoteProtocolError,
 )
-from .events import ClientEvent, ServerEvent
+from .events import ClientEvent, ServerEvent, SessionCreatedEvent
 
 __all__ = [
     "DEFAULT_WS_BASE_URL",
@@ -299,6 +299,39 @@ def resolve_ssl_context(
     return ssl
 
 
+# The last second a calendar date can name (9999-12-31T23:59:59Z): anything later is no
+# timestamp a server meant.
+_MAX_EPOCH = 253_402_300_799
+
+
+class _ExpiresAtSession(msgspec.Struct):
+    expires_at: Annotated[int, msgspec.Meta(gt=0, le=_MAX_EPOCH)] | None = None
+
+
+class _ExpiresAtProbe(msgspec.Struct):
+    session: _ExpiresAtSession | None = None
+
+
+# session.created's ``session`` is typed as the request model, which has no expires_at (the
+# wire adds it): read it from the raw text with this probe instead of widening the model.
+_expires_at_decoder = msgspec.json.Decoder(_ExpiresAtProbe)
+
+
+def _session_expires_at(text: str) -> int | None:
+    """``session.expires_at`` of a session.created message, or None when absent or odd.
+
+    >>> _session_expires_at('{"type":"session.created","session":{"expires_at":1750003600}}')
+    1750003600
+    >>> _session_expires_at('{"session":{"expires_at":"soon"}}') is None
+    True
+    """
+    try:
+        session = _expires_at_decoder.decode(text).session
+    except Exception:  # a float, a string, a negative, a huge number: no usable expiry
+        return None
+    return None if session is None else session.expires_at
+
+
 def _utf8(piece: str | bytes) -> bytes:
     return piece.encode("utf-8") if isinstance(piece, str) else piece
 
@@ -440,6 +473,7 @@ class RealtimeConnection:
         self._reject_truncated = False
         self.subprotocol: str | None = None
         self.response_headers: list[tuple[str, str]] = []
+        self._session_expires_at: int | None = None
 
     # -- URL ---------------------------------------------------------------------------
 
@@ -533,6 +567,21 @@ class RealtimeConnection:
     def closed(self) -> ConnectionClosed | None:
         """The final :class:`ConnectionClosed` once it was produced (even if not yet read)."""
         return self._terminal if isinstance(self._terminal, ConnectionClosed) else None
+
+    @property
+    def session_expires_at(self) -> int | None:
+        """When the server says the session ends: ``session.expires_at`` (unix seconds).
+
+        Read from the last ``session.created`` returned by :meth:`next_event` (None
+        before one, and when it had none or an odd value: not a positive integer, or
+        beyond year 9999). The session models leave the wire's extra keys out; this is
+        the one a client needs, to move to a new session before the cap.
+
+        >>> conn = RealtimeConnection(api_key="sk-test-1234567890", model="gpt-realtime")
+        >>> conn.session_expires_at is None
+        True
+        """
+        return self._session_expires_at
 
     def __repr__(self) -> str:
         return (
@@ -974,7 +1023,7 @@ class RealtimeConnection:
         item = self._pending.popleft()
         if isinstance(item, str):
             try:
-                return decode_server_event(item)
+                event = decode_server_event(item)
             except RemoteProtocolError as exc:
                 return MalformedServerEvent(self._redacted(exc), item.encode("utf-8"))
             except Exception as exc:  # the codec must not take the session down
@@ -982,6 +1031,9 @@ class RealtimeConnection:
                 wrapped = RemoteProtocolError(f"undecodable server event: {detail}")
                 wrapped.__cause__ = exc
                 return MalformedServerEvent(wrapped, item.encode("utf-8"))
+            if type(event) is SessionCreatedEvent:  # one identity check on the hot path
+                self._session_expires_at = _session_expires_at(item)
+            return event
         if isinstance(item, bytes):
             return MalformedServerEvent(
                 RemoteProtocolError("binary WebSocket message: the Realtime API sends only text"),

@@ -5,6 +5,7 @@ from __future__ import annotations
 import math
 import os
 import ssl
+import time
 from collections.abc import Awaitable, Callable, Mapping
 from contextlib import AbstractAsyncContextManager
 from typing import Any, TypeVar
@@ -197,6 +198,9 @@ class TrioBackend:
     def task_group(self) -> AbstractAsyncContextManager[TaskGroup]:
         group: Any = trio.open_nursery()
         return group  # type: ignore[no-any-return]
+
+    def wall_time(self) -> float:
+        return time.time()
 
 
 BACKEND = TrioBackend()

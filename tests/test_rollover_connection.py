@@ -100,6 +100,7 @@ class ScriptedConnection:
         self.state = ConnectionState.OPEN
         self.is_sideband = False
         self.closed: ConnectionClosed | None = None
+        self.session_expires_at: int | None = None  # what session.created said
 
     def push(self, *events: Any) -> None:
         for e in events:

@@ -98,6 +98,9 @@ class _Standby(msgspec.Struct):
     conn: Any
     created_at: float
     created: SessionCreatedEvent
+    # session.expires_at and the wall clock when it was read, for the new session's cap.
+    expires_at: int | None = None
+    wall_at: float | None = None
 
 
 def _kind(item: ConversationItem) -> tuple[str, str | None]:
@@ -340,10 +343,13 @@ class RolloverConnection:
         if isinstance(event, SessionCreatedEvent):
             # The first session's start, or (reconnect=) a new session after a drop.
             now = self._backend.current_time()
+            # The server's own expiry, if earlier than the policy's session_limit, wins.
+            expires_at = self._current.session_expires_at
+            wall_now = self._backend.wall_time()
             if state.deadline is None:
-                state.session_created(now=now)
+                state.session_created(now=now, expires_at=expires_at, wall_now=wall_now)
             else:
-                state.reconnected(now=now)
+                state.reconnected(now=now, expires_at=expires_at, wall_now=wall_now)
             return False
         if is_session_expired(event):
             # The cap: switch as soon as this returns (the close 1001 follows).
@@ -392,7 +398,13 @@ class RolloverConnection:
                     await conn.close()
                 raise
             self.connections += 1
-            self._standby = _Standby(conn, self._backend.current_time(), first)
+            self._standby = _Standby(
+                conn,
+                self._backend.current_time(),
+                first,
+                expires_at=conn.session_expires_at,
+                wall_at=self._backend.wall_time(),
+            )
         except OairtError as exc:
             log.warning("could not open the next session: %s", exc)
             self._last_error = exc
@@ -492,7 +504,9 @@ class RolloverConnection:
         for event in plan.events:
             await new.send(event)
         state.switched(core.conversation, plan)
-        state.session_created(now=standby.created_at)
+        state.session_created(
+            now=standby.created_at, expires_at=standby.expires_at, wall_now=standby.wall_at
+        )
         core.conversation.server_event(standby.created)
         core.connection_replaced()
         self._cap_seen = False

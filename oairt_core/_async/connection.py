@@ -112,6 +112,15 @@ class AsyncConnection:
         """How the connection ended, once it has."""
         return self._driver.closed
 
+    @property
+    def session_expires_at(self) -> int | None:
+        """``session.expires_at`` (unix seconds) of the last ``session.created`` read.
+
+        None before one, or when the server sent none (see
+        :attr:`RealtimeConnection.session_expires_at`). Compare it with wall-clock time.
+        """
+        return self._driver.core.session_expires_at
+
     def __repr__(self) -> str:
         return f"{type(self).__name__}({self._driver.core!r})"
 

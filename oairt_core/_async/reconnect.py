@@ -45,6 +45,7 @@ from ..events import (
     InputAudioBufferClearEvent,
     InputAudioBufferCommitEvent,
     ResponseCreateEvent,
+    SessionCreatedEvent,
 )
 from ..reconnect import ReconnectFailed, ReconnectNotice, ReconnectPhase, ReconnectState
 from ._backend import Backend, Event
@@ -114,6 +115,9 @@ class ReconnectingConnection:
         self._done = backend.event()
         self._scope = backend.cancel_scope()
         self.connections = 1
+        # Taken as each session.created is pumped: the events are buffered, and the
+        # connection that sent the one being read may be gone (or replaced) by then.
+        self._session_expires_at: int | None = None
 
     # ------------------------------------------------------------ state
 
@@ -149,6 +153,16 @@ class ReconnectingConnection:
             code = getattr(self._final, "code", 1006)
             return ConnectionClosed(code, str(self._final), clean=False)
         return ConnectionClosed(1000, "connection closed", initiated_locally=self._closing)
+
+    @property
+    def session_expires_at(self) -> int | None:
+        """``session.expires_at`` (unix seconds) of the latest server session's ``session.created``.
+
+        Each reconnection starts a new server session with its own expiry; this is the
+        one of the last ``session.created`` received (None before one, or when the
+        server sent none). See :attr:`AsyncConnection.session_expires_at`.
+        """
+        return self._session_expires_at
 
     def __repr__(self) -> str:
         return (
@@ -240,6 +254,8 @@ class ReconnectingConnection:
                 event = await conn.next_event()
             except OairtError:
                 return conn.closed
+            if type(event) is SessionCreatedEvent:
+                self._session_expires_at = conn.session_expires_at
             if not isinstance(event, MalformedServerEvent):
                 self._state.server_event(event, now=self._backend.current_time())
             if not await self._emit(event):
