@@ -114,10 +114,12 @@ class AsyncConnection:
 
     @property
     def session_expires_at(self) -> int | None:
-        """``session.expires_at`` (unix seconds) of the last ``session.created`` read.
+        """``session.expires_at`` (unix seconds) from this connection's ``session.created``.
 
-        None before one, or when the server sent none (see
-        :attr:`RealtimeConnection.session_expires_at`). Compare it with wall-clock time.
+        None until it arrived, or when the server sent none (see
+        :attr:`RealtimeConnection.session_expires_at`); set once the reader took it in,
+        so by the time :meth:`next_event` returns that event. Compare it with wall-clock
+        time (``Backend.wall_time``).
         """
         return self._driver.core.session_expires_at
 

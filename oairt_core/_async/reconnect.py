@@ -158,9 +158,10 @@ class ReconnectingConnection:
     def session_expires_at(self) -> int | None:
         """``session.expires_at`` (unix seconds) of the latest server session's ``session.created``.
 
-        Each reconnection starts a new server session with its own expiry; this is the
-        one of the last ``session.created`` received (None before one, or when the
-        server sent none). See :attr:`AsyncConnection.session_expires_at`.
+        Each reconnection starts a new server session with its own expiry: this is the
+        one of the last ``session.created`` that came through, kept while reconnecting
+        (None before the first, or when the server sent none). See
+        :attr:`AsyncConnection.session_expires_at`.
         """
         return self._session_expires_at
 
