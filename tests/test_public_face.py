@@ -53,3 +53,20 @@ def test_both_adapters_have_the_same_face() -> None:
     for name in ("open_realtime", "connect_realtime", "open_voice", "connect_voice",
                  "RealtimeRestClient", "Realtime"):
         assert name in oairt_anyio.__all__ and name in oairt_trio.__all__
+
+
+def test_both_adapters_have_the_same_phone_module() -> None:
+    import inspect
+
+    import oairt_anyio.phone
+    import oairt_trio.phone
+
+    assert oairt_anyio.phone.__all__ == oairt_trio.phone.__all__
+    for name in oairt_anyio.phone.__all__:
+        a, t = getattr(oairt_anyio.phone, name), getattr(oairt_trio.phone, name)
+        if inspect.ismethod(a):
+            # Bound to each adapter's own face: the same function, the same signature.
+            assert a.__func__ is t.__func__ and a.__self__ is not t.__self__
+            assert inspect.signature(a) == inspect.signature(t)
+        else:
+            assert a is t
