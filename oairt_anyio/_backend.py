@@ -106,10 +106,46 @@ class _Stream:
 
     async def receive_some(self, max_bytes: int) -> bytes:
         self._streak = 0
+        fast = self._fast
+        if fast is not None:
+            return await self._receive_fast(fast, max_bytes)
         try:
             return await self._stream.receive(max_bytes)
         except _GONE:
             return b""
+
+    async def _receive_fast(self, fast: tuple[Any, Any], max_bytes: int) -> bytes:
+        """anyio's ``receive`` on asyncio, minus two costs per read.
+
+        anyio resumes the transport's reading before each wait and pauses it after
+        (two ``epoll_ctl`` calls per frame for a paced session) and takes a trip
+        through the loop when data is already queued. Here reading stays on between
+        reads, and is paused only when the reader stops reading
+        (:meth:`pause_receiving`: its buffer is full), so TCP still pushes back.
+        Measured: 150 paced sessions on one core instead of 100
+        (``benchmarks.scale_bench``). Same private attributes as the send path.
+        """
+        transport, protocol = fast
+        queue = protocol.read_queue
+        if not queue:
+            if protocol.is_at_eof or protocol.exception is not None or transport.is_closing():
+                return b""
+            transport.resume_reading()  # a no-op when it is on
+            await protocol.read_event.wait()
+            if not queue:  # woken by end of stream or a lost connection
+                return b""
+        chunk: bytes = queue.popleft()
+        if len(chunk) > max_bytes:
+            queue.appendleft(chunk[max_bytes:])
+            chunk = chunk[:max_bytes]
+        if not queue:
+            protocol.read_event.clear()
+        return chunk
+
+    def pause_receiving(self) -> None:
+        fast = self._fast
+        if fast is not None:
+            fast[0].pause_reading()  # a no-op when it is off
 
     async def aclose_forcefully(self) -> None:
         await anyio.aclose_forcefully(self._stream)
@@ -121,6 +157,12 @@ class _Stream:
             pass
 
     def idle_dropped(self) -> bool:
+        fast = self._fast
+        if fast is not None:
+            protocol = fast[1]
+            # Reading stays on between reads: what arrived may be in the queue already.
+            if protocol.read_queue or protocol.is_at_eof or protocol.exception is not None:
+                return True
         return idle_socket_dropped(self._stream.extra(anyio.abc.SocketAttribute.raw_socket, None))
 
 

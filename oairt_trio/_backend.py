@@ -87,6 +87,9 @@ class _Stream:
         except _GONE:
             return b""
 
+    def pause_receiving(self) -> None:
+        pass  # trio reads from the kernel only inside receive_some
+
     async def aclose_forcefully(self) -> None:
         await trio.aclose_forcefully(self._stream)
 

@@ -611,6 +611,47 @@ async def test_byte_budget_bounds_buffered_events_and_drops_nothing(open_conn: O
     assert ids == [f"{i}{big}" for i in range(10)]
 
 
+async def test_a_full_buffer_pushes_back_on_tcp_not_into_memory(open_conn: Opener) -> None:
+    """While the app reads nothing, the client stops taking bytes from the kernel once its
+    buffer is full: the server's sends block (TCP pushes back) long before all 64 MiB are
+    out, and nothing piles up unread in the adapter (the anyio-asyncio receive path keeps
+    the transport reading between reads, and must pause it)."""
+    big = "x" * (1024 * 1024)
+    total = 64
+    sent = [0]
+
+    async def handler(conn: ServerConn) -> None:
+        await conn.accept()
+        for i in range(total):
+            await conn.send_event({"type": "input_audio_buffer.cleared", "event_id": f"{i}{big}"})
+            sent[0] += 1
+        await conn.close(1000)
+
+    budget = 2 * 1024 * 1024
+    async with (
+        serve(handler) as server,
+        open_conn(api_key=KEY, model="m", base_url=server.url, max_buffered_bytes=budget) as c,
+    ):
+        buffer: Any = c._buffer  # type: ignore[attr-defined]
+        with anyio.fail_after(GUARD):
+            while buffer._writable is None:  # until the reader blocks on a full buffer
+                await anyio.sleep(0.01)
+            # Until the server makes no more progress (it is blocked, or it sent all).
+            while True:
+                before = sent[0]
+                await anyio.wait_all_tasks_blocked()
+                await anyio.sleep(0.05)
+                if sent[0] == before or sent[0] == total:
+                    break
+        assert sent[0] < total
+        stream: Any = c._stream  # type: ignore[attr-defined]
+        fast = getattr(stream, "_fast", None)
+        if fast is not None:  # anyio on asyncio: what the transport read ahead of the reader
+            assert sum(len(chunk) for chunk in fast[1].read_queue) <= 1024 * 1024
+        events = [ev async for ev in c]
+    assert len(events) == total
+
+
 async def test_default_byte_budget_is_documented_value(open_conn: Opener) -> None:
     from oairt_core._driver import DEFAULT_MAX_BUFFERED_BYTES
 

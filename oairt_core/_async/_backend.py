@@ -74,6 +74,15 @@ class ByteStream(Protocol):
         """Up to ``max_bytes``; ``b""`` at end of stream or when the transport broke."""
         ...
 
+    def pause_receiving(self) -> None:
+        """The reader will not call :meth:`receive_some` for a while (its buffer is full).
+
+        A backend that takes bytes from the kernel between reads must stop now, so TCP
+        pushes back on the peer instead of memory growing; the next ``receive_some``
+        resumes. A backend that only reads inside ``receive_some`` does nothing.
+        """
+        ...
+
     async def aclose_forcefully(self) -> None:
         """Close at once, without waiting for the peer (never raises, never blocks)."""
         ...

@@ -262,6 +262,7 @@ class AsyncConnection:
                     size, self._unread = self._unread, 0
                     try:
                         if not buffer.put_nowait(step, size):  # no loop trip with room
+                            self._stream.pause_receiving()  # backpressure to TCP
                             await buffer.put(step, size)  # blocks while the buffer is full
                     except BufferClosed:
                         driver.discard_events()  # close() abandoned the buffer
