@@ -19,12 +19,18 @@ read) is left to wsproto untouched, so the protocol decisions stay wsproto's.
 (b'\\x81\\x85', 11)
 >>> unmask(out[2:6], out[6:])
 b'hello'
+
+Masking runs in C: websockets' ``speedups.apply_mask`` (a dependency made for exactly
+this; about 0.5 µs for a 20 ms audio append where numpy takes 4 and a big-integer XOR 6,
+and 100 times faster than either at 1 MB). Without that extension (a pure-Python build
+of websockets) it falls back to numpy or one big-integer XOR.
 """
 
 from __future__ import annotations
 
 import os
 import sys
+from collections.abc import Callable
 from typing import Any
 
 from wsproto.connection import Connection, ConnectionState
@@ -99,7 +105,55 @@ def unmask(key: bytes | bytearray, data: bytes | bytearray) -> bytes:
     return _xor(bytes(key), data)
 
 
+_CMask = Callable[[Any, bytes], bytes]
+_c_mask: _CMask | None = None
+_c_mask_looked_up = False
+
+
+def _find_c_mask() -> _CMask | None:
+    """websockets' C masking function, looked up on first use.
+
+    The extension is loaded on its own, without running ``websockets/__init__``: that
+    reads the package version through ``importlib.metadata``, which costs tens of
+    milliseconds and imports ``threading`` (the core imports no thread machinery). None
+    when websockets is missing, built without its C extension, or laid out differently.
+    """
+    global _c_mask, _c_mask_looked_up
+    if not _c_mask_looked_up:
+        _c_mask_looked_up = True
+        _c_mask = _load_c_mask()
+    return _c_mask
+
+
+def _load_c_mask() -> _CMask | None:
+    import importlib.machinery
+    import importlib.util
+
+    try:
+        package = importlib.util.find_spec("websockets")  # located, not imported
+        if package is None or not package.submodule_search_locations:
+            return None
+        spec = importlib.machinery.PathFinder.find_spec(
+            "websockets.speedups", list(package.submodule_search_locations)
+        )
+        if spec is None or not isinstance(spec.loader, importlib.machinery.ExtensionFileLoader):
+            return None
+        module = importlib.util.module_from_spec(spec)
+        spec.loader.exec_module(module)
+        apply_mask: _CMask = module.apply_mask
+    except (ImportError, OSError, AttributeError):
+        return None
+    return apply_mask
+
+
 def _xor(key: bytes, data: bytes | bytearray) -> bytes:
+    c_mask = _c_mask if _c_mask_looked_up else _find_c_mask()
+    if c_mask is not None:
+        return c_mask(data, key)
+    return _xor_python(key, data)
+
+
+def _xor_python(key: bytes, data: bytes | bytearray) -> bytes:
     n = len(data)
     if n < 16:
         return bytes(b ^ key[i & 3] for i, b in enumerate(data))

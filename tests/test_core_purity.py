@@ -131,6 +131,10 @@ SCRIPT = textwrap.dedent(
 
     for name in sys.modules:
         assert name.split(".")[0] not in BLOCKED_NOW, f"{name} was imported"
+    # The frames above were masked in C (websockets' extension, loaded on its own),
+    # with none of the blocked modules: not by a fallback after a blocked import.
+    from oairt_core import _frames
+    assert _frames._c_mask_looked_up and _frames._c_mask is not None
     print("pure")
     '''
 )

@@ -307,32 +307,43 @@ def test_fast_path_needs_the_wsproto_state_it_reads() -> None:
     assert conn._frames is not None and _frames.frames_idle(conn._frames)
 
 
+XOR_PATHS = ["c", "numpy", "int"]
+
+
 @contextmanager
-def xor_path(numpy_loaded: bool) -> Iterator[None]:
-    """Mask with numpy (when the process has it) or with the big-integer XOR."""
-    if numpy_loaded:
-        import numpy  # noqa: F401
-
+def xor_path(path: str) -> Iterator[None]:
+    """Mask with websockets' C function (what ships), numpy, or the big-integer XOR."""
+    if path == "c":
+        assert _frames._find_c_mask() is not None  # websockets is a dependency
         yield
-    else:
-        with mock.patch.dict(sys.modules, {"numpy": None}):
+        return
+    with (
+        mock.patch.object(_frames, "_c_mask", None),
+        mock.patch.object(_frames, "_c_mask_looked_up", True),
+    ):
+        if path == "numpy":
+            import numpy  # noqa: F401
+
             yield
+        else:
+            with mock.patch.dict(sys.modules, {"numpy": None}):
+                yield
 
 
-@pytest.mark.parametrize("numpy_loaded", [True, False])
+@pytest.mark.parametrize("path", XOR_PATHS)
 @pytest.mark.parametrize("n", [0, 1, 3, 4, 15, 16, 17, 125, 126, 65535, 65536, 70001])
-def test_client_frames_parse_as_sent_on_the_server_side(n: int, numpy_loaded: bool) -> None:
+def test_client_frames_parse_as_sent_on_the_server_side(n: int, path: str) -> None:
     payload = ("é" * n).encode("utf-8")[:n].decode("utf-8", "ignore").encode("utf-8")
-    with xor_path(numpy_loaded):
+    with xor_path(path):
         out = _frames.masked_text_frame(payload)
     assert out[1] & 0x80  # masked
     assert server_view(out) == [(Opcode.TEXT, payload.decode("utf-8"))]
 
 
 @settings(slow, max_examples=300)
-@given(text=st.text(max_size=3000), numpy_loaded=st.booleans())
-def test_random_client_text_survives_the_mask(text: str, numpy_loaded: bool) -> None:
-    with xor_path(numpy_loaded):
+@given(text=st.text(max_size=3000), path=st.sampled_from(XOR_PATHS))
+def test_random_client_text_survives_the_mask(text: str, path: str) -> None:
+    with xor_path(path):
         out = _frames.masked_text_frame(text.encode("utf-8"))
     assert server_view(out) == [(Opcode.TEXT, text)]
 
@@ -340,11 +351,12 @@ def test_random_client_text_survives_the_mask(text: str, numpy_loaded: bool) -> 
 @settings(slow, max_examples=200)
 @given(data=st.binary(max_size=5000), key=st.binary(min_size=4, max_size=4))
 def test_both_xor_paths_agree(data: bytes, key: bytes) -> None:
-    with xor_path(True):
-        fast = _frames.unmask(key, data)
-    with xor_path(False):
-        plain = _frames.unmask(key, data)
-    assert fast == plain == bytes(b ^ key[i % 4] for i, b in enumerate(data))
+    results = []
+    for path in XOR_PATHS:
+        with xor_path(path):
+            results.append(_frames.unmask(key, data))
+    expected = bytes(b ^ key[i % 4] for i, b in enumerate(data))
+    assert results == [expected] * len(XOR_PATHS)
 
 
 @settings(slow, max_examples=100)
