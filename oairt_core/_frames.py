@@ -86,8 +86,7 @@ def masked_text_frame(payload: bytes) -> bytes:
     """One whole client text frame for ``payload`` (UTF-8), masked as RFC 6455 5.3 asks.
 
     A fresh 4-byte key from the OS's CSPRNG per frame (what wsproto does); the XOR runs
-    at C speed (one numpy operation, or one big-integer XOR when numpy is not loaded)
-    instead of a Python loop.
+    in C (see the module docstring) instead of a Python loop.
     """
     n = len(payload)
     if n < 126:
