@@ -317,3 +317,47 @@ async def test_handle_twilio_stream_serves_a_connection_from_the_apps_own_listen
             assert app.of(CallStopped) == [CallStopped(call.call_sid)]
             with pytest.raises(TypeError, match="expected an? (anyio ByteStream|trio Stream)"):
                 await handle(object())
+
+
+@pytest.mark.anyio
+async def test_a_silent_or_non_websocket_peer_is_dropped(
+    adapter: Adapter, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A connection that never completes the upgrade does not hold a task and a socket:
+    silence is dropped after the handshake timeout, garbage at once; the server goes on."""
+    import oairt_core._async.phone as phone_impl
+
+    monkeypatch.setattr(phone_impl, "HANDSHAKE_TIMEOUT", 0.2)
+    app = App()
+    with anyio.fail_after(20):
+        async with (
+            run_fake_server(script=Script(say("hi", duration_ms=200))) as rt,
+            phone_module(adapter).run_twilio_server(
+                base_url=rt.url, api_key=rt.api_key, on_event=app.on_event
+            ) as phone,
+        ):
+            for greeting in (
+                b"",
+                b"GET / HTTP/1.1\r\nHost: x\r\n\r\n",
+                b"\x16\x03\x01garbage\r\n\r\n",
+            ):
+                async with await anyio.connect_tcp(phone.host, phone.port) as raw:
+                    if greeting:
+                        await raw.send(greeting)
+                    received = b""
+                    try:
+                        while chunk := await raw.receive():
+                            received += chunk
+                    except (anyio.EndOfStream, anyio.BrokenResourceError):
+                        pass
+                    assert b"101 Switching Protocols" not in received
+            # The server still answers a real call.
+            call = FakeTwilioCall()
+
+            def step(c: FakeTwilioCall, now: float) -> None:
+                if c.heard_ms(now) >= 200 and not c.stopped:
+                    c.hang_up()
+
+            client = TwilioWsClient(call)
+            await client.run(phone.host, phone.port, on_step=step)
+            assert client.close_code == 1000

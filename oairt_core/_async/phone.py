@@ -44,6 +44,10 @@ log = logging.getLogger("oairt.twilio")
 
 _READ_SIZE = 65536
 MAX_MESSAGE_CHARS = 1 << 20
+HANDSHAKE_TIMEOUT = 10.0
+"""Seconds a new connection has to complete its WebSocket upgrade."""
+CLOSE_TIMEOUT = 5.0
+"""Seconds the closing handshake with Twilio may take before the socket is dropped."""
 OUTBOX_FRAMES = 2048
 """Frames waiting for a Twilio socket that does not drain (about 40 s of audio): beyond
 that the call is ended instead of growing memory."""
@@ -268,7 +272,11 @@ class Phone:
         backend = self.backend
         sock = _TwilioSocket(backend, stream)
         try:
-            if not await sock.accept():
+            # A peer that connects and says nothing must not hold a task and a socket.
+            accepted = False
+            with backend.move_on_after(HANDSHAKE_TIMEOUT):
+                accepted = await sock.accept()
+            if not accepted:  # also False when the handshake timed out
                 return
             code = 1011  # the Realtime side failed: Twilio moves on to the next TwiML verb
             try:
@@ -276,7 +284,9 @@ class Phone:
                     await self._run_call(sock, session, on_event, max_lead_ms, mark_interval_ms)
                 code = 1000
             finally:
-                with backend.cancel_scope(shield=True):
+                # Bounded even when shielded: Twilio may have stopped reading, and the
+                # close frame would wait on a full socket forever.
+                with backend.move_on_after(CLOSE_TIMEOUT, shield=True):
                     await sock.close(code)
         finally:
             # Bounded: a graceful close waits for the socket to flush to a peer that may
