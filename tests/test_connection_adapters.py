@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from contextlib import AbstractAsyncContextManager
+from typing import Any
 
 import anyio
 import pytest
@@ -178,6 +179,31 @@ async def test_a_send_cancelled_before_it_starts_leaves_the_connection_usable(
                     await c.send_raw('{"type":"never.sent"}')
                 await c.send(InputAudioBufferClearEvent())
     assert received == ['{"type":"input_audio_buffer.clear"}']
+
+
+async def test_a_read_cancelled_before_it_starts_takes_no_buffered_event(
+    open_conn: Opener,
+) -> None:
+    """``next_event`` returns a buffered event without a loop trip, but a cancel already
+    pending is honoured first: the event stays buffered for the next read."""
+
+    async def handler(conn: ServerConn) -> None:
+        await conn.accept()
+        await conn.send_event({"type": "input_audio_buffer.cleared", "event_id": "kept"})
+        await conn.wait_closed()
+
+    async with serve(handler) as server:
+        with anyio.fail_after(GUARD):
+            async with open_conn(api_key=KEY, model="m", base_url=server.url) as c:
+                buffer: Any = c._buffer  # type: ignore[attr-defined]
+                while not len(buffer):
+                    await anyio.sleep(0.01)
+                with anyio.CancelScope() as scope:
+                    scope.cancel()
+                    await c.next_event()
+                assert scope.cancelled_caught
+                event = await c.next_event()
+    assert isinstance(event, InputAudioBufferClearedEvent) and event.event_id == "kept"
 
 
 async def test_a_cancelled_close_still_releases_the_connection(open_conn: Opener) -> None:
