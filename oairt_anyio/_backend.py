@@ -2,12 +2,10 @@
 
 from __future__ import annotations
 
-import asyncio
 import os
 import ssl
 import time
-from asyncio.events import _get_running_loop
-from collections.abc import Awaitable, Callable, Coroutine, Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from contextlib import AbstractAsyncContextManager
 from typing import Any, TypeVar
 
@@ -60,20 +58,6 @@ def _asyncio_transport(stream: anyio.abc.ByteStream) -> tuple[Any, Any] | None:
     if transport is None or not hasattr(protocol, "write_event"):
         return None
     return transport, protocol
-
-
-def _asyncio_checkpoint_if_cancelled() -> Callable[[], Coroutine[Any, Any, None]] | None:
-    """anyio's own ``checkpoint_if_cancelled`` for asyncio (private: looked up
-    defensively; without it every call takes anyio's public path)."""
-    try:
-        from anyio._backends._asyncio import AsyncIOBackend
-    except ImportError:  # pragma: no cover - anyio without its asyncio backend
-        return None
-    fn = getattr(AsyncIOBackend, "checkpoint_if_cancelled", None)
-    return fn if callable(fn) else None
-
-
-_ASYNCIO_CHECKPOINT_IF_CANCELLED = _asyncio_checkpoint_if_cancelled()
 
 
 class _Stream:
@@ -255,15 +239,8 @@ class AnyioBackend:
     async def checkpoint(self) -> None:
         await anyio.lowlevel.checkpoint()
 
-    def checkpoint_if_cancelled(self) -> Coroutine[Any, Any, None]:
-        # Called twice per frame (each send, each event read). anyio's public function
-        # first finds the running backend (sniffio, a context variable, a weak-dict
-        # lookup); on asyncio, go to anyio's asyncio implementation directly.
-        if _ASYNCIO_CHECKPOINT_IF_CANCELLED is not None:
-            loop = _get_running_loop()
-            if loop is not None and asyncio.current_task(loop) is not None:
-                return _ASYNCIO_CHECKPOINT_IF_CANCELLED()
-        return anyio.lowlevel.checkpoint_if_cancelled()
+    async def checkpoint_if_cancelled(self) -> None:
+        await anyio.lowlevel.checkpoint_if_cancelled()
 
     def cancelled_exc_class(self) -> type[BaseException]:
         return anyio.get_cancelled_exc_class()
