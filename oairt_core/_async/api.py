@@ -196,7 +196,7 @@ def _split_voice_options(
     config: VoiceConfig | RealtimeBuilder | None,
     options: Mapping[str, Any],
 ) -> tuple[VoiceConfig, dict[str, Any], int]:
-    fields = {k: v for k, v in options.items() if k not in _VOICE_KEYWORDS}
+    fields = _config_fields(options)
     given = {k: v for k, v in options.items() if k in _VOICE_KEYWORDS}
     event_buffer = given.pop("event_buffer", 256)
     if event_buffer < 1:
@@ -235,9 +235,14 @@ def check_voice_options(options: Mapping[str, Any]) -> None:
     ...
     TypeError: unknown VoiceConfig option(s): voise
     """
-    fields = {k: v for k, v in options.items() if k not in _VOICE_KEYWORDS}
+    fields = _config_fields(options)
     if fields:
         VoiceConfig().replace(**fields)
+
+
+def _config_fields(options: Mapping[str, Any]) -> dict[str, Any]:
+    """The ``open_voice`` options that are :class:`VoiceConfig` fields (not connection ones)."""
+    return {k: v for k, v in options.items() if k not in _VOICE_KEYWORDS}
 
 
 @asynccontextmanager
