@@ -210,6 +210,19 @@ class _TwilioSocket:
                 await self.stream.send_all(data)
 
 
+@dataclass(frozen=True)
+class _CallSettings:
+    """How every call of one server (or one ``handle_twilio_stream``) is served."""
+
+    config: VoiceConfig | RealtimeBuilder | None
+    base_url: str | None
+    ssl: Any
+    on_event: EventHandler | None
+    max_lead_ms: float
+    mark_interval_ms: float
+    options: dict[str, Any]
+
+
 class Phone:
     """The phone entry points bound to one adapter's face (see the module docstring)."""
 
@@ -218,15 +231,13 @@ class Phone:
         self.backend: Backend = face.backend
 
     def _open_voice(
-        self,
-        config: VoiceConfig | RealtimeBuilder | None,
-        base_url: str | None,
-        ssl: Any,
-        options: dict[str, Any],
+        self, settings: _CallSettings
     ) -> AbstractAsyncContextManager[AsyncVoiceSession]:
         """The one place the bridge opens a voice session (mu-law both ways)."""
-        options = {**options, **PHONE_AUDIO}
-        return self.face.open_voice(config, base_url=base_url, ssl=ssl, **options)
+        options = {**settings.options, **PHONE_AUDIO}
+        return self.face.open_voice(
+            settings.config, base_url=settings.base_url, ssl=settings.ssl, **options
+        )
 
     async def handle_twilio_stream(
         self,
@@ -247,28 +258,12 @@ class Phone:
         ``options`` (``open_voice`` keywords, ``reconnect=`` included) against
         ``base_url``; ``on_event(call, event)`` gets every voice and phone event.
         """
-        await self._serve_stream(
-            self.backend.wrap_stream(stream),
-            config,
-            base_url,
-            ssl,
-            on_event,
-            max_lead_ms,
-            mark_interval_ms,
-            options,
+        settings = _CallSettings(
+            config, base_url, ssl, on_event, max_lead_ms, mark_interval_ms, options
         )
+        await self._serve_stream(self.backend.wrap_stream(stream), settings)
 
-    async def _serve_stream(
-        self,
-        stream: ByteStream,
-        config: VoiceConfig | RealtimeBuilder | None,
-        base_url: str | None,
-        ssl: Any,
-        on_event: EventHandler | None,
-        max_lead_ms: float,
-        mark_interval_ms: float,
-        options: dict[str, Any],
-    ) -> None:
+    async def _serve_stream(self, stream: ByteStream, settings: _CallSettings) -> None:
         backend = self.backend
         sock = _TwilioSocket(backend, stream)
         try:
@@ -280,8 +275,8 @@ class Phone:
                 return
             code = 1011  # the Realtime side failed: Twilio moves on to the next TwiML verb
             try:
-                async with self._open_voice(config, base_url, ssl, options) as session:
-                    await self._run_call(sock, session, on_event, max_lead_ms, mark_interval_ms)
+                async with self._open_voice(settings) as session:
+                    await self._run_call(sock, session, settings)
                 code = 1000
             finally:
                 # Bounded even when shielded: Twilio may have stopped reading, and the
@@ -297,15 +292,13 @@ class Phone:
                 await stream.aclose_forcefully()
 
     async def _run_call(
-        self,
-        sock: _TwilioSocket,
-        session: AsyncVoiceSession,
-        on_event: EventHandler | None,
-        max_lead_ms: float,
-        mark_interval_ms: float,
+        self, sock: _TwilioSocket, session: AsyncVoiceSession, settings: _CallSettings
     ) -> None:
         backend = self.backend
-        bridge = TwilioBridge(max_lead_ms=max_lead_ms, mark_interval_ms=mark_interval_ms)
+        on_event = settings.on_event
+        bridge = TwilioBridge(
+            max_lead_ms=settings.max_lead_ms, mark_interval_ms=settings.mark_interval_ms
+        )
         outbox: Buffer[str] = Buffer(backend, OUTBOX_FRAMES)
         wake = [backend.event()]
         error: list[BaseException] = []
@@ -422,18 +415,13 @@ class Phone:
         check_voice_options(options)  # bad keywords fail here, not at the first call
         listener = await self.backend.listen_tcp(host, port)
 
+        settings = _CallSettings(
+            config, base_url, ssl, on_event, max_lead_ms, mark_interval_ms, options
+        )
+
         async def handle(stream: ByteStream) -> None:
             try:
-                await self._serve_stream(
-                    stream,
-                    config,
-                    base_url,
-                    ssl,
-                    on_event,
-                    max_lead_ms,
-                    mark_interval_ms,
-                    options,
-                )
+                await self._serve_stream(stream, settings)
             except Exception:  # one failed call must not stop the server
                 log.exception("phone call failed")
 
