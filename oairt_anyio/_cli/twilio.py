@@ -10,6 +10,7 @@ from __future__ import annotations
 import argparse
 import importlib
 import signal
+import weakref
 from collections.abc import Awaitable, Callable, Iterable
 from typing import Any
 
@@ -135,7 +136,9 @@ def call_event_handler(args: argparse.Namespace, out: Any) -> Callable[[Any, Any
     from oairt_core.reconnect import Reconnected, Reconnecting, ResponseLost
     from oairt_core.twilio import CallStarted, CallStopped
 
-    cut: set[int] = set()  # calls (by id(call)) whose reply a dropped connection cut
+    # Calls whose reply a dropped connection cut; weak, so a call that ends without
+    # ``stop`` (its Realtime side failed) leaves nothing behind.
+    cut: weakref.WeakSet[Any] = weakref.WeakSet()
 
     async def on_event(call: Any, event: Any) -> None:
         if isinstance(event, CallStarted):
@@ -143,10 +146,10 @@ def call_event_handler(args: argparse.Namespace, out: Any) -> Callable[[Any, Any
             if args.greet:
                 await call.session.create_response()
         elif isinstance(event, CallStopped):
-            cut.discard(id(call))
+            cut.discard(call)
             out.event("hangup", f"call {event.call_sid} ended", call_sid=event.call_sid)
         elif isinstance(event, ResponseLost):
-            cut.add(id(call))
+            cut.add(call)
         elif isinstance(event, Reconnecting):
             out.event(
                 "reconnecting",
@@ -156,8 +159,8 @@ def call_event_handler(args: argparse.Namespace, out: Any) -> Callable[[Any, Any
             )
         elif isinstance(event, Reconnected):
             out.event("reconnected", f"call {call.call_sid}: reconnected", call_sid=call.call_sid)
-            if id(call) in cut:  # the caller was left mid-sentence: answer again
-                cut.discard(id(call))
+            if call in cut:  # the caller was left mid-sentence: answer again
+                cut.discard(call)
                 await call.session.create_response()
 
     return on_event

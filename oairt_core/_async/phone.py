@@ -56,7 +56,7 @@ CallEvent: TypeAlias = VoiceEvent | ReconnectNotice | PhoneEvent
 EventHandler: TypeAlias = Callable[["PhoneCall", CallEvent], Awaitable[None] | None]
 
 
-@dataclass
+@dataclass(eq=False)  # a live call is itself: compared, hashed (and weakly kept) by identity
 class PhoneCall:
     """One live phone call: its Twilio stream and its voice session.
 
