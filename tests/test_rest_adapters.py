@@ -321,10 +321,13 @@ async def test_timeout_is_typed_and_the_client_recovers(
 ) -> None:
     async with serve_rest(fake.handle) as server:
         server.stall = True
-        async with make_client(KEY, base_url=server.base_url, timeout=0.2) as rest:
+        # Long enough that connecting never eats it on a loaded machine: the timeout must
+        # hit while the server holds the request, on a connection in use.
+        async with make_client(KEY, base_url=server.base_url, timeout=1.0) as rest:
             with pytest.raises(RequestTimeout) as info:
                 await rest.create_client_secret()
             assert isinstance(info.value, TimeoutError)
+            assert len(server.requests) == 1 and rest.connections_opened == 1
             server.stall = False
             await rest.create_client_secret()
             assert rest.connections_opened == 2
@@ -336,8 +339,11 @@ async def test_cancellation_drops_the_half_used_connection(
     async with serve_rest(fake.handle) as server:
         server.stall = True
         async with make_client(KEY, base_url=server.base_url, timeout=30) as rest:
-            with anyio.move_on_after(0.1):
-                await rest.create_client_secret()
+            async with anyio.create_task_group() as tg:
+                tg.start_soon(rest.create_client_secret)
+                while not server.requests:  # cancelled once the server holds the request
+                    await anyio.sleep(0.01)
+                tg.cancel_scope.cancel()
             server.stall = False
             await rest.create_client_secret()
             assert rest.connections_opened == 2
