@@ -177,7 +177,11 @@ def core_steps(frames: int, pcm_bytes: int) -> dict[str, dict[str, float]]:
         from oairt_core import _frames
 
         parse_us = timed(lambda: _frames.text_frame_at(frame, 0, 1 << 26))
-        mask_us = timed(lambda: _frames.masked_text_frame(payload))
+        try:  # keys from a per-connection pool (MaskKeys), or os.urandom per frame (older)
+            keys = _frames.MaskKeys()
+            mask_us = timed(lambda: _frames.masked_text_frame(payload, keys.next()))
+        except AttributeError:
+            mask_us = timed(lambda: _frames.masked_text_frame(payload))
         how = "fast path"
     except ImportError:  # a checkout before the fast path: wsproto does both
         ws = _open_core()._frames

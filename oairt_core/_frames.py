@@ -11,10 +11,10 @@ read) is left to wsproto untouched, so the protocol decisions stay wsproto's.
 
 >>> frame = bytes([0x81, 5]) + b"hello"
 >>> text_frame_at(frame + frame, 7, 1024)
-('hello', 14)
+(b'hello', 14)
 >>> text_frame_at(frame[:4], 0, 1024)   # cut by a read: wsproto's job
 (None, 0)
->>> out = masked_text_frame(b"hello")
+>>> out = masked_text_frame(b"hello", b"\\x01\\x02\\x03\\x04")
 >>> out[:2], len(out)                   # FIN + text, MASK bit + length, 4-byte key
 (b'\\x81\\x85', 11)
 >>> unmask(out[2:6], out[6:])
@@ -29,74 +29,113 @@ of websockets) it falls back to numpy or one big-integer XOR.
 from __future__ import annotations
 
 import os
+import struct
 import sys
 from collections.abc import Callable
 from typing import Any
 
 from wsproto.connection import Connection, ConnectionState
 
-__all__ = ["masked_text_frame", "frames_idle", "text_frame_at", "unmask"]
+__all__ = ["MaskKeys", "frames_idle", "masked_text_frame", "text_frame_at", "unmask"]
 
 # FIN=1, RSV1-3=0, opcode 1 (text): the only first byte the fast path accepts.
 _FIN_TEXT = 0x81
 
 
-def text_frame_at(
-    buf: bytes | bytearray, pos: int, limit: int
-) -> tuple[str, int] | tuple[None, int]:
-    """The whole server text frame starting at ``buf[pos]``: ``(text, end)``.
+def text_frame_at(buf: bytes, pos: int, limit: int) -> tuple[bytes, int] | tuple[None, int]:
+    """The whole server text frame starting at ``buf[pos]``: ``(payload, end)``.
 
-    ``(None, 0)`` when the bytes there are anything else, or not all there yet: the
-    caller hands ``buf[pos:]`` to wsproto, which decides (and reports any violation
-    exactly as it always did). Accepted: FIN=1, RSV=0, opcode 1, no mask, the minimal
-    length form (7, 16 or 64 bits, top bit clear), ``length <= limit``, valid UTF-8.
+    ``payload`` is the frame's UTF-8 as bytes, checked (msgspec decodes bytes as fast as
+    str, so the text is never built). ``(None, 0)`` when the bytes there are anything
+    else, or not all there yet: the caller hands ``buf[pos:]`` to wsproto, which decides
+    (and reports any violation exactly as it always did). Accepted: FIN=1, RSV=0,
+    opcode 1, no mask, the minimal length form (7, 16 or 64 bits, top bit clear),
+    ``length <= limit``, valid UTF-8.
     """
-    n = len(buf)
-    if n - pos < 2 or buf[pos] != _FIN_TEXT:
-        return None, 0
-    length = buf[pos + 1]  # the MASK bit set makes this >= 128: refused below
-    if length < 126:
-        start = pos + 2
-    elif length == 126:
-        if n - pos < 4:
+    try:
+        if buf[pos] != _FIN_TEXT:
             return None, 0
-        length = (buf[pos + 2] << 8) | buf[pos + 3]
-        if length < 126:  # non-minimal: wsproto fails it
+        length = buf[pos + 1]  # the MASK bit set makes this >= 128: refused below
+        if length < 126:
+            start = pos + 2
+        elif length == 126:
+            length = (buf[pos + 2] << 8) | buf[pos + 3]
+            if length < 126:  # non-minimal: wsproto fails it
+                return None, 0
+            start = pos + 4
+        elif length == 127:
+            if len(buf) - pos < 10:
+                return None, 0
+            length = int.from_bytes(buf[pos + 2 : pos + 10], "big")
+            if length < 65536 or length >> 63:  # non-minimal or top bit set: wsproto fails it
+                return None, 0
+            start = pos + 10
+        else:  # masked by the server: a protocol error wsproto reports
             return None, 0
-        start = pos + 4
-    elif length == 127:
-        if n - pos < 10:
-            return None, 0
-        length = int.from_bytes(buf[pos + 2 : pos + 10], "big")
-        if length < 65536 or length >> 63:  # non-minimal or top bit set: wsproto fails it
-            return None, 0
-        start = pos + 10
-    else:  # masked by the server: a protocol error wsproto reports
+    except IndexError:  # the header is cut by the read
         return None, 0
     end = start + length
-    if length > limit or end > n:
+    if length > limit or end > len(buf):
         return None, 0
-    try:
-        return buf[start:end].decode("utf-8"), end
-    except UnicodeDecodeError:  # wsproto reports it (1007)
-        return None, 0
+    payload = buf[start:end]
+    if not payload.isascii():  # ASCII is valid UTF-8; anything else is checked
+        try:
+            payload.decode("utf-8")
+        except UnicodeDecodeError:  # wsproto reports it (1007)
+            return None, 0
+    return payload, end
 
 
-def masked_text_frame(payload: bytes) -> bytes:
-    """One whole client text frame for ``payload`` (UTF-8), masked as RFC 6455 5.3 asks.
+def masked_text_frame(payload: bytes, key: bytes) -> bytes:
+    """One whole client text frame for ``payload`` (UTF-8), masked with ``key``.
 
-    A fresh 4-byte key from the OS's CSPRNG per frame (what wsproto does); the XOR runs
-    in C (see the module docstring) instead of a Python loop.
+    ``key`` is 4 bytes from :class:`MaskKeys` (RFC 6455 5.3: a fresh, unpredictable key
+    per frame); the XOR runs in C (see the module docstring) instead of a Python loop.
     """
     n = len(payload)
     if n < 126:
         header = bytes((_FIN_TEXT, 0x80 | n))
     elif n < 65536:
-        header = bytes((_FIN_TEXT, 0xFE, n >> 8, n & 0xFF))
+        header = _HEADER16(_FIN_TEXT, 0xFE, n)
     else:
-        header = bytes((_FIN_TEXT, 0xFF)) + n.to_bytes(8, "big")
-    key = os.urandom(4)
-    return b"".join((header, key, _xor(key, payload)))
+        header = _HEADER64(_FIN_TEXT, 0xFF, n)
+    return header + key + _xor(key, payload)
+
+
+_HEADER16 = struct.Struct(">BBH").pack
+_HEADER64 = struct.Struct(">BBQ").pack
+
+# Keys drawn from the OS at a time: one os.urandom call (about 0.6 µs, a system call)
+# per 128 frames instead of one per frame.
+_KEY_POOL = 512
+
+
+class MaskKeys:
+    """The masking keys of one connection: 4 bytes each, straight from ``os.urandom``.
+
+    The OS's CSPRNG is read 512 bytes at a time; each key is the next unused 4 of them,
+    so every key is as unpredictable as a fresh ``os.urandom(4)`` and none is used twice.
+    One pool per connection: nothing is shared between connections or threads.
+
+    >>> keys = MaskKeys()
+    >>> a, b = keys.next(), keys.next()
+    >>> len(a), a != b
+    (4, True)
+    """
+
+    __slots__ = ("_pool", "_pos")
+
+    def __init__(self) -> None:
+        self._pool = b""
+        self._pos = 0
+
+    def next(self) -> bytes:
+        pos = self._pos
+        if pos >= len(self._pool):
+            self._pool = os.urandom(_KEY_POOL)
+            pos = 0
+        self._pos = pos + 4
+        return self._pool[pos : pos + 4]
 
 
 def unmask(key: bytes | bytearray, data: bytes | bytearray) -> bytes:

@@ -66,9 +66,9 @@ from wsproto.events import (
     TextMessage,
 )
 
-from ._frames import frames_idle, masked_text_frame, text_frame_at
+from ._frames import MaskKeys, frames_idle, masked_text_frame, text_frame_at
 from ._redact import Redactor, Secret, redact_headers, redact_text
-from .codec import decode_server_event, encode_client_event
+from .codec import _SERVER_DECODER, decode_server_event, encode_client_event
 from .errors import (
     ConnectionClosedError,
     HandshakeError,
@@ -253,7 +253,18 @@ ConnectionEvent = Connected | HandshakeRejected | ConnectionClosed | MalformedSe
 IncomingEvent = ServerEvent | MalformedServerEvent
 """What an adapter's ``next_event()`` returns: a server event or a malformed one."""
 
+# A text message waiting to be decoded is ``bytes`` (UTF-8, checked) or ``str``; everything
+# else waiting is an event already made (a binary message is a MalformedServerEvent at once).
 _Pending = ConnectionEvent | str | bytes
+
+# Enum members as module constants: on Python 3.11 ``ConnectionState.OPEN`` is a
+# descriptor lookup costing about 0.2 µs, a tenth of a frame's bookkeeping.
+_OPEN = ConnectionState.OPEN
+_WS_OPEN = _WSState.OPEN
+
+# msgspec's own decoder: the hot path calls it directly, and codec.decode_server_event
+# (unknown types, errors) only when it refuses a message.
+_decode_server_event = _SERVER_DECODER.decode
 
 
 class _ErrorBody(msgspec.Struct):
@@ -317,7 +328,7 @@ class _ExpiresAtProbe(msgspec.Struct):
 _expires_at_decoder = msgspec.json.Decoder(_ExpiresAtProbe)
 
 
-def _session_expires_at(text: str) -> int | None:
+def _session_expires_at(text: str | bytes) -> int | None:
     """``session.expires_at`` of a session.created message, or None when absent or odd.
 
     >>> _session_expires_at('{"type":"session.created","session":{"expires_at":1750003600}}')
@@ -330,6 +341,12 @@ def _session_expires_at(text: str) -> int | None:
     except Exception:  # a float, a string, a negative, a huge number: no usable expiry
         return None
     return None if session is None else session.expires_at
+
+
+def _binary_message(raw: bytes) -> MalformedServerEvent:
+    return MalformedServerEvent(
+        RemoteProtocolError("binary WebSocket message: the Realtime API sends only text"), raw
+    )
 
 
 def _utf8(piece: str | bytes) -> bytes:
@@ -451,8 +468,9 @@ class RealtimeConnection:
         # handshake): one wrapper call and one generator level less per frame.
         self._frames: _WSFrames | None = None
         # True while wsproto stands idle at a frame boundary after the handshake: whole
-        # text frames are then parsed by ``_frames`` (see ``_receive_fast``).
+        # text frames are then parsed by ``_frames`` (see ``receive_data``).
         self._fast = False
+        self._mask_keys = MaskKeys()  # for the frames we build ourselves
         self._state = ConnectionState.CONNECTING
         self._initiated = False
         self._outgoing = bytearray()
@@ -619,13 +637,13 @@ class RealtimeConnection:
         Raises :class:`InvalidClientEvent` (nothing produced) for an invalid event and
         :class:`LocalProtocolError` when the connection is not OPEN.
         """
-        if self._state is not ConnectionState.OPEN:
+        if self._state is not _OPEN:
             self._require_open("send an event")
         payload = encode_client_event(event)
         frames = self._frames
         assert frames is not None  # OPEN
-        if frames.state is _WSState.OPEN:
-            data = masked_text_frame(payload)
+        if frames.state is _WS_OPEN:
+            data = masked_text_frame(payload, self._mask_keys.next())
         else:  # unreachable while we are OPEN; wsproto raises its own refusal
             data = frames.send(TextMessage(data=payload.decode("utf-8")))
         if self._on_message is not None:
@@ -637,7 +655,7 @@ class RealtimeConnection:
         self._require_open("send a message")
         frames = self._frames
         if frames is not None and frames.state is _WSState.OPEN:
-            data = masked_text_frame(text.encode("utf-8"))
+            data = masked_text_frame(text.encode("utf-8"), self._mask_keys.next())
         else:
             data = self._ws_send(TextMessage(data=text))
         if self._on_message is not None:
@@ -679,16 +697,41 @@ class RealtimeConnection:
 
         Bytes arriving after the connection finished are ignored.
         """
+        if self._fast and data:
+            # The hot path: whole text frames while wsproto stands idle at a frame boundary
+            # (``_fast`` implies initiated, OPEN and not finished). Skipping wsproto for them
+            # leaves its state exactly as if it had parsed them; the first byte that is not
+            # part of such a frame (a control frame, a fragment, a frame cut by the read,
+            # anything odd) hands everything from there on to wsproto, in order.
+            if type(data) is not bytes:
+                data = bytes(data)
+            pos, size, limit = 0, len(data), self.max_message_size
+            hook, pending = self._on_message, self._pending
+            try:
+                while pos < size:
+                    payload, end = text_frame_at(data, pos, limit)
+                    if payload is None:
+                        break
+                    pos = end
+                    if hook is not None:
+                        hook("server", payload.decode("utf-8"))
+                    pending.append(payload)
+            except BaseException:
+                # A hook raised: the bytes not yet parsed wait in wsproto for the next call.
+                if pos < size and self._frames is not None:
+                    self._fast = False
+                    self._frames.receive_data(data[pos:])
+                raise
+            if pos == size:
+                return
+            self._fast = False
+            data = data[pos:]
         if not self._initiated:
             raise LocalProtocolError("call initiate() before receive_data()")
         if self._terminal is not None:
             return
         if not data:
             data = None
-        elif self._fast:
-            data = self._receive_fast(data)
-            if not data:
-                return
         if data is None and self._state in (ConnectionState.OPEN, ConnectionState.CLOSING):
             self._finish(
                 ConnectionClosed(
@@ -746,36 +789,6 @@ class RealtimeConnection:
                     ConnectionClosed(1006, "connection lost during the handshake", clean=False)
                 )
 
-    def _receive_fast(self, data: bytes | bytearray) -> bytes:
-        """Take the whole text frames at the front of ``data``; return what wsproto must see.
-
-        Runs only while wsproto is idle at a frame boundary, so skipping it for whole text
-        frames leaves its state exactly as if it had parsed them. The first byte that is
-        not part of such a frame (a control frame, a fragment, a frame cut by the read,
-        anything odd) hands everything from there on to wsproto, in order.
-        """
-        pos, size, limit = 0, len(data), self.max_message_size
-        hook, pending = self._on_message, self._pending
-        try:
-            while pos < size:
-                text, end = text_frame_at(data, pos, limit)
-                if text is None:
-                    break
-                pos = end
-                if hook is not None:
-                    hook("server", text)
-                pending.append(text)
-        except BaseException:
-            # A hook raised: the bytes not yet parsed wait in wsproto for the next call.
-            if pos < size and self._frames is not None:
-                self._fast = False
-                self._frames.receive_data(bytes(data[pos:]))
-            raise
-        if pos == size:
-            return b""
-        self._fast = False
-        return bytes(data[pos:])
-
     def _wsproto_failed(self, exc: Exception, eof: bool) -> None:
         detail = self.redactor.text(str(exc)[:1000])[:200]
         if self._state is not ConnectionState.CONNECTING:
@@ -798,6 +811,7 @@ class RealtimeConnection:
     def _finish(self, event: ConnectionEvent) -> None:
         self._pending.append(event)
         self._terminal = event
+        self._fast = False  # receive_data's hot path skips the finished check
         self._reset_message()
         self._state = (
             ConnectionState.REJECTED
@@ -847,7 +861,7 @@ class RealtimeConnection:
                         self._on_message("server", text)
                     self._pending.append(text)
                 else:
-                    self._pending.append(_utf8(whole or b""))
+                    self._pending.append(_binary_message(_utf8(whole or b"")))
         elif isinstance(ev, Ping):
             if self._state is ConnectionState.OPEN:
                 self._outgoing += self._ws_send(Pong(payload=ev.payload))
@@ -1010,6 +1024,19 @@ class RealtimeConnection:
             self._ka_next = self._ka_sent + self.ping_interval
             self.keepalive_pongs += 1
 
+    def _decode_slowly(self, text: str | bytes) -> ServerEvent | MalformedServerEvent:
+        """An unknown event type, or a malformed message (a typed event, never a raise)."""
+        try:
+            event = decode_server_event(text)
+        except RemoteProtocolError as exc:
+            return MalformedServerEvent(self._redacted(exc), _utf8(text))
+        except Exception as exc:  # the codec must not take the session down
+            detail = self.redactor.text(str(exc)[:1000])
+            wrapped = RemoteProtocolError(f"undecodable server event: {detail}")
+            wrapped.__cause__ = exc
+            return MalformedServerEvent(wrapped, _utf8(text))
+        return event  # an UnknownServerEvent: every known type decoded on the hot path
+
     def next_event(self) -> ServerEvent | ConnectionEvent | NeedData:
         """The next event, or :data:`NEED_DATA`.
 
@@ -1021,22 +1048,13 @@ class RealtimeConnection:
         if not self._pending:
             return self._terminal if self._terminal is not None else NEED_DATA
         item = self._pending.popleft()
-        if isinstance(item, str):
+        if isinstance(item, (bytes, str)):
+            text = item
             try:
-                event = decode_server_event(item)
-            except RemoteProtocolError as exc:
-                return MalformedServerEvent(self._redacted(exc), item.encode("utf-8"))
-            except Exception as exc:  # the codec must not take the session down
-                detail = self.redactor.text(str(exc)[:1000])
-                wrapped = RemoteProtocolError(f"undecodable server event: {detail}")
-                wrapped.__cause__ = exc
-                return MalformedServerEvent(wrapped, item.encode("utf-8"))
+                event: ServerEvent = _decode_server_event(text)
+            except Exception:  # not a known event: decode_server_event sorts it out
+                return self._decode_slowly(text)
             if type(event) is SessionCreatedEvent:  # one identity check on the hot path
-                self._session_expires_at = _session_expires_at(item)
+                self._session_expires_at = _session_expires_at(text)
             return event
-        if isinstance(item, bytes):
-            return MalformedServerEvent(
-                RemoteProtocolError("binary WebSocket message: the Realtime API sends only text"),
-                item,
-            )
         return item

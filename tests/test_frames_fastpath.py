@@ -335,7 +335,7 @@ def xor_path(path: str) -> Iterator[None]:
 def test_client_frames_parse_as_sent_on_the_server_side(n: int, path: str) -> None:
     payload = ("é" * n).encode("utf-8")[:n].decode("utf-8", "ignore").encode("utf-8")
     with xor_path(path):
-        out = _frames.masked_text_frame(payload)
+        out = _frames.masked_text_frame(payload, os.urandom(4))
     assert out[1] & 0x80  # masked
     assert server_view(out) == [(Opcode.TEXT, payload.decode("utf-8"))]
 
@@ -344,7 +344,7 @@ def test_client_frames_parse_as_sent_on_the_server_side(n: int, path: str) -> No
 @given(text=st.text(max_size=3000), path=st.sampled_from(XOR_PATHS))
 def test_random_client_text_survives_the_mask(text: str, path: str) -> None:
     with xor_path(path):
-        out = _frames.masked_text_frame(text.encode("utf-8"))
+        out = _frames.masked_text_frame(text.encode("utf-8"), os.urandom(4))
     assert server_view(out) == [(Opcode.TEXT, text)]
 
 
@@ -385,20 +385,39 @@ def test_send_and_send_raw_frames_parse_back_to_the_event() -> None:
 
 
 def test_each_client_frame_gets_a_fresh_key_from_the_os() -> None:
-    keys = {_frames.masked_text_frame(b"same payload")[2:6] for _ in range(64)}
-    assert len(keys) > 60  # a constant (or reused) key would give 1
-    with mock.patch("os.urandom", return_value=b"\x01\x02\x03\x04") as rnd:
-        out = _frames.masked_text_frame(b"abcd")
-    rnd.assert_called_once_with(4)
-    assert out == b"\x81\x84\x01\x02\x03\x04" + bytes([0x61 ^ 1, 0x62 ^ 2, 0x63 ^ 3, 0x64 ^ 4])
+    conn = RealtimeConnection(api_key=KEY, model="gpt-realtime")
+    conn.receive_data(handshake(conn))
+    assert isinstance(conn.next_event(), Connected)
+    keys = [conn.send_raw("{}")[2:6] for _ in range(1000)]  # several pools' worth
+    assert len(set(keys)) > 990  # a constant (or reused) key would give 1
+    # Every key is the next unused 4 bytes the OS gave: none made up, none used twice.
+    pools = [bytes(range(i, i + 128)) * 4 for i in range(3)]  # 512 bytes each
+    conn = RealtimeConnection(api_key=KEY, model="gpt-realtime")
+    conn.receive_data(handshake(conn))
+    conn.next_event()
+    with mock.patch("os.urandom", side_effect=pools) as rnd:
+        frames = [conn.send_raw("abcd") for _ in range(200)]
+    assert rnd.call_args_list == [mock.call(512), mock.call(512)]
+    drawn = b"".join(f[2:6] for f in frames)
+    assert drawn == (pools[0] + pools[1])[: 200 * 4]
+    assert frames[1] == b"\x81\x84\x04\x05\x06\x07" + bytes(
+        [0x61 ^ 4, 0x62 ^ 5, 0x63 ^ 6, 0x64 ^ 7]
+    )
+
+
+def test_mask_keys_of_two_connections_are_drawn_apart() -> None:
+    a, b = _frames.MaskKeys(), _frames.MaskKeys()
+    with mock.patch("os.urandom", side_effect=[b"A" * 512, b"B" * 512]):
+        assert (a.next(), b.next(), a.next()) == (b"AAAA", b"BBBB", b"AAAA")
 
 
 @pytest.mark.parametrize(
     ("data", "expected"),
     [
-        (raw_frame(0x1, b"hi"), ("hi", 4)),
-        (raw_frame(0x1, b"a" * 200), ("a" * 200, 204)),
-        (raw_frame(0x1, b"a" * 70000), ("a" * 70000, 70010)),
+        (raw_frame(0x1, b"hi"), (b"hi", 4)),
+        (raw_frame(0x1, "é".encode()), ("é".encode(), 4)),
+        (raw_frame(0x1, b"a" * 200), (b"a" * 200, 204)),
+        (raw_frame(0x1, b"a" * 70000), (b"a" * 70000, 70010)),
         (raw_frame(0x1, b"hi", fin=False), (None, 0)),
         (raw_frame(0x1, b"hi", rsv=4), (None, 0)),
         (raw_frame(0x1, b"hi", mask=b"abcd"), (None, 0)),
