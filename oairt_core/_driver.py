@@ -48,6 +48,7 @@ from ._redact import Redactor, Secret
 from ._settings import resolve_api_key, resolve_base_url
 from .connection import (
     DEFAULT_MAX_MESSAGE_SIZE,
+    NEED_DATA,
     Connected,
     ConnectionClosed,
     HandshakeRejected,
@@ -296,6 +297,9 @@ _WRITE_FAILURES = {
 }
 
 
+_NOT_FOR_THE_APP = (ConnectionClosed, Connected, HandshakeRejected)
+
+
 class ConnectionDriver:
     """The decisions of an async WebSocket adapter around a :class:`RealtimeConnection`.
 
@@ -339,14 +343,15 @@ class ConnectionDriver:
 
     def next_step(self) -> IncomingEvent | ConnectionClosed | NeedData:
         """For the reader: an event to deliver, NEED_DATA (flush, then read), or the end."""
+        next_event = self.core.next_event
         while True:
-            event = self.core.next_event()
-            if isinstance(event, ConnectionClosed):
-                self.closed = self._explain(event)
-                return self.closed
-            if isinstance(event, Connected | HandshakeRejected):
+            event = next_event()
+            if isinstance(event, _NOT_FOR_THE_APP):  # one check on the hot path
+                if isinstance(event, ConnectionClosed):
+                    self.closed = self._explain(event)
+                    return self.closed
                 continue  # handshake events; only seen before the reader starts
-            if self._discard and not isinstance(event, NeedData):
+            if self._discard and event is not NEED_DATA:
                 continue
             return event
 

@@ -206,6 +206,30 @@ async def test_a_read_cancelled_before_it_starts_takes_no_buffered_event(
     assert isinstance(event, InputAudioBufferClearedEvent) and event.event_id == "kept"
 
 
+async def test_a_cancelled_read_with_nothing_buffered_waits_no_longer(
+    open_conn: Opener,
+) -> None:
+    """With nothing buffered ``next_event`` skips the up-front cancel check (it is about
+    to wait anyway): a pending cancel must still end it at once, and lose nothing."""
+
+    async def handler(conn: ServerConn) -> None:
+        await conn.accept()
+        await conn.receive()  # the event is sent only after the cancelled read
+        await conn.send_event({"type": "input_audio_buffer.cleared", "event_id": "later"})
+        await conn.wait_closed()
+
+    async with serve(handler) as server:
+        with anyio.fail_after(GUARD):
+            async with open_conn(api_key=KEY, model="m", base_url=server.url) as c:
+                with anyio.CancelScope() as scope:
+                    scope.cancel()
+                    await c.next_event()
+                assert scope.cancelled_caught
+                await c.send(InputAudioBufferClearEvent())
+                event = await c.next_event()
+    assert isinstance(event, InputAudioBufferClearedEvent) and event.event_id == "later"
+
+
 async def test_a_cancelled_close_still_releases_the_connection(open_conn: Opener) -> None:
     async def handler(conn: ServerConn) -> None:
         await conn.accept()

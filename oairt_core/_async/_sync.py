@@ -157,10 +157,8 @@ class Buffer(Generic[T]):
     async def get(self) -> T:
         """The next item, waiting for one; raises :class:`BufferClosed` at the end."""
         while True:
-            try:
-                return self.get_nowait()
-            except IndexError:
-                pass
+            if self._items or self._closed or self._abandoned:
+                return self.get_nowait()  # no exception raised and caught per wait
             ready = self._readable
             if ready is None:
                 ready = self._readable = self._backend.event()

@@ -205,8 +205,10 @@ class AsyncConnection:
         every event that arrived before the close has been returned.
         """
         # A buffered event is returned without a trip through the event loop (a cancel is
-        # still honoured first); only an empty buffer waits.
-        await self._backend.checkpoint_if_cancelled()
+        # still honoured first); only an empty buffer waits, and that wait is where a
+        # cancel lands.
+        if len(self._buffer):
+            await self._backend.checkpoint_if_cancelled()
         try:
             return await self._buffer.get()
         except BufferClosed:
