@@ -147,6 +147,61 @@ class _Stream:
         if fast is not None:
             fast[0].pause_reading()  # a no-op when it is off
 
+    def resume_receiving(self) -> None:
+        fast = self._fast
+        if fast is not None:
+            fast[0].resume_reading()  # a no-op when it is on
+
+    def deliver_to(self, sink: Callable[[bytes], None]) -> bool:
+        """Reads go to ``sink`` straight from asyncio's protocol callbacks.
+
+        anyio's protocol queues each read and sets an event for a task to wake on; the
+        connection's reader would wake once per frame only to feed the core. Here the
+        protocol's three read callbacks call ``sink`` instead (what anyio's do first still
+        happens: EOF and the error are recorded, and writers are woken on a lost
+        connection). Plain asyncio sockets only, like the rest of the fast path.
+        """
+        fast = self._fast
+        if fast is None:
+            return False
+        transport, protocol = fast
+        lost = protocol.connection_lost
+        ended = False
+
+        def end() -> None:
+            nonlocal ended
+            if not ended:
+                ended = True
+                sink(b"")
+
+        def data_received(data: bytes) -> None:
+            sink(data)
+
+        def eof_received() -> bool:
+            protocol.is_at_eof = True
+            end()
+            return True  # keep the transport: the connection closes it
+
+        def connection_lost(exc: Exception | None) -> None:
+            lost(exc)
+            end()
+
+        protocol.data_received = data_received
+        protocol.eof_received = eof_received
+        protocol.connection_lost = connection_lost
+        # uvloop looks the callbacks up when a protocol is set, not per read.
+        transport.set_protocol(protocol)
+        self._streak = 0
+        queued = list(protocol.read_queue)  # read ahead before the switch
+        protocol.read_queue.clear()
+        protocol.read_event.clear()
+        for chunk in queued:
+            sink(chunk)
+        if protocol.is_at_eof or protocol.exception is not None or transport.is_closing():
+            end()
+        transport.resume_reading()
+        return True
+
     async def aclose_forcefully(self) -> None:
         await anyio.aclose_forcefully(self._stream)
 

@@ -363,6 +363,10 @@ class ConnectionDriver:
         """Bytes the core produced on its own (pongs, close replies)."""
         return self.core.data_to_send()
 
+    def has_data_to_send(self) -> bool:
+        """Whether :meth:`data_to_send` has anything (checked without taking it)."""
+        return self.core.has_data_to_send()
+
     def transport_lost(self) -> None:
         """A write of :meth:`data_to_send` failed: the connection is gone."""
         self.core.receive_data(None)

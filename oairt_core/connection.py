@@ -682,6 +682,10 @@ class RealtimeConnection:
         self._state = ConnectionState.CLOSING
         return self._ws_send(CloseConnection(code=code, reason=reason))
 
+    def has_data_to_send(self) -> bool:
+        """Whether :meth:`data_to_send` would return anything."""
+        return bool(self._outgoing)
+
     def data_to_send(self) -> bytes:
         """Bytes the connection produced on its own (pongs, close replies); send them."""
         if not self._outgoing:

@@ -90,6 +90,12 @@ class _Stream:
     def pause_receiving(self) -> None:
         pass  # trio reads from the kernel only inside receive_some
 
+    def deliver_to(self, sink: Callable[[bytes], None]) -> bool:
+        return False  # no read callbacks in trio: the reader task calls receive_some
+
+    def resume_receiving(self) -> None:
+        pass
+
     async def aclose_forcefully(self) -> None:
         await trio.aclose_forcefully(self._stream)
 

@@ -1,7 +1,8 @@
-"""The anyio backend's per-frame send fast path (``try_send``) keeps anyio's guarantees.
+"""The anyio backend's per-frame fast paths keep anyio's guarantees.
 
-Behaviour only: what is written, when the caller must wait, and that a sender that never
-waits still lets the event loop run. No timings.
+Sending (``try_send``): what is written, when the caller must wait, and that a sender that
+never waits still lets the event loop run. Receiving (``deliver_to``): every byte read, in
+order, then one end of stream, and reads stop while paused. Behaviour only, no timings.
 """
 
 from __future__ import annotations
@@ -161,3 +162,83 @@ def test_native_trio_a_partial_write_is_drained_whole() -> None:
             nursery.cancel_scope.cancel()
 
     trio.run(main)
+
+
+async def _server_pair(tg: anyio.abc.TaskGroup) -> tuple[Any, Any]:
+    """(our stream, the server's anyio stream) over loopback."""
+    listener = await anyio.create_tcp_listener(local_host="127.0.0.1")
+    port = listener.extra(anyio.abc.SocketAttribute.local_port)
+    accepted: list[anyio.abc.SocketStream] = []
+    ready = anyio.Event()
+
+    async def serve(stream: anyio.abc.SocketStream) -> None:
+        accepted.append(stream)
+        ready.set()
+        await anyio.sleep_forever()
+
+    tg.start_soon(listener.serve, serve)
+    stream: Any = await BACKEND.connect_tcp("127.0.0.1", port, None)
+    await ready.wait()
+    return stream, accepted[0]
+
+
+async def _until(condition: Any) -> None:
+    with anyio.fail_after(10):
+        while not condition():
+            await anyio.sleep(0.01)
+
+
+@pytest.mark.anyio
+@pytest.mark.parametrize("anyio_backend", ["asyncio"])
+async def test_deliver_to_hands_over_what_was_read_before_then_ends_once(
+    anyio_backend: str,
+) -> None:
+    async with anyio.create_task_group() as tg:
+        stream, peer = await _server_pair(tg)
+        await peer.send(b"upgrade")  # the handshake is read with receive_some...
+        assert await stream.receive_some(100) == b"upgrade"
+        await peer.send(b"read ahead")  # ...which leaves reading on: these are queued
+        await peer.send_eof()
+        protocol = stream._fast[1]
+        await _until(lambda: protocol.is_at_eof)  # both came before the switch
+        got: list[bytes] = []
+        assert stream.deliver_to(got.append)
+        assert got == [b"read ahead", b""]
+        await stream.aclose_forcefully()  # connection_lost: no second end
+        await anyio.sleep(0.05)
+        assert got == [b"read ahead", b""]
+        tg.cancel_scope.cancel()
+
+
+@pytest.mark.anyio
+@pytest.mark.parametrize("anyio_backend", ["asyncio"])
+async def test_deliver_to_sends_each_read_in_order_and_honours_a_pause(anyio_backend: str) -> None:
+    async with anyio.create_task_group() as tg:
+        stream, peer = await _server_pair(tg)
+        got = bytearray()
+        ends: list[bytes] = []
+        assert stream.deliver_to(lambda data: got.extend(data) if data else ends.append(data))
+        await peer.send(b"one ")
+        await _until(lambda: got == b"one ")
+        stream.pause_receiving()
+        await peer.send(b"two")
+        await anyio.sleep(0.05)
+        assert got == b"one "  # paused: left in the kernel, nothing delivered
+        stream.resume_receiving()
+        await _until(lambda: got == b"one two")
+        await peer.aclose()  # the peer goes: one end of stream
+        await _until(lambda: ends == [b""])
+        await stream.aclose_forcefully()
+        await anyio.sleep(0.05)
+        assert ends == [b""]
+        tg.cancel_scope.cancel()
+
+
+@pytest.mark.anyio
+@pytest.mark.parametrize("anyio_backend", ["trio"])
+async def test_anyio_on_trio_has_no_delivered_reads(anyio_backend: str) -> None:
+    async with anyio.create_task_group() as tg:
+        stream, _peer = await _server_pair(tg)
+        assert stream.deliver_to(lambda data: None) is False  # the reader keeps reading
+        await stream.aclose_forcefully()
+        tg.cancel_scope.cancel()

@@ -83,6 +83,21 @@ class ByteStream(Protocol):
         """
         ...
 
+    def deliver_to(self, sink: Callable[[bytes], None]) -> bool:
+        """From now on, hand each read to ``sink`` from the event loop itself; ``b""`` once
+        at the end (end of stream, a reset, the stream closed).
+
+        For a loop that reads in callbacks (asyncio's protocols): the connection then takes
+        a frame in without waking a reader task. :meth:`pause_receiving` stops the reads
+        and :meth:`resume_receiving` starts them again. False when the backend reads only
+        inside :meth:`receive_some` (trio): keep calling it.
+        """
+        ...
+
+    def resume_receiving(self) -> None:
+        """Undo :meth:`pause_receiving` (needed only after :meth:`deliver_to`)."""
+        ...
+
     async def aclose_forcefully(self) -> None:
         """Close at once, without waiting for the peer (never raises, never blocks)."""
         ...

@@ -12,7 +12,11 @@ Policies (the same on every adapter):
   is full the reader stops reading the socket until you take an event, so a slow
   consumer slows the server down through TCP flow control. Nothing is dropped. (While
   the reader is blocked, pings are not answered and pongs not read either: keep
-  reading, or the keepalive ends the connection.)
+  reading, or the keepalive ends the connection.) On a stream that delivers its reads
+  from the event loop (plain sockets on asyncio, :meth:`ByteStream.deliver_to`), each
+  read is fed to the core and its events buffered right in that callback; the reader
+  task wakes only for what needs an await (a full buffer, a pong or close reply to
+  write, the end), so a frame costs one task wake-up (the app's) instead of two.
 * **Keepalive.** A ping every ``ping_interval`` s (20); no pong within
   ``ping_timeout`` s (20) ends the connection with 1011 ``ConnectionClosedError``
   ("keepalive ping timeout"): a silent server, a half-open TCP connection or a message
@@ -82,6 +86,11 @@ class AsyncConnection:
         # arrives, since the next deadline then moves (to the next ping).
         self._timer_wake: Event | None = None
         self._pongs_seen = 0
+        # Reads delivered by the stream (see ``_on_data``).
+        self._parked: Event | None = None  # set while the reader waits for a reason to wake
+        self._held: tuple[IncomingEvent | ConnectionClosed, int] | None = None
+        self._feed_error: Exception | None = None
+        self._reader_ended = False
 
     # ------------------------------------------------------------ state
 
@@ -243,36 +252,125 @@ class AsyncConnection:
 
     async def _run_reader(self) -> None:
         """Feed the core from the socket until the connection is over."""
-        driver = self._driver
-        buffer = self._buffer
         try:
-            while True:
-                step = driver.next_step()
-                if isinstance(step, NeedData):
-                    await self._flush()
-                    data = await self._stream.receive_some(_READ_SIZE)
-                    self._unread += len(data)
-                    driver.receive_data(data)
-                    if self._timer_wake is not None:
-                        self._pong_check()
-                elif isinstance(step, ConnectionClosed):
-                    await self._flush()  # our close reply, or the frame failing the connection
-                    return
-                else:
-                    # The bytes read so far pay for this event: the buffer's byte budget
-                    # counts what came off the socket.
-                    size, self._unread = self._unread, 0
-                    try:
-                        if not buffer.put_nowait(step, size):  # no loop trip with room
-                            self._stream.pause_receiving()  # backpressure to TCP
-                            await buffer.put(step, size)  # blocks while the buffer is full
-                    except BufferClosed:
-                        driver.discard_events()  # close() abandoned the buffer
+            if self._stream.deliver_to(self._on_data):
+                await self._run_pushed()
+            else:
+                await self._run_pulled()
         finally:
-            driver.reader_finished()
-            buffer.close()
+            self._reader_ended = True
+            self._driver.reader_finished()
+            self._buffer.close()
             await self._abort()
             self._reader_done.set()
+
+    async def _run_pulled(self) -> None:
+        """The reader of a stream read with ``receive_some`` (trio, TLS)."""
+        driver = self._driver
+        while True:
+            step = driver.next_step()
+            if isinstance(step, NeedData):
+                await self._flush()
+                data = await self._stream.receive_some(_READ_SIZE)
+                self._unread += len(data)
+                driver.receive_data(data)
+                if self._timer_wake is not None:
+                    self._pong_check()
+            elif isinstance(step, ConnectionClosed):
+                await self._flush()  # our close reply, or the frame failing the connection
+                return
+            else:
+                # The bytes read so far pay for this event: the buffer's byte budget
+                # counts what came off the socket.
+                size, self._unread = self._unread, 0
+                await self._buffer_event(step, size)
+
+    async def _buffer_event(self, step: IncomingEvent, size: int) -> None:
+        try:
+            if not self._buffer.put_nowait(step, size):  # no loop trip with room
+                self._stream.pause_receiving()  # backpressure to TCP
+                await self._buffer.put(step, size)  # blocks while the buffer is full
+        except BufferClosed:
+            self._driver.discard_events()  # close() abandoned the buffer
+
+    # A stream that delivers its reads (asyncio): ``_on_data`` runs in the event loop for
+    # each read and, while the reader task waits (``_parked``), moves the events straight
+    # into the buffer. The reader wakes only for what needs an await: a full buffer, bytes
+    # to write (a pong, a close reply), the end, or an error raised while feeding the core.
+    # Per frame that is one task wake-up (the app's) instead of two.
+
+    def _on_data(self, data: bytes) -> None:
+        if self._reader_ended or self._feed_error is not None:
+            return
+        try:
+            self._unread += len(data)
+            self._driver.receive_data(data)
+            if self._timer_wake is not None:
+                self._pong_check()
+            if self._parked is not None:
+                self._deliver()
+        except Exception as exc:  # from an app hook in the core: the reader raises it
+            self._feed_error = exc
+            self._wake_reader()
+
+    def _deliver(self) -> None:
+        driver, buffer = self._driver, self._buffer
+        while True:
+            step = driver.next_step()
+            if isinstance(step, NeedData):
+                if driver.has_data_to_send():
+                    self._wake_reader()
+                return
+            if isinstance(step, ConnectionClosed):
+                self._held = (step, 0)
+                self._wake_reader()
+                return
+            size, self._unread = self._unread, 0
+            try:
+                if buffer.put_nowait(step, size):
+                    continue
+            except BufferClosed:
+                driver.discard_events()
+                continue
+            self._held = (step, size)
+            self._stream.pause_receiving()
+            self._wake_reader()
+            return
+
+    def _wake_reader(self) -> None:
+        parked, self._parked = self._parked, None
+        if parked is not None:
+            parked.set()
+
+    async def _run_pushed(self) -> None:
+        """The reader of a stream that delivers its reads: wakes only when needed."""
+        driver = self._driver
+        while True:
+            if self._feed_error is not None:
+                raise self._feed_error
+            held, self._held = self._held, None
+            step: IncomingEvent | ConnectionClosed | NeedData
+            if held is not None:
+                step, size = held
+            else:
+                step, size = driver.next_step(), -1
+            if isinstance(step, NeedData):
+                if driver.has_data_to_send():
+                    await self._flush()
+                    continue  # more may have arrived while it was written
+                parked = self._parked = self._backend.event()
+                try:
+                    await parked.wait()
+                finally:
+                    self._parked = None
+            elif isinstance(step, ConnectionClosed):
+                await self._flush()  # our close reply, or the frame failing the connection
+                return
+            else:
+                if size < 0:
+                    size, self._unread = self._unread, 0
+                await self._buffer_event(step, size)
+                self._stream.resume_receiving()
 
     def _pong_check(self) -> None:
         pongs = self._driver.core.keepalive_pongs
