@@ -40,6 +40,13 @@ class Lock:
     def locked(self) -> bool:
         return self._locked
 
+    def try_acquire(self) -> bool:
+        """Take the lock if it is free (True), without waiting."""
+        if self._locked:
+            return False
+        self._locked = True
+        return True
+
     async def acquire(self) -> None:
         if not self._locked:
             self._locked = True

@@ -139,7 +139,14 @@ class AsyncConnection:
 
     async def send(self, event: ClientEvent) -> None:
         """Validate, encode and send one client event (whole frame or nothing)."""
-        await self._send(lambda: self._driver.frame_event(event))
+        lock = self._send_lock
+        if lock.try_acquire():  # uncontended, the usual case: two coroutine levels fewer
+            try:
+                await self._write(self._driver.frame_event(event))
+            finally:
+                lock.release()
+        else:
+            await self._send(lambda: self._driver.frame_event(event))
 
     async def send_raw(self, text: str) -> None:
         """Send ``text`` as one message, unvalidated."""
