@@ -315,6 +315,8 @@ class ConnectionDriver:
         self.core = core
         self.closed: ConnectionClosed | None = None
         self.abort_reason: str | None = None
+        self._feed_error: Exception | None = None
+        self.feeding_failed = False  # see feed_failed
         self._discard = False
 
     # -- handshake -------------------------------------------------------------------
@@ -362,6 +364,24 @@ class ConnectionDriver:
     def data_to_send(self) -> bytes:
         """Bytes the core produced on its own (pongs, close replies)."""
         return self.core.data_to_send()
+
+    def feed_failed(self, exc: Exception) -> None:
+        """Feeding the core raised: an ``on_message`` hook of the app failed.
+
+        The connection is aborted (the reader stops), and :meth:`take_feed_error` hands
+        the exception to the next reader of events, once, instead of it escaping from the
+        reader task into the task groups (an ExceptionGroup nobody asked for).
+        """
+        if not self.feeding_failed:
+            self.feeding_failed = True
+            self._feed_error = exc
+        if self.abort_reason is None:
+            self.abort_reason = f"the on_message hook raised {type(exc).__name__}"
+
+    def take_feed_error(self) -> Exception | None:
+        """The exception :meth:`feed_failed` recorded, the first time it is asked for."""
+        error, self._feed_error = self._feed_error, None
+        return error
 
     def has_data_to_send(self) -> bool:
         """Whether :meth:`data_to_send` has anything (checked without taking it)."""

@@ -429,6 +429,43 @@ async def test_on_message_records_both_directions(open_conn: Opener) -> None:
     assert all(KEY not in t for _, t in log)
 
 
+class HookFailed(Exception):
+    pass
+
+
+async def test_a_raising_on_message_hook_reaches_the_reader_unwrapped(open_conn: Opener) -> None:
+    """The app's own hook failing while server messages are read: the events before it
+    arrive, then ``next_event`` raises the hook's exception itself (no ExceptionGroup from
+    the reader task), and the aborted connection refuses sends with the reason."""
+
+    def hook(direction: str, text: str) -> None:
+        if direction == "server" and '"ev_2"' in text:
+            raise HookFailed("the recorder broke")
+
+    async def handler(conn: ServerConn) -> None:
+        await conn.accept()
+        for n in (1, 2, 3):
+            await conn.send_event(cleared(n))
+        await conn.wait_closed()
+
+    seen: list[str] = []
+    with anyio.fail_after(GUARD):
+        async with (
+            serve(handler) as server,
+            open_conn(api_key=KEY, model="m", base_url=server.url, on_message=hook) as c,
+        ):
+            with pytest.raises(HookFailed, match="the recorder broke"):
+                async for ev in c:
+                    assert isinstance(ev, InputAudioBufferClearedEvent)
+                    seen.append(ev.event_id)
+            with pytest.raises(ConnectionClosedError, match="on_message hook raised HookFailed"):
+                await c.send(InputAudioBufferClearEvent())
+            with pytest.raises(ConnectionClosedError) as info:
+                await c.next_event()  # the hook's error is handed out once
+            assert info.value.code == 1006
+    assert seen == ["ev_1"]
+
+
 async def test_connect_timeout_is_typed(open_conn: Opener) -> None:
     async def silent(conn: ServerConn) -> None:
         await conn.read_request()

@@ -252,6 +252,36 @@ async def test_unrecoverable_close_code_is_not_retried(adapter: Adapter) -> None
                 assert proxy.connections == 1
 
 
+class HookFailed(Exception):
+    pass
+
+
+async def test_a_raising_on_message_hook_is_not_a_drop(adapter: Adapter) -> None:
+    """The app's hook failing is the app's error: it comes out of the iteration itself,
+    not in an ExceptionGroup, and no reconnection is tried."""
+
+    def hook(direction: str, text: str) -> None:
+        if direction == "server" and '"response.created"' in text:
+            raise HookFailed("the recorder broke")
+
+    with anyio.fail_after(20):
+        async with (
+            run_fake_server(script=Script(say("x")), api_keys={KEY}) as server,
+            run_fault_proxy(("127.0.0.1", server.port), plans=[]) as proxy,
+        ):
+            url = f"ws://127.0.0.1:{proxy.port}/v1"
+            async with adapter.open_realtime(
+                api_key=KEY, model="gpt-realtime", base_url=url, reconnect=FAST, on_message=hook
+            ) as conn:
+                await conn.send(ResponseCreateEvent())
+                with pytest.raises(HookFailed, match="the recorder broke"):
+                    async for _ev in conn:
+                        pass
+                with pytest.raises(ConnectionClosedError, match="on_message hook raised"):
+                    await conn.next_event()
+            assert proxy.connections == 1
+
+
 async def test_first_connection_failure_raises_like_connect(adapter: Adapter) -> None:
     census = TaskCensus()
     with anyio.fail_after(20):

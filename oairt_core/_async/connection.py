@@ -17,6 +17,10 @@ Policies (the same on every adapter):
   read is fed to the core and its events buffered right in that callback; the reader
   task wakes only for what needs an await (a full buffer, a pong or close reply to
   write, the end), so a frame costs one task wake-up (the app's) instead of two.
+* **A hook that raises.** An exception from ``on_message`` while server messages are
+  read aborts the connection; ``next_event()`` returns every event parsed before it,
+  then raises that exception itself (once; later calls raise :class:`ConnectionClosedError`,
+  1006), and sends raise :class:`ConnectionClosedError` at once.
 * **Keepalive.** A ping every ``ping_interval`` s (20); no pong within
   ``ping_timeout`` s (20) ends the connection with 1011 ``ConnectionClosedError``
   ("keepalive ping timeout"): a silent server, a half-open TCP connection or a message
@@ -89,7 +93,6 @@ class AsyncConnection:
         # Reads delivered by the stream (see ``_on_data``).
         self._parked: Event | None = None  # set while the reader waits for a reason to wake
         self._held: tuple[IncomingEvent | ConnectionClosed, int] | None = None
-        self._feed_error: Exception | None = None
         self._reader_ended = False
 
     # ------------------------------------------------------------ state
@@ -230,6 +233,9 @@ class AsyncConnection:
         except BufferClosed:
             pass
         await self._reader_done.wait()
+        hook_error = self._driver.take_feed_error()
+        if hook_error is not None:
+            raise hook_error  # the app's own exception, once; later reads get the close
         raise self._driver.end_error()
 
     def __aiter__(self: C) -> C:
@@ -277,10 +283,15 @@ class AsyncConnection:
         while True:
             step = driver.next_step()
             if isinstance(step, NeedData):
+                if driver.feeding_failed:
+                    return  # the events parsed before it are buffered: now the abort
                 await self._flush()
                 data = await self._stream.receive_some(_READ_SIZE)
                 self._unread += len(data)
-                driver.receive_data(data)
+                try:
+                    driver.receive_data(data)
+                except Exception as exc:  # an on_message hook raised: next_event raises it
+                    driver.feed_failed(exc)
                 if self._timer_wake is not None:
                     self._pong_check()
             elif isinstance(step, ConnectionClosed):
@@ -307,7 +318,7 @@ class AsyncConnection:
     # Per frame that is one task wake-up (the app's) instead of two.
 
     def _on_data(self, data: bytes) -> None:
-        if self._reader_ended or self._feed_error is not None:
+        if self._reader_ended or self._driver.feeding_failed:
             return
         try:
             self._unread += len(data)
@@ -316,8 +327,8 @@ class AsyncConnection:
                 self._pong_check()
             if self._parked is not None:
                 self._deliver()
-        except Exception as exc:  # from an app hook in the core: the reader raises it
-            self._feed_error = exc
+        except Exception as exc:  # an on_message hook raised: next_event raises it
+            self._driver.feed_failed(exc)
             self._wake_reader()
 
     def _deliver(self) -> None:
@@ -353,8 +364,6 @@ class AsyncConnection:
         """The reader of a stream that delivers its reads: wakes only when needed."""
         driver = self._driver
         while True:
-            if self._feed_error is not None:
-                raise self._feed_error
             held, self._held = self._held, None
             step: IncomingEvent | ConnectionClosed | NeedData
             if held is not None:
@@ -362,6 +371,8 @@ class AsyncConnection:
             else:
                 step, size = driver.next_step(), -1
             if isinstance(step, NeedData):
+                if driver.feeding_failed:
+                    return  # the events parsed before it are buffered: now the abort
                 if driver.has_data_to_send():
                     await self._flush()
                     continue  # more may have arrived while it was written

@@ -109,6 +109,7 @@ class ReconnectingConnection:
         self._current: AsyncConnection | None = first
         self._changed: Event = backend.event()
         self._final: OairtError | None = None
+        self._hook_error: Exception | None = None
         self._closing = False
         self._stamp = 0
         self._buffer: Buffer[ReconnectingEvent] = Buffer(backend, max_buffered_events)
@@ -219,6 +220,9 @@ class ReconnectingConnection:
         except BufferClosed:
             pass
         await self._done.wait()
+        hook_error, self._hook_error = self._hook_error, None
+        if hook_error is not None:
+            raise hook_error  # once; later calls raise the close
         if self._final is not None:
             raise self._final
         raise ConnectionClosedError(1000, "connection closed")
@@ -255,6 +259,14 @@ class ReconnectingConnection:
                 event = await conn.next_event()
             except OairtError:
                 return conn.closed
+            except Exception as exc:
+                # The app's on_message hook raised: not a drop, so no reconnection. The
+                # app gets the exception itself from next_event.
+                self._hook_error = exc
+                self._final = ConnectionClosedError(
+                    1006, f"the on_message hook raised {type(exc).__name__}"
+                )
+                return None
             if type(event) is SessionCreatedEvent:
                 self._session_expires_at = conn.session_expires_at
             if not isinstance(event, MalformedServerEvent):
