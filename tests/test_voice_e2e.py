@@ -183,6 +183,33 @@ async def test_convenience_streams_and_response_builder(
     assert create["response"]["input"][0]["content"][0]["text"] == "Summarize this."
 
 
+class HookFailed(Exception):
+    pass
+
+
+async def test_a_raising_on_message_hook_is_an_error_event(
+    connect: Connect, fake: tuple[FakeServer, Script]
+) -> None:
+    """The app's own hook failing ends the session with a typed ``Error`` event that
+    carries the exception: no ExceptionGroup from the session's reader task."""
+    server, script = fake
+    script.text("Short summary.")
+
+    def hook(direction: str, text: str) -> None:
+        if direction == "server" and '"response.created"' in text:
+            raise HookFailed("the recorder broke")
+
+    events: list[VoiceEvent] = []
+    async with connect(builder().push_to_talk().build(), base_url=server.url, on_message=hook) as s:
+        await s.send_text("Say something")
+        with anyio.fail_after(10):
+            while (ev := await s.next_voice_event()) is not None:
+                events.append(ev)
+    (error,) = [e for e in events if isinstance(e, Error)]
+    assert isinstance(error.exception, HookFailed)
+    assert events[-1] is error
+
+
 async def test_push_to_talk(connect: Connect, fake: tuple[FakeServer, Script]) -> None:
     server, script = fake
     script.say("Got it.").transcribe("push to talk works")

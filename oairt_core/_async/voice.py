@@ -412,7 +412,7 @@ class AsyncVoiceSession:
             while True:
                 try:
                     event = await self._conn.next_event()
-                except OairtError as exc:
+                except Exception as exc:  # the close, or the app's on_message hook raising
                     closed = self._conn.closed
                     if not (closed is not None and closed.normal):
                         await self._locked(self.core.connection_lost, exc)
