@@ -654,7 +654,7 @@ class RealtimeConnection:
         """Frame ``text`` as one message without validating it (for advanced users)."""
         self._require_open("send a message")
         frames = self._frames
-        if frames is not None and frames.state is _WSState.OPEN:
+        if frames is not None and frames.state is _WS_OPEN:
             data = masked_text_frame(text.encode("utf-8"), self._mask_keys.next())
         else:
             data = self._ws_send(TextMessage(data=text))
@@ -1053,12 +1053,11 @@ class RealtimeConnection:
             return self._terminal if self._terminal is not None else NEED_DATA
         item = self._pending.popleft()
         if isinstance(item, (bytes, str)):
-            text = item
             try:
-                event: ServerEvent = _decode_server_event(text)
+                event: ServerEvent = _decode_server_event(item)
             except Exception:  # not a known event: decode_server_event sorts it out
-                return self._decode_slowly(text)
+                return self._decode_slowly(item)
             if type(event) is SessionCreatedEvent:  # one identity check on the hot path
-                self._session_expires_at = _session_expires_at(text)
+                self._session_expires_at = _session_expires_at(item)
             return event
         return item
