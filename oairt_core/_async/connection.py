@@ -66,6 +66,7 @@ from ._sync import Buffer, BufferClosed, Lock
 __all__ = ["AsyncConnection", "open_connection"]
 
 C = TypeVar("C", bound="AsyncConnection")
+T = TypeVar("T")
 
 _READ_SIZE = 65536
 
@@ -93,7 +94,6 @@ class AsyncConnection:
         # Reads delivered by the stream (see ``_on_data``).
         self._parked: Event | None = None  # set while the reader waits for a reason to wake
         self._held: tuple[IncomingEvent | ConnectionClosed, int] | None = None
-        self._reader_ended = False
 
     # ------------------------------------------------------------ state
 
@@ -142,31 +142,27 @@ class AsyncConnection:
 
     async def send(self, event: ClientEvent) -> None:
         """Validate, encode and send one client event (whole frame or nothing)."""
-        lock = self._send_lock
-        if lock.try_acquire():  # uncontended, the usual case: two coroutine levels fewer
-            try:
-                await self._write(self._driver.frame_event(event))
-            finally:
-                lock.release()
-        else:
-            await self._send(lambda: self._driver.frame_event(event))
+        await self._send(self._driver.frame_event, event)
 
     async def send_raw(self, text: str) -> None:
         """Send ``text`` as one message, unvalidated."""
-        await self._send(lambda: self._driver.frame_raw(text))
+        await self._send(self._driver.frame_raw, text)
 
     async def ping(self, payload: bytes = b"") -> None:
         """Send a ping; the pong is absorbed by the core."""
-        await self._send(lambda: self._driver.frame_ping(payload))
+        await self._send(self._driver.frame_ping, payload)
 
-    async def _send(self, frame: Callable[[], bytes]) -> None:
-        # Uncontended (the usual case) the lock is taken without a trip through the loop;
-        # ``_write`` checks for a cancel before writing.
-        await self._send_lock.acquire()
+    async def _send(self, frame: Callable[[T], bytes], arg: T) -> None:
+        # Framed under the lock, so frames go out in the order the core made them.
+        # Uncontended (the usual case) the lock is taken with no await at all; ``_write``
+        # checks for a cancel before writing.
+        lock = self._send_lock
+        if not lock.try_acquire():
+            await lock.acquire()
         try:
-            await self._write(frame())
+            await self._write(frame(arg))
         finally:
-            self._send_lock.release()
+            lock.release()
 
     async def _write(self, data: bytes) -> None:
         # Send lock held. Not shielded, so a cancel is honoured at once; a write cancelled
@@ -264,52 +260,67 @@ class AsyncConnection:
                 tg.cancel_scope.cancel()
 
     async def _run_reader(self) -> None:
-        """Feed the core from the socket until the connection is over."""
+        """Feed the core from the socket until the connection is over.
+
+        A stream that delivers its reads (asyncio, see :meth:`_on_data`) wakes this task
+        only for what needs an await; otherwise (trio, TLS) it reads with
+        ``receive_some`` itself.
+        """
+        driver = self._driver
+        delivered = self._stream.deliver_to(self._on_data)
         try:
-            if self._stream.deliver_to(self._on_data):
-                await self._run_pushed()
-            else:
-                await self._run_pulled()
+            while True:
+                held, self._held = self._held, None
+                step: IncomingEvent | ConnectionClosed | NeedData
+                if held is not None:
+                    step, size = held
+                else:
+                    step, size = driver.next_step(), -1
+                if isinstance(step, NeedData):
+                    if driver.feeding_failed:
+                        return  # the events parsed before it are buffered: now the abort
+                    if not delivered:
+                        await self._flush()
+                        self._feed(await self._stream.receive_some(_READ_SIZE))
+                    elif driver.has_data_to_send():
+                        await self._flush()  # then look again: more may have arrived
+                    else:
+                        parked = self._parked = self._backend.event()
+                        try:
+                            await parked.wait()
+                        finally:
+                            self._parked = None
+                elif isinstance(step, ConnectionClosed):
+                    await self._flush()  # our close reply, or the frame failing the connection
+                    return
+                else:
+                    if size < 0:
+                        # The bytes read so far pay for this event: the buffer's byte
+                        # budget counts what came off the socket.
+                        size, self._unread = self._unread, 0
+                    try:
+                        if not self._buffer.put_nowait(step, size):  # no loop trip with room
+                            self._stream.pause_receiving()  # backpressure to TCP
+                            await self._buffer.put(step, size)  # blocks while it is full
+                    except BufferClosed:
+                        driver.discard_events()  # close() abandoned the buffer
+                    # Paused above, or by _deliver for the event it held: the event is in.
+                    self._stream.resume_receiving()
         finally:
-            self._reader_ended = True
-            self._driver.reader_finished()
+            driver.reader_finished()  # the core is finished now: later reads are ignored
             self._buffer.close()
             await self._abort()
             self._reader_done.set()
 
-    async def _run_pulled(self) -> None:
-        """The reader of a stream read with ``receive_some`` (trio, TLS)."""
-        driver = self._driver
-        while True:
-            step = driver.next_step()
-            if isinstance(step, NeedData):
-                if driver.feeding_failed:
-                    return  # the events parsed before it are buffered: now the abort
-                await self._flush()
-                data = await self._stream.receive_some(_READ_SIZE)
-                self._unread += len(data)
-                try:
-                    driver.receive_data(data)
-                except Exception as exc:  # an on_message hook raised: next_event raises it
-                    driver.feed_failed(exc)
-                if self._timer_wake is not None:
-                    self._pong_check()
-            elif isinstance(step, ConnectionClosed):
-                await self._flush()  # our close reply, or the frame failing the connection
-                return
-            else:
-                # The bytes read so far pay for this event: the buffer's byte budget
-                # counts what came off the socket.
-                size, self._unread = self._unread, 0
-                await self._buffer_event(step, size)
-
-    async def _buffer_event(self, step: IncomingEvent, size: int) -> None:
+    def _feed(self, data: bytes) -> None:
+        """Bytes read, into the core (by the reader, or from the loop's callback)."""
+        self._unread += len(data)
         try:
-            if not self._buffer.put_nowait(step, size):  # no loop trip with room
-                self._stream.pause_receiving()  # backpressure to TCP
-                await self._buffer.put(step, size)  # blocks while the buffer is full
-        except BufferClosed:
-            self._driver.discard_events()  # close() abandoned the buffer
+            self._driver.receive_data(data)
+        except Exception as exc:  # an on_message hook raised: next_event raises it
+            self._driver.feed_failed(exc)
+        if self._timer_wake is not None:
+            self._pong_check()
 
     # A stream that delivers its reads (asyncio): ``_on_data`` runs in the event loop for
     # each read and, while the reader task waits (``_parked``), moves the events straight
@@ -318,25 +329,18 @@ class AsyncConnection:
     # Per frame that is one task wake-up (the app's) instead of two.
 
     def _on_data(self, data: bytes) -> None:
-        if self._reader_ended or self._driver.feeding_failed:
+        if self._driver.feeding_failed:
             return
-        try:
-            self._unread += len(data)
-            self._driver.receive_data(data)
-            if self._timer_wake is not None:
-                self._pong_check()
-            if self._parked is not None:
-                self._deliver()
-        except Exception as exc:  # an on_message hook raised: next_event raises it
-            self._driver.feed_failed(exc)
-            self._wake_reader()
+        self._feed(data)
+        if self._parked is not None:
+            self._deliver()
 
     def _deliver(self) -> None:
         driver, buffer = self._driver, self._buffer
         while True:
             step = driver.next_step()
             if isinstance(step, NeedData):
-                if driver.has_data_to_send():
+                if driver.has_data_to_send() or driver.feeding_failed:
                     self._wake_reader()
                 return
             if isinstance(step, ConnectionClosed):
@@ -359,36 +363,6 @@ class AsyncConnection:
         parked, self._parked = self._parked, None
         if parked is not None:
             parked.set()
-
-    async def _run_pushed(self) -> None:
-        """The reader of a stream that delivers its reads: wakes only when needed."""
-        driver = self._driver
-        while True:
-            held, self._held = self._held, None
-            step: IncomingEvent | ConnectionClosed | NeedData
-            if held is not None:
-                step, size = held
-            else:
-                step, size = driver.next_step(), -1
-            if isinstance(step, NeedData):
-                if driver.feeding_failed:
-                    return  # the events parsed before it are buffered: now the abort
-                if driver.has_data_to_send():
-                    await self._flush()
-                    continue  # more may have arrived while it was written
-                parked = self._parked = self._backend.event()
-                try:
-                    await parked.wait()
-                finally:
-                    self._parked = None
-            elif isinstance(step, ConnectionClosed):
-                await self._flush()  # our close reply, or the frame failing the connection
-                return
-            else:
-                if size < 0:
-                    size, self._unread = self._unread, 0
-                await self._buffer_event(step, size)
-                self._stream.resume_receiving()
 
     def _pong_check(self) -> None:
         pongs = self._driver.core.keepalive_pongs
