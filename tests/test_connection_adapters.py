@@ -181,14 +181,19 @@ async def test_a_send_cancelled_before_it_starts_leaves_the_connection_usable(
     assert received == ['{"type":"input_audio_buffer.clear"}']
 
 
-async def test_a_read_cancelled_before_it_starts_takes_no_buffered_event(
-    open_conn: Opener,
+@pytest.mark.parametrize("buffered", [True, False], ids=["an-event-buffered", "nothing-buffered"])
+async def test_a_read_cancelled_before_it_starts_takes_no_event(
+    open_conn: Opener, buffered: bool
 ) -> None:
-    """``next_event`` returns a buffered event without a loop trip, but a cancel already
-    pending is honoured first: the event stays buffered for the next read."""
+    """A cancel already pending ends ``next_event`` at once and loses nothing. With an event
+    buffered (returned without a loop trip) the cancel is checked first and the event stays
+    for the next read; with nothing buffered the read skips that check, as it is about to
+    wait, and the wait must take the cancel."""
 
     async def handler(conn: ServerConn) -> None:
         await conn.accept()
+        if not buffered:
+            await conn.receive()  # the event is sent only after the cancelled read
         await conn.send_event({"type": "input_audio_buffer.cleared", "event_id": "kept"})
         await conn.wait_closed()
 
@@ -196,38 +201,16 @@ async def test_a_read_cancelled_before_it_starts_takes_no_buffered_event(
         with anyio.fail_after(GUARD):
             async with open_conn(api_key=KEY, model="m", base_url=server.url) as c:
                 buffer: Any = c._buffer  # type: ignore[attr-defined]
-                while not len(buffer):
+                while buffered and not len(buffer):
                     await anyio.sleep(0.01)
                 with anyio.CancelScope() as scope:
                     scope.cancel()
                     await c.next_event()
                 assert scope.cancelled_caught
+                if not buffered:
+                    await c.send(InputAudioBufferClearEvent())
                 event = await c.next_event()
     assert isinstance(event, InputAudioBufferClearedEvent) and event.event_id == "kept"
-
-
-async def test_a_cancelled_read_with_nothing_buffered_waits_no_longer(
-    open_conn: Opener,
-) -> None:
-    """With nothing buffered ``next_event`` skips the up-front cancel check (it is about
-    to wait anyway): a pending cancel must still end it at once, and lose nothing."""
-
-    async def handler(conn: ServerConn) -> None:
-        await conn.accept()
-        await conn.receive()  # the event is sent only after the cancelled read
-        await conn.send_event({"type": "input_audio_buffer.cleared", "event_id": "later"})
-        await conn.wait_closed()
-
-    async with serve(handler) as server:
-        with anyio.fail_after(GUARD):
-            async with open_conn(api_key=KEY, model="m", base_url=server.url) as c:
-                with anyio.CancelScope() as scope:
-                    scope.cancel()
-                    await c.next_event()
-                assert scope.cancelled_caught
-                await c.send(InputAudioBufferClearEvent())
-                event = await c.next_event()
-    assert isinstance(event, InputAudioBufferClearedEvent) and event.event_id == "later"
 
 
 async def test_a_cancelled_close_still_releases_the_connection(open_conn: Opener) -> None:
