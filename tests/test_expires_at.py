@@ -17,15 +17,14 @@ import anyio
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from wsproto import ConnectionType, WSConnection
-from wsproto.events import AcceptConnection, Request, TextMessage
+from wsproto import WSConnection
+from wsproto.events import TextMessage
 
 from oairt_anyio._backend import BACKEND as ANYIO_BACKEND
 from oairt_anyio.testing import run_fake_server
 from oairt_core._async.reconnect import ReconnectingConnection
 from oairt_core.connection import (
     NEED_DATA,
-    Connected,
     MalformedServerEvent,
     RealtimeConnection,
     _session_expires_at,
@@ -39,6 +38,7 @@ from oairt_core.voice import AudioDelta, RealtimeBuilder, ResponseDone, SessionR
 from oairt_trio._backend import BACKEND as TRIO_BACKEND
 from tests.conftest import Adapter
 from tests.support.faultproxy import Close, ConnectionPlan, run_fault_proxy
+from tests.test_connection import opened
 from tests.test_rollover_connection import GUARD as RIG_GUARD
 from tests.test_rollover_connection import (
     Rig,
@@ -54,17 +54,6 @@ MAX_EPOCH = 253_402_300_799  # 9999-12-31T23:59:59Z
 
 
 # -- the sans-IO connection ------------------------------------------------------------
-
-
-def opened() -> tuple[RealtimeConnection, WSConnection]:
-    conn = RealtimeConnection(api_key=KEY, model="gpt-realtime")
-    server = WSConnection(ConnectionType.SERVER)
-    server.receive_data(conn.initiate())
-    (req,) = list(server.events())
-    assert isinstance(req, Request)
-    conn.receive_data(server.send(AcceptConnection()))
-    assert isinstance(conn.next_event(), Connected)
-    return conn, server
 
 
 def feed(conn: RealtimeConnection, server: WSConnection, message: dict[str, Any]) -> Any:
